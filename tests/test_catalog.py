@@ -1,0 +1,57 @@
+"""The rule catalog (rules/) drives docs and example tests: every bad example produces
+exactly its own code, every good example produces nothing."""
+
+import pytest
+
+from helpers import lint
+from tflint_save import catalog
+from tflint_save.run import known_codes, rules_by_code
+
+ENTRIES = catalog.entries()
+
+
+def test_every_rule_has_a_catalog_entry_and_back():
+    rule_codes = set(rules_by_code())
+    assert rule_codes == set(ENTRIES), "rules/ and tflint_save/checks disagree"
+
+
+@pytest.mark.parametrize("code", sorted(ENTRIES))
+def test_entry_is_complete(code):
+    entry = ENTRIES[code]
+    assert entry.code == code
+    assert entry.name and entry.name == entry.name.lower() and " " not in entry.name
+    assert set(entry.keras) <= {2, 3} and entry.keras
+    assert entry.example_keras in entry.keras
+    assert rules_by_code()[code].keras_versions == entry.keras
+
+
+@pytest.mark.parametrize("code", sorted(ENTRIES))
+def test_bad_examples_produce_exactly_their_code(code):
+    entry = ENTRIES[code]
+    for example in entry.bad:
+        found = lint(example, keras=entry.example_keras)
+        assert found, f"{code}: bad example produced nothing"
+        assert {f.code for f in found} == {code}, [(f.code, f.line, f.message) for f in found]
+
+
+@pytest.mark.parametrize("code", sorted(ENTRIES))
+def test_good_examples_are_clean(code):
+    entry = ENTRIES[code]
+    for example in entry.good:
+        found = lint(example, keras=entry.example_keras)
+        assert not found, [(f.code, f.line, f.message) for f in found]
+
+
+def test_generated_docs_are_fresh():
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "rules")
+    for name, text in catalog.expected_docs().items():
+        path = os.path.join(folder, name)
+        assert os.path.isfile(path), f"{path} missing: run python -m tflint_save.catalog"
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == text, f"{path} is stale: run python -m tflint_save.catalog"
+
+
+def test_engine_codes_are_known():
+    assert {"TFS001", "TFS002"} <= set(known_codes())

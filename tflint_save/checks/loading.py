@@ -1,0 +1,198 @@
+"""Loading models: custom objects, SavedModel directories, unsafe mode, compile=False (TFS2xx)."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import libcst as cst
+
+from tflint_save import nodes
+from tflint_save.engine import Rule
+from tflint_save.findings import Pending
+from tflint_save.index import ProjectIndex
+
+LOAD_MODEL = "keras.saving.load_model"
+SCOPES = ("keras.saving.custom_object_scope",)
+MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
+
+
+def is_load_model(ctx, call: cst.Call) -> bool:
+    return LOAD_MODEL in ctx.names(call.func)
+
+
+def _in_custom_object_scope(ctx) -> bool:
+    for node in ctx.stack:
+        if isinstance(node, cst.With):
+            for item in node.items:
+                call = item.item
+                if isinstance(call, cst.Call) and any(s in ctx.names(call.func) for s in SCOPES):
+                    return True
+    return False
+
+
+def _names(items) -> str:
+    items = sorted(set(items))
+    if len(items) == 1:
+        return f"{items[0]} is"
+    shown = items if len(items) <= 4 else items[:4] + [f"{len(items) - 4} more"]
+    return ", ".join(shown[:-1]) + f" and {shown[-1]} are"
+
+
+class TFS201(Rule):
+    """load_model() while the project has custom Keras objects nobody registered."""
+
+    code = "TFS201"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if not is_load_model(ctx, node):
+            return
+        if nodes.has_keyword(node, "custom_objects") or _in_custom_object_scope(ctx):
+            return
+        path = nodes.arg(node, 0, "filepath")
+        tail = nodes.path_tail(path, ctx)
+        if ctx.keras == 2 and tail is not None and not tail.endswith(MODEL_EXTENSIONS):
+            return  # Keras 2 revives a SavedModel directory without the Python classes
+        compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
+        ctx.defer(node, self.code, {"compile": compile_arg is not False})
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+        compiled = pending.data.get("compile", True)
+        kinds = ("layer", "model", "loss", "metric") if compiled else ("layer", "model")
+        missing = [c.name for c in project.unregistered_classes() if project.kinds(c) & set(kinds)]
+        roles = ("loss", "metric", "activation") if compiled else ("activation",)
+        missing += [name for name, _ in project.unregistered_functions(roles)]
+        if not missing:
+            return None
+        return (
+            f"load_model() without custom_objects: {_names(missing)} not registered, so loading a model "
+            f"that uses them fails (Keras cannot locate the class or function); pass custom_objects="
+            f"{{...}} or decorate them with @keras.saving.register_keras_serializable()"
+        )
+
+
+class TFS202(Rule):
+    """Keras 3 load_model() of a SavedModel directory."""
+
+    code = "TFS202"
+    keras_versions = (3,)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.orbax = False
+        self.loads = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if any(n.endswith("OrbaxCheckpoint") for n in ctx.names(node.func)):
+            self.orbax = True
+        if not is_load_model(ctx, node):
+            return
+        tail = nodes.path_tail(nodes.arg(node, 0, "filepath"), ctx)
+        if tail is None or tail.endswith(MODEL_EXTENSIONS) or tail.startswith("hf://") or "://" in tail:
+            return
+        self.loads.append((node, tail))
+
+    def finish(self) -> None:
+        if self.orbax:  # Keras 3 loads Orbax checkpoint directories too
+            return
+        for node, tail in self.loads:
+            self.ctx.report(
+                node, self.code,
+                f"Keras 3 load_model() only reads .keras and .h5 files, so this path without an extension "
+                f"({tail!r}) fails with 'File format not supported'; reload a SavedModel with "
+                f"keras.layers.TFSMLayer(path, call_endpoint='serving_default') or tf.saved_model.load(path)",
+                {"path": tail},
+            )
+
+
+UNSAFE_CALLS = (
+    "keras.saving.load_model",
+    "keras.models.model_from_json",
+    "keras.saving.deserialize_keras_object",
+    "keras.utils.deserialize_keras_object",
+)
+ENABLE_UNSAFE = ("keras.config.enable_unsafe_deserialization", "keras.saving.enable_unsafe_deserialization")
+
+
+class TFS203(Rule):
+    """safe_mode=False or enable_unsafe_deserialization(): loading runs code from the file."""
+
+    code = "TFS203"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        names = ctx.names(node.func)
+        if any(n in ENABLE_UNSAFE for n in names):
+            ctx.report(
+                node, self.code,
+                "enable_unsafe_deserialization() lets every later load run arbitrary Python code stored in "
+                "the file (a Lambda layer's lambda); replace the lambda with a registered custom layer and "
+                "keep safe mode on",
+            )
+            return
+        if not any(n in UNSAFE_CALLS for n in names):
+            return
+        safe = nodes.arg(node, None, "safe_mode")
+        if safe is not None and nodes.constant(safe) is False:
+            ctx.report(
+                safe, self.code,
+                "safe_mode=False lets loading run arbitrary Python code stored in the file (a Lambda "
+                "layer's lambda); load only files you trust, or replace the lambda with a registered "
+                "custom layer so safe mode can stay on",
+            )
+
+
+TRAIN_OR_EVAL = ("fit", "evaluate", "train_on_batch", "test_on_batch")
+
+
+class TFS204(Rule):
+    """A model loaded with compile=False is fitted or evaluated without compile()."""
+
+    code = "TFS204"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        # (function node id, variable) -> the load_model call, while not compiled
+        self.uncompiled: Dict[Tuple[int, str], cst.Call] = {}
+
+    def _key(self, name: str) -> Tuple[int, str]:
+        return (id(self.ctx.function), name)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            if not isinstance(target.target, cst.Name):
+                continue
+            key = self._key(target.target.value)
+            self.uncompiled.pop(key, None)
+            if isinstance(value, cst.Call) and is_load_model(self.ctx, value):
+                if nodes.constant(nodes.arg(value, 2, "compile")) is False:
+                    self.uncompiled[key] = value
+
+    def visit_Call(self, node: cst.Call) -> None:
+        target = nodes.receiver(node)
+        if not isinstance(target, cst.Name):
+            return
+        key = self._key(target.value)
+        if key not in self.uncompiled:
+            return
+        method = nodes.method_name(node)
+        if method == "compile":
+            del self.uncompiled[key]
+        elif method in TRAIN_OR_EVAL:
+            error = (
+                "ValueError: You must call `compile()` before using the model"
+                if self.ctx.keras == 3
+                else "RuntimeError: You must compile your model before training/testing"
+            )
+            self.ctx.report(
+                node, self.code,
+                f"{target.value} was loaded with compile=False and is used in {method}() without "
+                f"compile(): it fails with '{error}'; call {target.value}.compile(...) first, or load "
+                f"with compile=True to keep the saved optimizer and loss",
+            )
+
+
+RULES = [TFS201, TFS202, TFS203, TFS204]

@@ -1,0 +1,125 @@
+"""The ``tflint-save`` command.
+
+Start-up stays light: ``--version`` and ``--help`` import nothing but argparse, and no
+path of a lint run imports TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from tflint_save import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too, but keep one format
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"tflint-save: error: {message}\n")
+        sys.exit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="tflint-save",
+        description="Find TensorFlow/Keras save/load, custom-layer and metric bugs before they run.",
+    )
+    p.add_argument("paths", nargs="*", default=None, metavar="PATH",
+                   help="files or directories to lint (default: .); '-' reads standard input")
+    p.add_argument("--version", action="version", version=f"tflint-save {__version__}")
+    p.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to enable (default: ALL)")
+    p.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes to disable")
+    p.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to enable on top of --select")
+    p.add_argument("--exclude", metavar="GLOBS", help="comma-separated globs to skip, replacing the defaults")
+    p.add_argument("--extend-exclude", metavar="GLOBS", help="globs to skip on top of the defaults")
+    p.add_argument("--keras-version", choices=("2", "3", "auto"),
+                   help="Keras behaviour to check against (default: auto, from the installed packages)")
+    p.add_argument("--config", metavar="FILE", help="pyproject.toml to read instead of searching for one")
+    p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
+    p.add_argument("--statistics", action="store_true", help="print the number of findings per code")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the output")
+    p.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    p.add_argument("--show-settings", action="store_true",
+                   help="print the resolved settings and where each came from, then exit")
+    return p
+
+
+def _explain(code: str) -> int:
+    from tflint_save import catalog
+
+    entry = catalog.get(code)
+    if entry is None:
+        sys.stderr.write(f"tflint-save: error: unknown rule code {code!r}; see docs/rules/README.md\n")
+        return EXIT_ERROR
+    sys.stdout.write(catalog.render(entry))
+    return EXIT_CLEAN
+
+
+def _show_settings(settings, files: List[str]) -> int:
+    out = sys.stdout
+    out.write(f"config file: {settings.config_file or '(none)'}\n")
+    rows = [
+        ("select", settings.select), ("ignore", settings.ignore), ("extend-select", settings.extend_select),
+        ("exclude", settings.exclude), ("extend-exclude", settings.extend_exclude),
+        ("per-file-ignores", settings.per_file_ignores),
+        ("keras-version", f"{settings.keras_version} (setting: {settings.keras_version_setting})"),
+    ]
+    for key, value in rows:
+        out.write(f"{key} = {value}    # from {settings.origin.get(key, 'default')}\n")
+    out.write(f"files = {len(files)}\n")
+    return EXIT_CLEAN
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.explain:
+        return _explain(args.explain)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tflint_save import config, discovery, report, run
+
+    args.paths = args.paths or ["."]
+    try:
+        settings = config.resolve(args, run.known_codes())
+    except config.ConfigError as exc:
+        sys.stderr.write(f"tflint-save: error: {exc}\n")
+        return EXIT_ERROR
+    files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude)
+    for path in missing:
+        sys.stderr.write(f"tflint-save: error: {path}: no such file or directory\n")
+    if args.show_settings:
+        return _show_settings(settings, files)
+    stdin_text = None
+    if "-" in files:
+        from tflint_save import source
+
+        try:
+            stdin_text = source.decode(sys.stdin.buffer.read())
+        except source.SourceError as exc:
+            sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
+            return EXIT_ERROR
+    result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-")
+    color = report.use_color(args.color, sys.stdout)
+    report.write_lines(report.concise(result.findings, color))
+    if args.statistics:
+        report.write_lines(report.statistics(result.findings))
+    if missing or result.internal_error:
+        return EXIT_ERROR
+    if result.findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

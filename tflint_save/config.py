@@ -1,0 +1,226 @@
+"""Settings: defaults, ``[tool.tflint-save]`` in pyproject.toml, then the command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+DEFAULT_EXCLUDE = (".git", ".venv", "venv", "__pycache__", "build", "dist", ".tox", "node_modules", "site-packages")
+SECTION = "tflint-save"
+
+
+class ConfigError(Exception):
+    """Bad configuration or usage: printed as one line, exit code 2."""
+
+
+@dataclass
+class Settings:
+    select: List[str] = field(default_factory=lambda: ["ALL"])
+    ignore: List[str] = field(default_factory=list)
+    extend_select: List[str] = field(default_factory=list)
+    exclude: List[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    extend_exclude: List[str] = field(default_factory=list)
+    per_file_ignores: Dict[str, List[str]] = field(default_factory=dict)
+    keras_version: int = 3
+    keras_version_setting: str = "auto"
+    config_file: Optional[str] = None
+    # Where each setting came from, for --show-settings.
+    origin: Dict[str, str] = field(default_factory=dict)
+
+    def enabled(self, code: str) -> bool:
+        """ruff's rule: the most specific matching prefix wins; at a tie, ignore wins."""
+        chosen = _longest(code, self.select + self.extend_select)
+        ignored = _longest(code, self.ignore)
+        return chosen >= 0 and chosen > ignored
+
+    def ignored_for(self, path: str) -> Tuple[str, ...]:
+        """Codes silenced for this file by per-file-ignores."""
+        from fnmatch import fnmatch
+
+        if not self.per_file_ignores:
+            return ()
+        base = os.path.dirname(self.config_file) if self.config_file else os.getcwd()
+        rel = os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
+        name = os.path.basename(path)
+        codes: List[str] = []
+        for pattern, values in self.per_file_ignores.items():
+            if fnmatch(rel, pattern) or fnmatch(name, pattern) or fnmatch(path.replace(os.sep, "/"), pattern):
+                codes.extend(values)
+        return tuple(codes)
+
+
+def _longest(code: str, prefixes: Iterable[str]) -> int:
+    best = -1
+    for prefix in prefixes:
+        if prefix == "ALL":
+            best = max(best, 0)
+        elif code.startswith(prefix):
+            best = max(best, len(prefix))
+    return best
+
+
+def check_codes(values: Sequence[str], known: Sequence[str], where: str) -> List[str]:
+    out = []
+    for value in values:
+        value = value.strip().upper()
+        if value != "ALL" and not any(code.startswith(value) for code in known):
+            raise ConfigError(f"{where}: unknown rule code or prefix {value!r}")
+        out.append(value)
+    return out
+
+
+def split_codes(text: str) -> List[str]:
+    return [part for part in (p.strip() for p in text.split(",")) if part]
+
+
+# -- pyproject.toml ---------------------------------------------------------------------
+
+_KEYS = {
+    "select": "codes",
+    "ignore": "codes",
+    "extend-select": "codes",
+    "exclude": "strings",
+    "extend-exclude": "strings",
+    "per-file-ignores": "table",
+    "keras-version": "keras",
+}
+
+
+def find_config(paths: Sequence[str]) -> Optional[str]:
+    """The nearest pyproject.toml with a [tool.tflint-save] table above the linted paths."""
+    existing = [os.path.abspath(p) for p in paths if p != "-" and os.path.exists(p)]
+    start = os.path.commonpath(existing) if existing else os.getcwd()
+    if os.path.isfile(start):
+        start = os.path.dirname(start)
+    current = start
+    while True:
+        candidate = os.path.join(current, "pyproject.toml")
+        if os.path.isfile(candidate):
+            try:
+                with open(candidate, "rb") as handle:
+                    raw = handle.read()
+            except OSError:
+                raw = b""
+            if b"tool.tflint-save" in raw or b'"tflint-save"' in raw:
+                return candidate
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
+    """Read and validate [tool.tflint-save]; any problem is a ConfigError naming the file."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    table = data.get("tool", {}).get(SECTION, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
+    out: Dict[str, Any] = {}
+    for key, value in table.items():
+        kind = _KEYS.get(key)
+        where = f"{path}: [tool.{SECTION}] {key}"
+        if kind is None:
+            raise ConfigError(f"{path}: [tool.{SECTION}] unknown key {key!r} (known: {', '.join(sorted(_KEYS))})")
+        if kind in ("codes", "strings"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}: expected a list of strings, got {type(value).__name__}")
+            out[key] = check_codes(value, known_codes, where) if kind == "codes" else list(value)
+        elif kind == "table":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: expected a table of glob = [codes], got {type(value).__name__}")
+            table_out = {}
+            for pattern, codes in value.items():
+                if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                    raise ConfigError(f"{where}.{pattern!r}: expected a list of codes")
+                table_out[pattern] = check_codes(codes, known_codes, f"{where}.{pattern!r}")
+            out[key] = table_out
+        else:
+            out[key] = parse_keras_version(value, where)
+    return out
+
+
+def parse_keras_version(value: Any, where: str) -> str:
+    text = str(value).strip().lower() if not isinstance(value, bool) else ""
+    if text not in ("2", "3", "auto"):
+        raise ConfigError(f"{where}: expected 2, 3 or \"auto\", got {value!r}")
+    return text
+
+
+# -- Keras version ---------------------------------------------------------------------------
+
+def detect_keras_version() -> Tuple[int, str]:
+    """The Keras major version the installed packages give, read without importing them."""
+    from importlib import metadata
+
+    def version(name: str) -> Optional[str]:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+        except Exception:
+            return None
+
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
+    tf_keras = version("tf_keras") or version("tf-keras")
+    if legacy and tf_keras:
+        return 2, f"TF_USE_LEGACY_KERAS with tf_keras {tf_keras}"
+    for dist in ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly"):
+        found = version(dist)
+        if found:
+            major_minor = tuple(int(p) for p in found.split(".")[:2] if p.isdigit())
+            keras = 2 if major_minor < (2, 16) else 3
+            return keras, f"{dist} {found}"
+    keras_dist = version("keras")
+    if keras_dist and keras_dist[:1].isdigit():
+        return (3 if int(keras_dist.split(".")[0]) >= 3 else 2), f"keras {keras_dist}"
+    if tf_keras:
+        return 2, f"tf_keras {tf_keras}"
+    return 3, "nothing installed: default"
+
+
+def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
+    """Merge defaults, the config file and the command line (which wins)."""
+    settings = Settings()
+    origin = {key: "default" for key in _KEYS}
+    path = args.config or find_config(args.paths)
+    if path:
+        if not os.path.isfile(path):
+            raise ConfigError(f"config file not found: {path}")
+        values = load_config(path, known_codes)
+        settings.config_file = os.path.abspath(path)
+        for key, value in values.items():
+            setattr(settings, key.replace("-", "_") if key != "keras-version" else "keras_version_setting", value)
+            origin[key] = path
+    for key, attr in (("select", "select"), ("ignore", "ignore"), ("extend-select", "extend_select")):
+        value = getattr(args, attr)
+        if value is not None:
+            setattr(settings, attr, check_codes(split_codes(value), known_codes, f"--{key}"))
+            origin[key] = "command line"
+    for key, attr in (("exclude", "exclude"), ("extend-exclude", "extend_exclude")):
+        value = getattr(args, attr)
+        if value is not None:
+            setattr(settings, attr, split_codes(value))
+            origin[key] = "command line"
+    if args.keras_version is not None:
+        settings.keras_version_setting = parse_keras_version(args.keras_version, "--keras-version")
+        origin["keras-version"] = "command line"
+    if settings.keras_version_setting == "auto":
+        settings.keras_version, detected = detect_keras_version()
+        origin["keras-version"] += f" (auto: {detected})"
+    else:
+        settings.keras_version = int(settings.keras_version_setting)
+    settings.origin = origin
+    return settings

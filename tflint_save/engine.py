@@ -1,0 +1,430 @@
+"""Linting one file: one parse, one walk that hands each node to every rule that wants it.
+
+A rule is a small class (see ``Rule``) with ``visit_<Node>``/``leave_<Node>`` methods for
+the libcst node types it cares about, a ``finish`` for what it decides at the end of the
+file, and a ``resolve`` for findings that need the whole project (the cross-file index).
+The walk keeps the resolver's scopes, the current statement and function, and the values
+last assigned to plain names, so rules ask the context instead of walking again.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
+
+import libcst as cst
+
+from tflint_save import index as index_mod
+from tflint_save.findings import FileResult, Finding, Pending
+from tflint_save.names import EMPTY, Names, Resolver, param_names
+from tflint_save.positions import positions
+
+# Deeply nested expressions (long `a + b + ...` chains) recurse once per level.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
+# Words without which no rule can fire and no class can matter to the project index.
+_PREFILTER = ("keras", "tensorflow", "tf_keras", "class ")
+
+
+class Rule:
+    """Base of every rule: per-file state lives on the instance, one instance per file."""
+
+    code = ""
+    keras_versions: Tuple[int, ...] = (2, 3)
+
+    def __init__(self, ctx: "Context"):
+        self.ctx = ctx
+
+    def finish(self) -> None:
+        """Called once the whole file has been walked."""
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: "index_mod.ProjectIndex") -> Optional[str]:
+        """For deferred findings: the final message, or None to drop it."""
+        return None
+
+
+class Context:
+    """What a rule can ask about the file being walked."""
+
+    def __init__(self, path: str, text: str, module: cst.Module, keras: int, resolver: Resolver):
+        self.path = path
+        self.text = text
+        self.module = module
+        self.keras = keras
+        self.resolver = resolver
+        self.stack: List[cst.CSTNode] = []  # ancestors of the current node, outermost first
+        self.statements: List[cst.CSTNode] = []
+        self.functions: List[cst.FunctionDef] = []
+        self.classes: List[cst.ClassDef] = []
+        self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Dict[str, Any], bool]] = []
+        self.result = FileResult(path)
+
+    # -- names -------------------------------------------------------------------------
+    def names(self, node: cst.BaseExpression) -> Names:
+        """Canonical TF/Keras names of a dotted expression (``keras.layers.Dense``...)."""
+        return self.resolver.names(node)
+
+    def raw_names(self, node: cst.BaseExpression) -> Names:
+        """The same, spelled as imported (``tensorflow.keras.saving.load_model``)."""
+        return self.resolver.raw(node)
+
+    def value_of(self, name: str) -> Optional[cst.BaseExpression]:
+        """The expression last assigned to ``name`` before this point, in this or an outer scope."""
+        scopes = self.resolver.scopes
+        last = len(scopes) - 1
+        for i in range(last, -1, -1):
+            scope = scopes[i]
+            if scope.kind == "class" and i != last:
+                continue
+            if name in scope.values:
+                return scope.values[name]
+            if name in scope.names:
+                return None
+        return None
+
+    @property
+    def statement(self) -> Optional[cst.CSTNode]:
+        return self.statements[-1] if self.statements else None
+
+    @property
+    def function(self) -> Optional[cst.FunctionDef]:
+        return self.functions[-1] if self.functions else None
+
+    # -- reporting ---------------------------------------------------------------------
+    def report(self, node: cst.CSTNode, code: str, message: str, data: Optional[Dict[str, Any]] = None) -> None:
+        self._reports.append((node, self.statement, code, message, data or {}, False))
+
+    def defer(self, node: cst.CSTNode, code: str, data: Dict[str, Any], message: str = "") -> None:
+        """A finding the rule's ``resolve`` decides on once every file has been indexed."""
+        self._reports.append((node, self.statement, code, message, data, True))
+
+
+# -- the walk ----------------------------------------------------------------------------
+
+# Fields that hold only whitespace, punctuation or operators: never worth descending into.
+_SKIP_FIELD = re.compile(
+    r"^(whitespace.*|lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|colon|dot|"
+    r"equal|star|operator|leading_lines|lines_after_decorators|header|footer|newline|"
+    r"trailing_whitespace|asynchronous|first_line|empty_lines|footer)$"
+)
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> Tuple[str, ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = tuple(f for f in cls.__dataclass_fields__ if not _SKIP_FIELD.match(f))
+        _FIELDS[cls] = found
+    return found
+
+
+_HANDLERS: Dict[type, Dict[str, List[Tuple[type, str]]]] = {}
+
+
+def _handler_names(rule_cls: type) -> Dict[str, List[Tuple[type, str]]]:
+    """visit_X/leave_X methods of a rule class, as (node type, method name)."""
+    found = _HANDLERS.get(rule_cls)
+    if found is None:
+        found = {"visit": [], "leave": []}
+        for attr in dir(rule_cls):
+            for kind in ("visit", "leave"):
+                if attr.startswith(kind + "_"):
+                    node_type = getattr(cst, attr[len(kind) + 1:], None)
+                    if node_type is None:
+                        raise TypeError(f"{rule_cls.__name__}.{attr}: no libcst node type of that name")
+                    found[kind].append((node_type, attr))
+        _HANDLERS[rule_cls] = found
+    return found
+
+
+class _Walker:
+    def __init__(self, ctx: Context, rules: Sequence[Rule], collector: "index_mod.Collector"):
+        self.ctx = ctx
+        self.visit: Dict[type, List[Tuple[Rule, Callable]]] = {}
+        self.leave: Dict[type, List[Tuple[Rule, Callable]]] = {}
+        for rule in rules:
+            names = _handler_names(type(rule))
+            for node_type, attr in names["visit"]:
+                self.visit.setdefault(node_type, []).append((rule, getattr(rule, attr)))
+            for node_type, attr in names["leave"]:
+                self.leave.setdefault(node_type, []).append((rule, getattr(rule, attr)))
+        self.collector = collector
+        self.broken: set = set()
+
+    def _call(self, handlers: List[Tuple[Rule, Callable]], node: cst.CSTNode) -> None:
+        for rule, handler in handlers:
+            if rule in self.broken:
+                continue
+            try:
+                handler(node)
+            except Exception as exc:  # a bug in one rule must not stop the others
+                self._internal_error(rule, node, exc)
+
+    def _internal_error(self, rule: Rule, node: Optional[cst.CSTNode], exc: BaseException) -> None:
+        self.broken.add(rule)
+        ctx = self.ctx
+        name = type(rule).__name__
+        message = f"internal error in {rule.code} {name} (please report): {type(exc).__name__}: {exc}"
+        ctx._reports.append((node or ctx.module, None, "TFS002", message, {}, False))
+        ctx.result.error = message
+
+    def walk(self, node: cst.CSTNode) -> None:
+        cls = type(node)
+        ctx = self.ctx
+        handlers = self.visit.get(cls)
+        if handlers:
+            self._call(handlers, node)
+        stack = ctx.stack
+        stack.append(node)
+        if cls is cst.FunctionDef:
+            self._function(node)
+        elif cls is cst.ClassDef:
+            self._class(node)
+        elif cls is cst.Lambda:
+            ctx.resolver.push("function", param_names(node.params))
+            self.walk(node.params)
+            self.walk(node.body)
+            ctx.resolver.pop()
+        else:
+            is_statement = isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            if is_statement:
+                ctx.statements.append(node)
+            for name in _fields(cls):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    self.walk(value)
+                elif type(value) is tuple or type(value) is list:
+                    for child in value:
+                        if isinstance(child, cst.CSTNode):
+                            self.walk(child)
+            if is_statement:
+                ctx.statements.pop()
+            if cls is cst.Assign or cls is cst.AnnAssign:
+                self._assigned(node)
+            elif cls is cst.Import or cls is cst.ImportFrom:
+                if len(ctx.resolver.scopes) > 1:  # module-level imports were read up front
+                    ctx.resolver.add_import(node)
+            elif cls is cst.For:
+                self._shadow_target(node.target)
+            elif cls is cst.WithItem and node.asname is not None:
+                self._shadow_target(node.asname.name)
+            elif cls is cst.Call:
+                self.collector.call(ctx, node)
+        stack.pop()
+        handlers = self.leave.get(cls)
+        if handlers:
+            self._call(handlers, node)
+
+    def _function(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        ctx.statements.append(node)
+        for decorator in node.decorators:
+            self.walk(decorator)
+        self.walk(node.params)
+        if len(ctx.resolver.scopes) == 1:
+            self.collector.function(ctx, node)
+        ctx.resolver.push("function", param_names(node.params))
+        ctx.functions.append(node)
+        self.walk(node.body)
+        ctx.functions.pop()
+        ctx.resolver.pop()
+        ctx.statements.pop()
+        ctx.resolver.shadow(node.name.value)
+
+    def _class(self, node: cst.ClassDef) -> None:
+        ctx = self.ctx
+        ctx.statements.append(node)
+        for decorator in node.decorators:
+            self.walk(decorator)
+        for arg in node.bases:
+            self.walk(arg)
+        for arg in node.keywords:
+            self.walk(arg)
+        self.collector.class_def(ctx, node)
+        ctx.resolver.push("class")
+        ctx.classes.append(node)
+        self.walk(node.body)
+        ctx.classes.pop()
+        ctx.resolver.pop()
+        ctx.statements.pop()
+        ctx.resolver.shadow(node.name.value)
+
+    def _assigned(self, node: cst.CSTNode) -> None:
+        resolver = self.ctx.resolver
+        values = resolver.scopes[-1].values
+        if isinstance(node, cst.Assign):
+            value = node.value
+            targets = [t.target for t in node.targets]
+        else:
+            value = node.value
+            targets = [node.target]
+            if value is None:
+                return
+        single = len(targets) == 1
+        for target in targets:
+            if isinstance(target, cst.Name):
+                values[target.value] = value if single else None
+                resolver.rebind(target.value, value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    if isinstance(element.value, cst.Name):
+                        values[element.value.value] = None
+                        resolver.shadow(element.value.value)
+
+    def _shadow_target(self, target: cst.BaseExpression) -> None:
+        resolver = self.ctx.resolver
+        values = resolver.scopes[-1].values
+        if isinstance(target, cst.Name):
+            values[target.value] = None
+            resolver.shadow(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._shadow_target(element.value)
+
+
+def _module_imports(resolver: Resolver, body: Iterable[cst.CSTNode]) -> None:
+    """Read the module-level imports (including those under if/try) before the walk."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    resolver.add_import(small)
+        elif isinstance(statement, (cst.If, cst.Try, cst.With)) or type(statement).__name__ == "TryStar":
+            blocks = [statement.body]
+            orelse = getattr(statement, "orelse", None)
+            while orelse is not None:
+                blocks.append(orelse.body)
+                orelse = getattr(orelse, "orelse", None) if isinstance(orelse, cst.If) else None
+            for handler in getattr(statement, "handlers", ()):
+                blocks.append(handler.body)
+            final = getattr(statement, "finalbody", None)
+            if final is not None:
+                blocks.append(final.body)
+            for block in blocks:
+                if isinstance(block, cst.IndentedBlock):
+                    _module_imports(resolver, block.body)
+                elif isinstance(block, cst.SimpleStatementSuite):
+                    _module_imports(resolver, [cst.SimpleStatementLine(body=block.body)])
+
+
+# -- suppression ---------------------------------------------------------------------------
+
+_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(
+    r"^\s*#\s*tflint-save:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _codes(text: Optional[str]) -> Optional[Tuple[str, ...]]:
+    if text is None:
+        return None
+    return tuple(c.upper() for c in re.split(r"[\s,]+", text.strip()) if c)
+
+
+def file_noqa(text: str) -> Optional[Tuple[str, ...]]:
+    """Codes silenced for the whole file: () for all, None when there is no such comment."""
+    found = None
+    for match in _FILE_NOQA.finditer(text):
+        codes = _codes(match.group("codes"))
+        if codes is None:
+            return ()
+        found = (found or ()) + codes
+    return found
+
+
+def _silenced(code: str, codes: Optional[Tuple[str, ...]]) -> bool:
+    return codes is not None and (not codes or any(code.startswith(c) for c in codes))
+
+
+def line_noqa(line: str) -> Optional[Tuple[str, ...]]:
+    match = _NOQA.search(line)
+    if match is None:
+        return None
+    return _codes(match.group("codes")) or ()
+
+
+# -- one file ------------------------------------------------------------------------------
+
+def parse_error(path: str, exc: Exception) -> Finding:
+    line = getattr(exc, "raw_line", None) or getattr(exc, "lineno", None) or 1
+    col = (getattr(exc, "raw_column", None) or 0) + 1
+    message = getattr(exc, "message", None) or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return Finding(path, int(line), int(col), "TFS001", f"could not parse file: {message}")
+
+
+def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: int) -> FileResult:
+    """Lint one decoded file.  Never raises for bad input: it becomes a TFS001/TFS002 finding."""
+    if not any(word in text for word in _PREFILTER):
+        return FileResult(path)
+    try:
+        module = cst.parse_module(text)
+    except Exception as exc:  # libcst raises ParserSyntaxError, and others on odd input
+        result = FileResult(path)
+        result.findings.append(parse_error(path, exc))
+        return result
+
+    resolver = Resolver(path, is_package=path.replace("\\", "/").endswith("/__init__.py"))
+    _module_imports(resolver, module.body)
+    if resolver.uses_tf_keras and not _imports_keras3(resolver):
+        keras = 2  # tf_keras is Keras 2, whatever else is installed
+    ctx = Context(path, text, module, keras, resolver)
+    rules = [cls(ctx) for cls in rule_classes if keras in cls.keras_versions]
+    collector = index_mod.Collector()
+    walker = _Walker(ctx, rules, collector)
+    try:
+        walker.walk(module)
+    except RecursionError as exc:
+        walker._internal_error(Rule(ctx), None, exc)
+    for rule in rules:
+        if rule in walker.broken:
+            continue
+        try:
+            rule.finish()
+        except Exception as exc:
+            walker._internal_error(rule, None, exc)
+    collector.store(ctx)
+    _place(ctx)
+    return ctx.result
+
+
+def _imports_keras3(resolver: Resolver) -> bool:
+    names = resolver.scopes[0].names.values()
+    return any(n == "keras" or n.startswith("keras.") for targets in names for n in targets)
+
+
+def _place(ctx: Context) -> None:
+    """Give reported nodes their positions, apply # noqa, and file the findings."""
+    reports = ctx._reports
+    if not reports:
+        return
+    result = ctx.result
+    whole_file = file_noqa(ctx.text)
+    wanted: List[cst.CSTNode] = []
+    for node, statement, *_ in reports:
+        wanted.append(node)
+        if statement is not None:
+            wanted.append(statement)
+    where = positions(ctx.module, wanted)
+    lines = ctx.text.splitlines()
+
+    def noqa_at(line: int) -> Optional[Tuple[str, ...]]:
+        return line_noqa(lines[line - 1]) if 0 < line <= len(lines) else None
+
+    for node, statement, code, message, data, deferred in reports:
+        line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
+        if code != "TFS002" and _silenced(code, whole_file):
+            continue
+        if code != "TFS002" and _silenced(code, noqa_at(line)):
+            continue
+        if statement is not None and code != "TFS002":
+            first = where.get(id(statement), (line,))[0]
+            if first != line and _silenced(code, noqa_at(first)):
+                continue
+        finding = Finding(ctx.path, line, col, code, message, end_line, end_col, data)
+        if deferred:
+            result.pending.append(Pending(code, finding, data))
+        else:
+            result.findings.append(finding)

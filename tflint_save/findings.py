@@ -1,0 +1,62 @@
+"""What a lint run produces: plain data, so results can cross processes and caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    end_line: int = 0
+    end_col: int = 0
+    # Facts the static pass extracted for this finding (class name, arguments...), for --verify.
+    data: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def sort_key(self) -> Tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.col, self.code, self.message)
+
+
+@dataclass
+class Pending:
+    """A finding that needs the whole project to decide: the rule's ``resolve`` says."""
+
+    code: str
+    finding: Finding
+    data: Dict[str, Any]
+
+
+@dataclass
+class ClassInfo:
+    """One class definition, as the project index needs it."""
+
+    path: str
+    module: Tuple[str, ...]
+    name: str
+    bases: Tuple[Tuple[str, ...], ...]  # candidates per base: canonical keras names or project paths
+    registered: bool
+    methods: Tuple[str, ...]
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.module + (self.name,))
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: List[Finding] = field(default_factory=list)
+    pending: List[Pending] = field(default_factory=list)
+    classes: List[ClassInfo] = field(default_factory=list)
+    # Names registered through get_custom_objects() updates, and module-level functions
+    # handed to Keras as a loss, metric or activation.
+    registered_names: List[str] = field(default_factory=list)
+    functions: List[Tuple[str, bool]] = field(default_factory=list)  # module-level defs: (name, registered)
+    custom_functions: List[Tuple[str, str]] = field(default_factory=list)  # uses: (name, role)
+    error: Optional[str] = None  # an internal error: the run's exit code becomes 2

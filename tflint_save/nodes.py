@@ -1,0 +1,192 @@
+"""Small questions rules ask about libcst nodes: arguments, literal values, receivers."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from tflint_save.names import dotted
+
+MISSING = object()
+
+
+def method_name(call: cst.Call) -> Optional[str]:
+    """``x.fit(...)`` -> 'fit'; ``fit(...)`` -> 'fit'."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
+def receiver(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The object a method is called on: ``model`` in ``model.fit(...)``."""
+    return call.func.value if isinstance(call.func, cst.Attribute) else None
+
+
+def arg(call: cst.Call, position: Optional[int], keyword: Optional[str]) -> Optional[cst.BaseExpression]:
+    """The value passed for a parameter, by keyword or by position (None when absent).
+
+    Positions count only plain positional arguments before any ``*args``.
+    """
+    index = 0
+    for a in call.args:
+        if a.keyword is not None:
+            if keyword is not None and a.keyword.value == keyword:
+                return a.value
+            continue
+        if a.star:
+            break
+        if position is not None and index == position:
+            return a.value
+        index += 1
+    return None
+
+
+def has_keyword(call: cst.Call, keyword: str) -> bool:
+    return any(a.keyword is not None and a.keyword.value == keyword for a in call.args) or any(
+        a.star == "**" for a in call.args
+    )
+
+
+def string(node: Optional[cst.BaseExpression]) -> Optional[str]:
+    """The value of a plain string literal (also implicit concatenation), else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = string(node.left), string(node.right)
+        if left is not None and right is not None:
+            return left + right
+    return None
+
+
+def constant(node: Optional[cst.BaseExpression]):
+    """True/False/None, a number, or a string literal; MISSING for anything else."""
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0) if not node.value.startswith("0") or node.value == "0" or node.value[1:2] in "xXoObB" else MISSING
+    if isinstance(node, cst.Float):
+        return float(node.value.replace("_", ""))
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        value = constant(node.expression)
+        return -value if isinstance(value, (int, float)) and not isinstance(value, bool) else MISSING
+    value = string(node)
+    return MISSING if value is None else value
+
+
+def path_tail(node: Optional[cst.BaseExpression], ctx=None, depth: int = 0) -> Optional[str]:
+    """The known end of a filesystem path expression, or None when it cannot be known.
+
+    A literal gives its whole value; an f-string, ``os.path.join(...)`` or a pathlib ``/``
+    gives its last part when that part is a literal; a name gives what was last assigned to
+    it.  Only the end matters to extension checks, so a dynamic directory is fine.
+    """
+    if node is None or depth > 8:
+        return None
+    value = string(node)
+    if value is not None:
+        return value
+    if isinstance(node, cst.FormattedString):
+        last = node.parts[-1] if node.parts else None
+        if isinstance(last, cst.FormattedStringText):
+            return last.value
+        return None
+    if isinstance(node, cst.ConcatenatedString):
+        return path_tail(node.right, ctx, depth + 1)
+    if isinstance(node, cst.BinaryOperation):
+        if isinstance(node.operator, (cst.Divide, cst.Add)):
+            tail = path_tail(node.right, ctx, depth + 1)
+            if tail is not None and isinstance(node.operator, cst.Divide):
+                return "/" + tail
+            return tail
+        if isinstance(node.operator, cst.Modulo):  # "model_%d.h5" % epoch
+            left = string(node.left)
+            if left is not None:
+                return re.split(r"%[-#0 +]*[0-9*]*(?:\.[0-9*]+)?[diouxXeEfFgGcrsa%]", left)[-1] or None
+        return None
+    if isinstance(node, cst.Call):
+        parts = dotted(node.func) or []
+        name = ".".join(parts)
+        if name.endswith(("path.join", "os.path.join")) or parts[-1:] in (["Path"], ["PurePath"], ["joinpath"]):
+            if not node.args or node.args[-1].star:
+                return None
+            tail = path_tail(node.args[-1].value, ctx, depth + 1)
+            if tail is not None and len(node.args) > 1:
+                return "/" + tail
+            return tail
+        if parts[-1:] in (["str"], ["fspath"]) and len(node.args) == 1:
+            return path_tail(node.args[0].value, ctx, depth + 1)
+        if parts[-1:] == ["format"] and isinstance(node.func, cst.Attribute):  # "m_{}.h5".format(e)
+            template = string(node.func.value)
+            if template is not None:
+                return template[template.rfind("}") + 1:] or None
+        return None
+    if isinstance(node, cst.Name) and ctx is not None:
+        return path_tail(ctx.value_of(node.value), ctx, depth + 1)
+    return None
+
+
+def extension_of(tail: str) -> str:
+    """The file name's extension(s) as Keras checks them: 'x.weights.h5' -> '.weights.h5'."""
+    name = tail.replace("\\", "/").rsplit("/", 1)[-1]
+    if name.endswith(".weights.h5"):
+        return ".weights.h5"
+    if "." not in name:
+        return ""
+    return "." + name.rsplit(".", 1)[1]
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below ``node`` (for small subtrees only: rules must not re-walk files)."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        todo.extend(reversed(current.children))
+
+
+_MODEL_NAME = re.compile(
+    r"(?i)(^|_)(model|models|net|network|classifier|regressor|autoencoder|vae|gan|generator|"
+    r"discriminator|critic|actor|transformer|unet|resnet|cnn|rnn|lstm|mlp|keras_model|teacher|student)"
+    r"(_?\d+)?($|_)"
+)
+_MODEL_FACTORIES = (
+    "keras.models.Sequential",
+    "keras.models.Model",
+    "keras.saving.load_model",
+    "keras.models.clone_model",
+)
+
+
+def model_like(node: Optional[cst.BaseExpression], ctx) -> bool:
+    """Whether an expression is (by construction or, failing that, by name) a Keras model."""
+    if node is None:
+        return False
+    if isinstance(node, cst.Attribute):
+        # self.model in callbacks; trainer.model; self.generator...
+        return bool(_MODEL_NAME.search(node.attr.value))
+    if isinstance(node, cst.Call):
+        return _constructs_model(node, ctx)
+    if not isinstance(node, cst.Name):
+        return False
+    value = ctx.value_of(node.value)
+    if isinstance(value, cst.Call):
+        if _constructs_model(value, ctx):
+            return True
+        names = ctx.names(value.func)
+        if names:  # a known non-model API (tf.train.Checkpoint, np.load...)
+            return False
+        called = (dotted(value.func) or [""])[-1]
+        if re.search(r"(?i)model|net", called):
+            return True
+    return bool(_MODEL_NAME.search(node.value))
+
+
+def _constructs_model(call: cst.Call, ctx) -> bool:
+    names = ctx.names(call.func)
+    return any(n in _MODEL_FACTORIES or n.startswith("keras.applications.") for n in names)
