@@ -12,7 +12,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
-DEFAULT_EXCLUDE = (".git", ".venv", "venv", "__pycache__", "build", "dist", ".tox", "node_modules", "site-packages")
+DEFAULT_EXCLUDE = (".git", ".venv", "venv", "__pycache__", "build", "dist", ".tox", "node_modules", "site-packages",
+                   ".ipynb_checkpoints")
 SECTION = "tflint-save"
 
 

@@ -1,4 +1,4 @@
-"""Which files a run lints: the paths given, directories searched for .py files."""
+"""Which files a run lints: the paths given, directories searched for .py and .ipynb files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from fnmatch import fnmatch
 from typing import Iterable, List, Sequence, Tuple
 
-SUFFIXES = (".py",)
+SUFFIXES = (".py", ".ipynb")
 
 
 def excluded(path: str, patterns: Sequence[str]) -> bool:
@@ -16,11 +16,22 @@ def excluded(path: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch(name, p) or fnmatch(posix, p) or fnmatch(posix, p.rstrip("/") + "/*") for p in patterns)
 
 
-def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str, ...] = SUFFIXES) -> Tuple[List[str], List[str]]:
+def excluded_anywhere(path: str, patterns: Sequence[str]) -> bool:
+    """The path or a directory on it below the current one is excluded (``build/gen/x.py`` by ``build``)."""
+    rel = os.path.relpath(path)
+    if rel.startswith(os.pardir):
+        return excluded(path, patterns)
+    parts = rel.replace(os.sep, "/").split("/")
+    return any(excluded("/".join(parts[:i]), patterns) for i in range(len(parts), 0, -1))
+
+
+def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str, ...] = SUFFIXES,
+             force_exclude: bool = False) -> Tuple[List[str], List[str]]:
     """Return (files to lint, paths that do not exist), both in a deterministic order.
 
     A file named on the command line is linted whatever its name, as flake8 and ruff do;
-    exclusions apply to what directory search finds.
+    exclusions apply to what directory search finds, and with ``force_exclude`` to the
+    paths named too (pre-commit names every changed file, excluded or not).
     """
     files: List[str] = []
     missing: List[str] = []
@@ -28,6 +39,8 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
     for path in paths:
         if path == "-":
             files.append(path)
+            continue
+        if force_exclude and excluded_anywhere(path, patterns):
             continue
         if os.path.isfile(path):
             candidates: Iterable[str] = [path]

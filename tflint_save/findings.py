@@ -17,9 +17,11 @@ class Finding:
     end_col: int = 0
     # Facts the static pass extracted for this finding (class name, arguments...), for --verify.
     data: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # Notebooks: the cell (1-based, counting every cell); line and col are then within the cell.
+    cell: Optional[int] = None
 
-    def sort_key(self) -> Tuple[str, int, int, str, str]:
-        return (self.path, self.line, self.col, self.code, self.message)
+    def sort_key(self) -> Tuple[str, int, int, int, str, str]:
+        return (self.path, self.cell or 0, self.line, self.col, self.code, self.message)
 
 
 @dataclass

@@ -18,28 +18,43 @@ def use_color(choice: str, stream: IO[str]) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
 
 
+def position(f: Finding) -> str:
+    """``line:col``, or ``cell 3:line:col`` in a notebook."""
+    return f"{f.line}:{f.col}" if f.cell is None else f"cell {f.cell}:{f.line}:{f.col}"
+
+
 def concise(findings: Sequence[Finding], color: bool) -> List[str]:
-    """flake8's ``path:line:col: CODE message``."""
+    """flake8's ``path:line:col: CODE message`` (``path:cell 3:line:col: ...`` in notebooks)."""
     if not color:
-        return [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}" for f in findings]
+        return [f"{f.path}:{position(f)}: {f.code} {f.message}" for f in findings]
     from colorama import Fore, Style
 
     return [
-        f"{Style.BRIGHT}{f.path}{Style.RESET_ALL}:{f.line}:{f.col}: "
+        f"{Style.BRIGHT}{f.path}{Style.RESET_ALL}:{position(f)}: "
         f"{Fore.RED}{Style.BRIGHT}{f.code}{Style.RESET_ALL} {f.message}"
         for f in findings
     ]
 
 
-def statistics(findings: Sequence[Finding]) -> List[str]:
-    """One line per code, most frequent first: ``count  CODE  name``."""
+ENGINE_RULES = {  # codes the engine itself reports: name, summary
+    "TFS001": ("parse-error", "The file could not be read, decoded or parsed"),
+    "TFS002": ("internal-error", "A rule failed on this file (a bug in tflint-save: please report it)"),
+}
+
+
+def rule_name(code: str) -> str:
     from tflint_save import catalog
 
+    entry = catalog.get(code)
+    return entry.name if entry else ENGINE_RULES.get(code, ("",))[0]
+
+
+def statistics(findings: Sequence[Finding]) -> List[str]:
+    """One line per code, most frequent first: ``count  CODE  name``."""
     counts = Counter(f.code for f in findings)
     lines = []
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        entry = catalog.get(code)
-        name = entry.name if entry else {"TFS001": "parse-error", "TFS002": "internal-error"}.get(code, "")
+        name = rule_name(code)
         lines.append(f"{count:<5} {code}  {name}".rstrip())
     return lines
 

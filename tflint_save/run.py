@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Type
 
 from tflint_save import source
@@ -32,6 +32,10 @@ class Report:
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
     """Lint one path (or given text); unreadable or undecodable input is a TFS001 finding."""
+    if path.endswith(".ipynb"):
+        from tflint_save import notebook
+
+        return notebook.lint(path, rules, settings.keras_version, text)
     if text is None:
         try:
             _, text = source.read(path)
@@ -62,11 +66,11 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
                 report.internal_error = True
                 f = pending.finding
                 message = None
-                candidates.append(Finding(f.path, f.line, f.col, "TFS002",
-                                          f"internal error in {pending.code} (please report): {type(exc).__name__}: {exc}"))
+                candidates.append(replace(f, code="TFS002", end_line=0, end_col=0, data={},
+                                          message=f"internal error in {pending.code} (please report): {type(exc).__name__}: {exc}"))
             if message:
                 f = pending.finding
-                candidates.append(Finding(f.path, f.line, f.col, f.code, message, f.end_line, f.end_col, f.data))
+                candidates.append(replace(f, message=message))
         for finding in candidates:
             if finding.code != "TFS002" and (not settings.enabled(finding.code) or _silenced(finding.code, ignored or None)):
                 continue
