@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
     p.add_argument("--statistics", action="store_true", help="print the number of findings per code")
+    p.add_argument("--output-format", choices=("concise", "full", "json", "sarif", "github"), default="concise",
+                   help="concise: path:line:col: CODE message (default); full: with the source line and the fix; "
+                        "json; sarif (GitHub code scanning); github (Actions annotations)")
+    p.add_argument("--output-file", metavar="PATH", help="write the report to PATH instead of standard output")
+    p.add_argument("--force-exclude", action="store_true",
+                   help="the paths are a file list (pre-commit): exclusions apply to them too, and no paths "
+                        "means nothing to lint instead of '.'")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the output")
     p.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     p.add_argument("--show-settings", action="store_true",
@@ -87,15 +94,18 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tflint_save import config, discovery, report, run
+    from tflint_save import config, discovery, run
 
+    if not args.paths and args.force_exclude:
+        return EXIT_CLEAN  # pre-commit with no files left to pass
     args.paths = args.paths or ["."]
     try:
         settings = config.resolve(args, run.known_codes())
     except config.ConfigError as exc:
         sys.stderr.write(f"tflint-save: error: {exc}\n")
         return EXIT_ERROR
-    files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude)
+    files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude,
+                                        force_exclude=args.force_exclude)
     for path in missing:
         sys.stderr.write(f"tflint-save: error: {path}: no such file or directory\n")
     if args.show_settings:
@@ -110,15 +120,42 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
     result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-")
-    color = report.use_color(args.color, sys.stdout)
-    report.write_lines(report.concise(result.findings, color))
-    if args.statistics:
-        report.write_lines(report.statistics(result.findings))
+    if not _write_report(args, result.findings, stdin_text):
+        return EXIT_ERROR
     if missing or result.internal_error:
         return EXIT_ERROR
     if result.findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str]) -> bool:
+    """The report in --output-format, to --output-file or standard output; False if it cannot be written."""
+    import os
+
+    from tflint_save import formats, report
+
+    to_file = args.output_file is not None
+    color = not to_file and report.use_color(args.color, sys.stdout)
+    texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else None
+    text = formats.render(findings, args.output_format, color, texts)
+    if args.statistics:
+        lines = report.statistics(findings)
+        if args.output_format in ("concise", "full"):
+            text += "".join(line + "\n" for line in lines)
+        else:  # keep a machine-readable report parseable
+            report.write_lines(lines, sys.stderr)
+    if not to_file:
+        sys.stdout.write(text)
+        return True
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(args.output_file)), exist_ok=True)
+        with open(args.output_file, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        sys.stderr.write(f"tflint-save: error: cannot write {args.output_file}: {exc.strerror or exc}\n")
+        return False
+    return True
 
 
 if __name__ == "__main__":

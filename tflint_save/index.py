@@ -9,7 +9,7 @@ what the project would need to register before ``load_model`` can work.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -148,6 +148,13 @@ class ProjectIndex:
                 self.functions.setdefault(name, []).append(registered)
             self.uses.update(result.custom_functions)
         self._kinds: Dict[str, Set[str]] = {}
+        # Deferred findings by (code, class key): what a rule noted about a class in its own file.
+        self._deferred: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+        for result in results:
+            for pending in result.pending:
+                key = pending.data.get("key")
+                if isinstance(key, str):
+                    self._deferred.setdefault((pending.code, key), []).append(pending.data)
 
     def lookup(self, reference: str) -> List[ClassInfo]:
         """Project classes a base-class reference may mean: by module suffix, else by name."""
@@ -222,3 +229,8 @@ class ProjectIndex:
 
     def find(self, key: str) -> Optional[ClassInfo]:
         return self.classes.get(key)
+
+    def deferred(self, code: str, key: str) -> List[Dict[str, Any]]:
+        """The data of ``code``'s deferred findings whose ``data["key"]`` is the class ``key``:
+        what a rule noted about a class in its file, to judge its subclasses in other files."""
+        return self._deferred.get((code, key), [])
