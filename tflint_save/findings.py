@@ -19,6 +19,9 @@ class Finding:
     data: Dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     # Notebooks: the cell (1-based, counting every cell); line and col are then within the cell.
     cell: Optional[int] = None
+    # --verify's outcome: {"status": "confirmed" | "not reproduced" | "inconclusive" | "timeout",
+    # "evidence", "tensorflow_version", "keras_version", "seconds", "cached"}; None when not verified.
+    verification: Optional[Dict[str, Any]] = field(default=None, compare=False, hash=False)
 
     def sort_key(self) -> Tuple[str, int, int, int, str, str]:
         return (self.path, self.cell or 0, self.line, self.col, self.code, self.message)
@@ -44,6 +47,7 @@ class ClassInfo:
     registered: bool
     methods: Tuple[str, ...]
     line: int = 0
+    decorators: Tuple[str, ...] = ()  # simple names of the decorator callables
 
     @property
     def key(self) -> str:
@@ -61,4 +65,10 @@ class FileResult:
     registered_names: List[str] = field(default_factory=list)
     functions: List[Tuple[str, bool]] = field(default_factory=list)  # module-level defs: (name, registered)
     custom_functions: List[Tuple[str, str]] = field(default_factory=list)  # uses: (name, role)
+    # Module-level functions/classes that call register_keras_serializable (project decorators).
+    registering: List[str] = field(default_factory=list)
+    # Simple names this file calls outside class bodies (``MyLayer(...)``, ``layers.MyLayer(...)``).
+    called: List[str] = field(default_factory=list)
+    # For each module-level function or class: the names it calls (to follow registering helpers).
+    def_calls: Dict[str, List[str]] = field(default_factory=dict)
     error: Optional[str] = None  # an internal error: the run's exit code becomes 2

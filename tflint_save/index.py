@@ -45,6 +45,9 @@ class Collector:
         self.functions: List[Tuple[str, bool]] = []
         self.registered: List[str] = []
         self.uses: List[Tuple[str, str]] = []
+        self.registering: Set[str] = set()
+        self.called: Set[str] = set()
+        self.def_calls: Dict[str, Set[str]] = {}
         self._local: Set[str] = set()
 
     def class_def(self, ctx, node: cst.ClassDef) -> None:
@@ -62,7 +65,10 @@ class Collector:
             s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
         ) if isinstance(node.body, cst.IndentedBlock) else ()
         registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
-        self.classes.append(ClassInfo(ctx.path, module, node.name.value, tuple(bases), registered, methods))
+        decorators = tuple(sorted({n for n in (_callable_name(d.decorator) for d in node.decorators) if n}))
+        self.classes.append(
+            ClassInfo(ctx.path, module, node.name.value, tuple(bases), registered, methods, 0, decorators)
+        )
         self._local.add(node.name.value)
 
     def function(self, ctx, node: cst.FunctionDef) -> None:
@@ -71,6 +77,19 @@ class Collector:
 
     def call(self, ctx, node: cst.Call) -> None:
         func = node.func
+        name = _callable_name(func)
+        if name and not ctx.classes:
+            # Sub-layers built inside another class are rebuilt by its constructor on load;
+            # only what model-building code instantiates is looked up by name.
+            self.called.add(name)
+        if ctx.functions or ctx.classes:
+            # Project decorators that register what they wrap, directly or through a helper
+            # (keras_hub_export -> maybe_register_serializable -> register_keras_serializable).
+            outer = _outermost(ctx).name.value
+            if _is_register(ctx, func):
+                self.registering.add(outer)
+            elif name:
+                self.def_calls.setdefault(outer, set()).add(name)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method == "compile":
@@ -116,6 +135,28 @@ class Collector:
         result.functions = self.functions
         result.registered_names = self.registered
         result.custom_functions = self.uses
+        result.registering = sorted(self.registering)
+        result.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
+        result.called = sorted(self.called)
+
+
+def _callable_name(node: cst.BaseExpression) -> Optional[str]:
+    """``@export("x")`` or ``@pkg.export`` -> 'export'."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return None
+
+
+def _outermost(ctx) -> cst.CSTNode:
+    """The module-level function or class the walk is inside."""
+    for node in ctx.stack:
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            return node
+    return ctx.functions[0] if ctx.functions else ctx.classes[0]
 
 
 def _names_in(value: cst.BaseExpression) -> Iterable[str]:
@@ -139,7 +180,14 @@ class ProjectIndex:
         self.registered_names: Set[str] = set()
         self.functions: Dict[str, List[bool]] = {}
         self.uses: Set[Tuple[str, str]] = set()
+        self.registering: Set[str] = set()
+        self.called: Set[str] = set()
+        def_calls: Dict[str, Set[str]] = {}
         for result in results:
+            self.registering.update(result.registering)
+            self.called.update(result.called)
+            for name, calls in result.def_calls.items():
+                def_calls.setdefault(name, set()).update(calls)
             for info in result.classes:
                 self.classes[info.key] = info
                 self.by_name.setdefault(info.name, []).append(info)
@@ -155,6 +203,14 @@ class ProjectIndex:
                 key = pending.data.get("key")
                 if isinstance(key, str):
                     self._deferred.setdefault((pending.code, key), []).append(pending.data)
+        # What calls a registering callable registers too (to a fixed point).
+        changed = True
+        while changed:
+            changed = False
+            for name, calls in def_calls.items():
+                if name not in self.registering and not calls.isdisjoint(self.registering):
+                    self.registering.add(name)
+                    changed = True
 
     def lookup(self, reference: str) -> List[ClassInfo]:
         """Project classes a base-class reference may mean: by module suffix, else by name."""
@@ -206,15 +262,25 @@ class ProjectIndex:
         return method in info.methods or any(method in a.methods for a in self.ancestors(info))
 
     def is_registered(self, info: ClassInfo) -> bool:
-        return info.registered or info.name in self.registered_names
+        return (
+            info.registered
+            or info.name in self.registered_names
+            or any(d in self.registering for d in info.decorators)
+        )
+
+    def instantiated(self, info: ClassInfo) -> bool:
+        """Code outside class bodies calls the class: only such classes are looked up by name
+        when a saved model is loaded."""
+        return info.name in self.called
 
     def keras_classes(self, kinds: Sequence[str] = SERIALIZED_KINDS) -> List[ClassInfo]:
         return [c for c in self.classes.values() if self.kinds(c) & set(kinds)]
 
     def unregistered_classes(self) -> List[ClassInfo]:
-        """Custom layers, models, losses and metrics that load_model cannot find by name."""
+        """Custom layers, models, losses and metrics that the project builds and load_model
+        cannot find by name (abstract bases and classes nobody instantiates are left out)."""
         return sorted(
-            (c for c in self.keras_classes() if not self.is_registered(c)),
+            (c for c in self.keras_classes() if not self.is_registered(c) and self.instantiated(c)),
             key=lambda c: (c.name, c.path),
         )
 
