@@ -647,6 +647,7 @@ class TFS302(ClassRule):
         missing = [p for p in data["params"] if p["name"] not in keys | passed and p["name"] not in BASE_KEYS]
         if not missing:
             return None
+        data["missing"] = [p["name"] for p in missing]  # for --verify
         names = _quoted([p["name"] for p in missing])
         required = [p for p in missing if p["required"]]
         if required:
@@ -923,13 +924,17 @@ class TFS307(Rule):
         else:
             error = ("load_model() refuses it by default, from .keras and .h5 alike (ValueError: Requested the "
                      "deserialization of a `Lambda` layer whose `function` is a Python lambda...)")
+        imports = "".join(
+            ctx.module.code_for_node(s) for s in ctx.module.body
+            if isinstance(s, cst.SimpleStatementLine) and all(isinstance(i, (cst.Import, cst.ImportFrom)) for i in s.body)
+        )
         for node in self.lambdas:
             ctx.report(
                 node, self.code,
                 f"Lambda layer around a Python lambda, in a module that saves the model: {error}, and "
                 f"safe_mode=False would let the file run code; write the computation as a small registered "
                 f"custom layer",
-                {"layer": ctx.module.code_for_node(node), "keras": ctx.keras},
+                {"layer": ctx.module.code_for_node(node), "imports": imports, "keras": ctx.keras},
             )
 
 

@@ -1,0 +1,98 @@
+"""TFS301: a custom layer or model without get_config() whose arguments Keras cannot record
+(claims C07, C19).
+
+Facts: ``class``, ``call_args`` (the arguments seen where the class is built; "" for its
+defaults) and ``source`` (the class and the imports it needs).  The object is built, its
+get_config() is asked for (NotImplementedError is the finding), then it goes through
+from_config() and a ``.keras`` save and load in workdir; the arguments it kept as attributes
+and the configs of its sublayers are compared with the original's.
+"""
+
+import inspect
+import os
+
+import keras
+
+PLAIN = (bool, int, float, str, type(None))
+
+
+def first_line(exc):
+    """The exception's type and first sentence (Keras wraps its messages over several lines)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text.split('. ')[0][:200]}" if text else type(exc).__name__
+
+
+def build(cls, call_args, namespace):
+    if not call_args:
+        return cls()
+    return eval(f"__cls({call_args})", dict(namespace, __cls=cls))
+
+
+def state(obj):
+    """What the constructor arguments became: plain attributes named like them, sublayer configs."""
+    params = inspect.signature(type(obj).__init__).parameters
+    found = {}
+    for name, value in vars(obj).items():
+        if name in params and isinstance(value, PLAIN + (list, tuple)):
+            found[name] = list(value) if isinstance(value, tuple) else value
+        elif isinstance(value, keras.layers.Layer) and not name.startswith("_"):
+            found[name] = {k: v for k, v in value.get_config().items() if k != "name"}
+    return found
+
+
+def differences(before, after, prefix=""):
+    found = []
+    for key in sorted(before):
+        old, new = before[key], after.get(key, "<missing>")
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            found.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return found
+
+
+def keras_round_trip(obj, namespace, workdir):
+    path = os.path.join(workdir, "roundtrip.keras")
+    model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
+    model.save(path)
+    customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
+    loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
+    return loaded if model is obj else loaded.layers[0]
+
+
+def check(facts, workdir):
+    namespace = {"__name__": "user_code"}
+    name = facts.get("class", "")
+    try:
+        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        cls = namespace[name]
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {first_line(exc)}"}
+    try:
+        obj = build(cls, facts.get("call_args", ""), namespace)
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"{name}({facts.get('call_args', '')}) could not be built: "
+                                                      f"{first_line(exc)}"}
+    try:
+        config = obj.get_config()
+    except NotImplementedError as exc:
+        return {"status": "confirmed", "evidence": f"{name}.get_config(): {first_line(exc)}"}
+    before = state(obj)
+    try:
+        rebuilt = type(obj).from_config(config)
+    except Exception as exc:
+        return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()) failed: {first_line(exc)}"}
+    changed = differences(before, state(rebuilt))
+    if changed:
+        return {"status": "confirmed", "evidence": f"{name}({facts.get('call_args', '')}) through "
+                                                   f"get_config()/from_config(): {'; '.join(changed)}"}
+    try:
+        loaded = keras_round_trip(obj, namespace, workdir)
+    except Exception as exc:
+        return {"status": "confirmed", "evidence": f".keras save/load failed: {first_line(exc)}"}
+    changed = differences(before, state(loaded))
+    if changed:
+        return {"status": "confirmed", "evidence": f".keras reload changed {'; '.join(changed)}"}
+    return {"status": "not reproduced",
+            "evidence": f"{name}({facts.get('call_args', '')}) kept its arguments and sublayers through "
+                        f"get_config()/from_config() and a .keras save/load"}

@@ -1,0 +1,55 @@
+"""TFS303: get_config() without super().get_config() loses name, dtype and trainable (claim C08).
+
+Facts: ``class``, ``call_args`` ("" for defaults) and ``source``.  The object is built with
+name="tflint_probe", dtype="float64" and trainable=False on top of the call arguments, then
+rebuilt with from_config(get_config()) and saved and loaded as ``.keras`` in workdir; the three
+are compared.
+"""
+
+import os
+
+import keras
+
+PROBE = {"name": "tflint_probe", "dtype": "float64", "trainable": False}
+
+
+def summary(exc):
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:240]}"
+
+
+def base_state(layer):
+    return {"name": layer.name, "dtype": layer.dtype, "trainable": layer.trainable}
+
+
+def check(facts, workdir):
+    namespace = {"__name__": "user_code"}
+    name = facts.get("class", "")
+    call_args = facts.get("call_args", "")
+    try:
+        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        cls = namespace[name]
+        probe = ", ".join(f"{k}={v!r}" for k, v in PROBE.items())
+        obj = eval(f"__cls({call_args}{', ' if call_args else ''}{probe})", dict(namespace, __cls=cls))
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"{name} could not be built with {PROBE}: {summary(exc)}"}
+    before = base_state(obj)
+    if before != PROBE:
+        return {"status": "inconclusive", "evidence": f"{name} does not keep name/dtype/trainable given at "
+                                                      f"construction ({before}), see TFS304"}
+    try:
+        rebuilt = base_state(cls.from_config(obj.get_config()))
+        path = os.path.join(workdir, "roundtrip.keras")
+        model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
+        model.save(path)
+        customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
+        loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
+        reloaded = base_state(loaded if model is obj else loaded.layers[0])
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"the round trip failed for another reason: {summary(exc)}"}
+    lost = [f"{k} {before[k]!r} -> {rebuilt[k]!r} (from_config), {reloaded[k]!r} (.keras)"
+            for k in PROBE if rebuilt[k] != before[k] or reloaded[k] != before[k]]
+    if lost:
+        return {"status": "confirmed", "evidence": "; ".join(lost)}
+    return {"status": "not reproduced",
+            "evidence": f"name, dtype and trainable=False came back through get_config()/from_config() and .keras"}

@@ -1,0 +1,62 @@
+"""TFS304: __init__ without **kwargs (loading fails) or not passing them on (dropped) (claim C08).
+
+Facts: ``class``, ``call_args`` ("" for defaults) and ``source``.  The object is built and its
+own config is fed back: from_config(get_config()), then a ``.keras`` save and load in workdir
+(an unexpected keyword argument 'name' or 'trainable' is the finding).  When that works, the
+object is built again with name= and trainable=False, which must stick.
+"""
+
+import os
+
+import keras
+
+
+def brief(exc):
+    text = " ".join(str(exc).split())
+    # Keras nests the cause: keep the innermost "Exception encountered: ..." part.
+    inner = text.rsplit("Exception encountered: ", 1)[-1]
+    return f"{type(exc).__name__}: {inner[:240]}"
+
+
+def construct(cls, call_args, namespace, extra=""):
+    joined = ", ".join(part for part in (call_args, extra) if part)
+    return eval(f"__cls({joined})", dict(namespace, __cls=cls))
+
+
+def check(facts, workdir):
+    namespace = {"__name__": "user_code"}
+    name = facts.get("class", "")
+    call_args = facts.get("call_args", "")
+    try:
+        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        cls = namespace[name]
+        obj = construct(cls, call_args, namespace)
+        config = obj.get_config()
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"{name}({call_args}) could not be built: {brief(exc)}"}
+    try:
+        cls.from_config(config)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()): {brief(exc)}"}
+        return {"status": "inconclusive", "evidence": f"from_config() failed for another reason: {brief(exc)}"}
+    path = os.path.join(workdir, "roundtrip.keras")
+    try:
+        model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
+        model.save(path)
+        customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
+        keras.models.load_model(path, custom_objects=customs, compile=False)
+    except Exception as exc:
+        if "unexpected keyword argument" in str(exc):
+            return {"status": "confirmed", "evidence": f".keras load: {brief(exc)}"}
+        return {"status": "inconclusive", "evidence": f".keras save/load failed for another reason: {brief(exc)}"}
+    try:
+        named = construct(cls, call_args, namespace, "name='tflint_probe', trainable=False")
+    except TypeError as exc:
+        return {"status": "confirmed", "evidence": f"{name}(name=..., trainable=False): {brief(exc)}"}
+    dropped = [f"{k}={v!r} became {getattr(named, k)!r}" for k, v in (("name", "tflint_probe"), ("trainable", False))
+               if getattr(named, k) != v]
+    if dropped:
+        return {"status": "confirmed", "evidence": f"{name}(..., name='tflint_probe', trainable=False): "
+                                                   f"{'; '.join(dropped)}"}
+    return {"status": "not reproduced", "evidence": f"{name} reloads from its config and keeps name= and trainable="}

@@ -1,0 +1,69 @@
+"""TFS307: a Lambda layer around a Python lambda does not load back in safe mode (claim C18).
+
+Facts: ``layer`` (the source of the layer expression, ``keras.layers.Lambda(lambda t: ...)``),
+``imports`` (the module's import statements) and, when the finding names a class, ``source``.
+The layer is put in a small Sequential model, saved as ``.keras`` in workdir and loaded with
+the default safe mode; the predictions of the reloaded model are compared.
+"""
+
+import ast
+import os
+
+import keras
+import numpy as np
+
+SHAPES = ((4,), (3, 4), (8, 8, 3))
+
+
+def one_line(exc):
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:260]}"
+
+
+def run_definitions(source, namespace):
+    """Run the imports, functions and classes of ``source`` one by one (an example's script code
+    is not run); the project's own imports may fail here, and a lambda seldom needs them."""
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)):
+            try:
+                exec(compile(ast.Module([node], []), "<user code>", "exec"), namespace)
+            except Exception:
+                continue
+
+
+def check(facts, workdir):
+    namespace = {"__name__": "user_code", "keras": keras}
+    try:
+        run_definitions(facts.get("imports", ""), namespace)
+        run_definitions(facts.get("source", ""), namespace)
+    except SyntaxError as exc:
+        return {"status": "inconclusive", "evidence": f"the module's source could not be read: {one_line(exc)}"}
+    model = None
+    for shape in SHAPES:
+        try:
+            layer = eval(facts.get("layer", ""), namespace)
+            model = keras.Sequential([keras.Input(shape), layer])
+            probe = np.random.default_rng(0).random((2,) + shape).astype("float32")
+            expected = np.asarray(model(probe))
+            break
+        except Exception as exc:
+            error, model = exc, None
+    if model is None:
+        return {"status": "inconclusive", "evidence": f"{facts.get('layer', '')} could not be run on a small float "
+                                                      f"input: {one_line(error)}"}
+    path = os.path.join(workdir, "lambda_check.keras")
+    try:
+        model.save(path)
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"the model could not be saved: {one_line(exc)}"}
+    customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
+    try:
+        loaded = keras.models.load_model(path, custom_objects=customs)
+    except Exception as exc:
+        if "lambda" in str(exc).lower():
+            return {"status": "confirmed", "evidence": f"load_model() in safe mode: {one_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"loading failed for another reason: {one_line(exc)}"}
+    if not np.allclose(expected, np.asarray(loaded(probe)), atol=1e-5):
+        return {"status": "confirmed", "evidence": "the reloaded model gives different predictions"}
+    return {"status": "not reproduced", "evidence": "the model saved as .keras loaded back in safe mode with the "
+                                                    "same predictions"}
