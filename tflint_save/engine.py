@@ -348,11 +348,22 @@ def line_noqa(line: str) -> Optional[Tuple[str, ...]]:
 
 # -- one file ------------------------------------------------------------------------------
 
-def parse_error(path: str, exc: Exception) -> Finding:
-    line = getattr(exc, "raw_line", None) or getattr(exc, "lineno", None) or 1
-    col = (getattr(exc, "raw_column", None) or 0) + 1
-    message = getattr(exc, "message", None) or str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Finding(path, int(line), int(col), "TFS001", f"could not parse file: {message}")
+def parse_error(path: str, text: str, exc: Exception) -> Finding:
+    """TFS001 at the error.  Python's own parser names and places syntax errors better than
+    libcst's (which reports column 0), so ask it, on broken files only."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as syntax:
+        if syntax.lineno:
+            return Finding(path, syntax.lineno, max(syntax.offset or 1, 1), "TFS001",
+                           f"could not parse file: {syntax.msg}")
+    except (ValueError, RecursionError, MemoryError) as other:  # null bytes, absurd nesting
+        return Finding(path, 1, 1, "TFS001", f"could not parse file: {other}")
+    line = getattr(exc, "raw_line", None) or 1
+    message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0]
+    return Finding(path, int(line), 1, "TFS001", f"could not parse file: {message}")
 
 
 def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: int) -> FileResult:
@@ -363,7 +374,7 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
         module = cst.parse_module(text)
     except Exception as exc:  # libcst raises ParserSyntaxError, and others on odd input
         result = FileResult(path)
-        result.findings.append(parse_error(path, exc))
+        result.findings.append(parse_error(path, text, exc))
         return result
 
     resolver = Resolver(path, is_package=path.replace("\\", "/").endswith("/__init__.py"))

@@ -41,7 +41,13 @@ class _MarkingState(CodegenState):
         try:
             yield
         finally:
-            self.marks[key] = (start, len(self.tokens))
+            end = len(self.tokens)
+            if isinstance(node, cst.BaseCompoundStatement):
+                # libcst ends a compound statement at its last body statement, before the
+                # newline and dedent that follow it.
+                while end > start and not self.tokens[end - 1].strip():
+                    end -= 1
+            self.marks[key] = (start, end)
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[int, Position]:

@@ -26,14 +26,39 @@ def position(f: Finding) -> str:
 def concise(findings: Sequence[Finding], color: bool) -> List[str]:
     """flake8's ``path:line:col: CODE message`` (``path:cell 3:line:col: ...`` in notebooks)."""
     if not color:
-        return [f"{f.path}:{position(f)}: {f.code} {f.message}" for f in findings]
+        return [f"{f.path}:{position(f)}: {f.code} {f.message}{verified(f)}" for f in findings]
     from colorama import Fore, Style
 
     return [
         f"{Style.BRIGHT}{f.path}{Style.RESET_ALL}:{position(f)}: "
-        f"{Fore.RED}{Style.BRIGHT}{f.code}{Style.RESET_ALL} {f.message}"
+        f"{Fore.RED}{Style.BRIGHT}{f.code}{Style.RESET_ALL} {f.message}{verified(f)}"
         for f in findings
     ]
+
+
+def verified(f: Finding) -> str:
+    """--verify's outcome as a suffix: `` [confirmed on keras 3.15.1: TypeError: ...]``; '' if not run."""
+    v = getattr(f, "verification", None)
+    if not v:
+        return ""
+    status = v["status"]
+    if status == "timeout":
+        return f" [timeout after {v['seconds']:g} s]"
+    evidence = shorten(v.get("evidence", ""))
+    if status == "inconclusive":
+        return f" [inconclusive: {evidence}]"
+    return f" [{status} on keras {v['keras_version']}" + (f": {evidence}]" if evidence else "]")
+
+
+def shorten(text: str, limit: int = 100) -> str:
+    """The first line, cut after its first sentence when it is long."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    if len(line) <= limit:
+        return line
+    stop = line.find(". ")
+    if 0 < stop < limit:
+        return line[:stop] + "..."
+    return line[:limit - 3] + "..."
 
 
 ENGINE_RULES = {  # codes the engine itself reports: name, summary

@@ -28,6 +28,7 @@ class Report:
     findings: List[Finding] = field(default_factory=list)
     files: int = 0
     internal_error: bool = False
+    project: Optional[ProjectIndex] = None  # for --verify: the user's classes across files
 
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
@@ -50,7 +51,7 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
     """Decide deferred findings with the project index, apply selection, sort."""
     project = ProjectIndex(results)
     by_code = rules_by_code()
-    report = Report(files=len(results))
+    report = Report(files=len(results), project=project)
     for result in results:
         if result.error:
             report.internal_error = True

@@ -25,8 +25,9 @@ def decode(data: bytes) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SourceError(
-            f"not valid {encoding}: byte 0x{data[exc.start]:02x} at offset {exc.start}", line
+            f"not valid {encoding}: byte 0x{data[exc.start]:02x} at offset {exc.start}", line, col
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -60,11 +60,16 @@ class TFS201(Rule):
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
         compiled = pending.data.get("compile", True)
         kinds = ("layer", "model", "loss", "metric") if compiled else ("layer", "model")
-        missing = [c.name for c in project.unregistered_classes() if project.kinds(c) & set(kinds)]
+        classes = [c for c in project.unregistered_classes() if project.kinds(c) & set(kinds)]
         roles = ("loss", "metric", "activation") if compiled else ("activation",)
-        missing += [name for name, _ in project.unregistered_functions(roles)]
+        functions = project.unregistered_functions(roles)
+        missing = [c.name for c in classes] + [name for name, _ in functions]
         if not missing:
             return None
+        # For --verify (the finding shares this dict): what to rebuild, save and load again.
+        pending.data["objects"] = [
+            {"name": c.name, "path": c.path, "kind": next(k for k in kinds if k in project.kinds(c))} for c in classes
+        ] + [{"name": name, "role": role} for name, role in functions]
         return (
             f"load_model() without custom_objects: {_names(missing)} not registered, so loading a model "
             f"that uses them fails (Keras cannot locate the class or function); pass custom_objects="
@@ -134,8 +139,8 @@ class TFS203(Rule):
             return
         if not any(n in UNSAFE_CALLS for n in names):
             return
-        safe = nodes.arg(node, None, "safe_mode")
-        if safe is not None and nodes.constant(safe) is False:
+        safe = next((a for a in node.args if a.keyword is not None and a.keyword.value == "safe_mode"), None)
+        if safe is not None and nodes.constant(safe.value) is False:
             ctx.report(
                 safe, self.code,
                 "safe_mode=False lets loading run arbitrary Python code stored in the file (a Lambda "
@@ -192,6 +197,7 @@ class TFS204(Rule):
                 f"{target.value} was loaded with compile=False and is used in {method}() without "
                 f"compile(): it fails with '{error}'; call {target.value}.compile(...) first, or load "
                 f"with compile=True to keep the saved optimizer and loss",
+                {"method": method},
             )
 
 

@@ -1,0 +1,191 @@
+"""The engine: resolver, positions, suppression, bad input, rule errors."""
+
+import textwrap
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from helpers import codes, lint
+from tflint_save.engine import Rule, lint_text
+from tflint_save.positions import positions
+
+
+class Probe(Rule):
+    """Records what the resolver says about every called name."""
+
+    code = "TFS999"
+    seen = []
+
+    def visit_Call(self, node):
+        Probe.seen.append((cst.Module([]).code_for_node(node.func), sorted(self.ctx.names(node.func)), self.ctx.keras))
+
+
+def resolve(source, path="probe.py"):
+    Probe.seen = []
+    lint_text(path, textwrap.dedent(source), [Probe], 3)
+    return {code: names for code, names, _ in Probe.seen}
+
+
+@pytest.mark.parametrize(
+    "source, call, expected",
+    [
+        ("import tensorflow as tf\ntf.keras.models.load_model('m')", "tf.keras.models.load_model", ["keras.saving.load_model"]),
+        ("from tensorflow import keras\nkeras.layers.Dense(1)", "keras.layers.Dense", ["keras.layers.Dense"]),
+        ("import keras\nkeras.saving.load_model('m')", "keras.saving.load_model", ["keras.saving.load_model"]),
+        ("from tensorflow.keras.models import load_model as lm\nlm('m')", "lm", ["keras.saving.load_model"]),
+        ("import tensorflow.keras as K\nK.layers.Dense(1)", "K.layers.Dense", ["keras.layers.Dense"]),
+        ("import tensorflow\ntensorflow.keras.layers.Dense(1)", "tensorflow.keras.layers.Dense", ["keras.layers.Dense"]),
+        ("from keras.src.layers.core.dense import Dense\nDense(1)", "Dense", ["keras.layers.Dense"]),
+        ("import keras\nkeras.Model()", "keras.Model", ["keras.models.Model"]),
+        ("from tensorflow.python.keras.engine.base_layer import Layer\nLayer()", "Layer", ["keras.layers.Layer"]),
+        ("import tensorflow as tf\nK = tf.keras\nK.layers.Dense(1)", "K.layers.Dense", ["keras.layers.Dense"]),
+        ("import keras\nimport numpy as np\nnp.save('x', 1)", "np.save", ["numpy.save"]),
+        ("import keras\nload_model('m')", "load_model", []),
+    ],
+)
+def test_resolver_forms(source, call, expected):
+    assert resolve(source)[call] == expected
+
+
+def test_try_except_fallback_keeps_every_candidate():
+    found = resolve(
+        """
+        try:
+            from tensorflow.keras.models import load_model
+        except ImportError:
+            from mylib.io import load_model
+        load_model("m")
+        """
+    )
+    assert found["load_model"] == ["keras.saving.load_model", "mylib.io.load_model"]
+
+
+def test_parameters_and_locals_shadow_imports():
+    found = resolve(
+        """
+        import tensorflow as tf
+        import keras
+
+        def f(tf):
+            tf.keras.layers.Dense(1)
+
+        def g():
+            keras = make_fake()
+            keras.layers.Conv2D(1)
+
+        lam = lambda tf: tf.keras.layers.Flatten()
+        tf.keras.layers.Dropout(0.1)
+        keras.layers.ReLU()
+        """
+    )
+    assert found["tf.keras.layers.Dense"] == []
+    assert found["keras.layers.Conv2D"] == []
+    assert found["tf.keras.layers.Flatten"] == []
+    assert found["tf.keras.layers.Dropout"] == ["keras.layers.Dropout"]
+    assert found["keras.layers.ReLU"] == ["keras.layers.ReLU"]
+
+
+def test_imports_inside_functions_and_class_scope():
+    found = resolve(
+        """
+        class Holder:
+            import keras as kk
+            def method(self):
+                kk.layers.Dense(1)
+
+        def build():
+            from tensorflow import keras as local_keras
+            local_keras.layers.Dense(2)
+        """
+    )
+    assert found["kk.layers.Dense"] == []  # class bodies are not visible in methods
+    assert found["local_keras.layers.Dense"] == ["keras.layers.Dense"]
+
+
+def test_tf_keras_files_are_keras_2():
+    Probe.seen = []
+    lint_text("p.py", "import tf_keras as keras\nkeras.layers.Dense(1)\n", [Probe], 3)
+    assert Probe.seen == [("keras.layers.Dense", ["keras.layers.Dense"], 2)]
+
+
+POSITION_SAMPLE = '''\
+import tensorflow as tf  # comment é
+\t
+@decorator(arg=tf.keras.layers.Dense(3))
+def f(x,
+      y=tf.keras.layers.Dense(
+          4, activation="relu")):
+    """doc ü"""
+    return (tf.keras.models.load_model(
+        "m.keras"))
+
+value = [tf.cast(p, tf.int32) for p in data]; other = f"{g(1)}"
+if __name__ == "__main__":
+    class A(tf.keras.layers.Layer): pass
+'''
+
+
+def test_positions_match_libcst_position_provider():
+    module = cst.parse_module(POSITION_SAMPLE)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    expected = wrapper.resolve(PositionProvider)
+    wanted = [n for n in expected if isinstance(n, (cst.Call, cst.ClassDef, cst.FunctionDef, cst.SimpleStatementLine, cst.Name))]
+    got = positions(module, wanted)
+    assert len(wanted) > 20
+    for node in wanted:
+        r = expected[node]
+        assert got[id(node)] == (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1), node
+
+
+UNSAFE = 'import keras\nm = keras.models.load_model("m.keras", safe_mode=False)'
+
+
+def test_noqa_all_codes_and_prefixes():
+    assert codes(lint(UNSAFE)) == [("TFS203", 2)]
+    assert lint(UNSAFE + "  # noqa") == []
+    assert lint(UNSAFE + "  # noqa: TFS203") == []
+    assert lint(UNSAFE + "  # NOQA:TFS2") == []
+    assert lint(UNSAFE + "  # noqa: TFS101, TFS2") == []
+    assert codes(lint(UNSAFE + "  # noqa: TFS1")) == [("TFS203", 2)]
+
+
+def test_noqa_on_first_line_of_multiline_statement():
+    source = 'import keras\nm = keras.models.load_model(  # noqa: TFS203\n    "m.keras",\n    safe_mode=False,\n)\n'
+    assert lint(source) == []
+    assert codes(lint(source.replace("  # noqa: TFS203", ""))) == [("TFS203", 4)]
+
+
+def test_file_level_noqa():
+    assert lint("# tflint-save: noqa\n" + UNSAFE) == []
+    assert lint("# tflint-save: noqa: TFS203\n" + UNSAFE) == []
+    assert codes(lint("# tflint-save: noqa: TFS1\n" + UNSAFE)) == [("TFS203", 3)]
+    # Inside a string it is not a comment line.
+    assert codes(lint('x = """\n# tflint-save: noqa is text\n"""\n' + UNSAFE)) == [("TFS203", 5)]
+
+
+def test_syntax_error_is_tfs001_with_its_line():
+    found = lint("import keras\n\nx = = 1\n")
+    assert [(f.code, f.line, f.col) for f in found] == [("TFS001", 3, 5)]
+    assert found[0].message.startswith("could not parse file:")
+
+
+class Exploding(Rule):
+    code = "TFS203"
+
+    def visit_Call(self, node):
+        raise ValueError("boom")
+
+
+def test_rule_exception_is_tfs002_and_other_rules_still_run():
+    from tflint_save.checks.loading import TFS204
+
+    source = 'import keras\nm = keras.models.load_model("m.keras", compile=False)\nm.fit(x, y)\n'
+    result = lint_text("x.py", source, [Exploding, TFS204], 3)
+    assert [(f.code, f.line) for f in result.findings] == [("TFS002", 2), ("TFS204", 3)]
+    assert "internal error in TFS203 Exploding (please report): ValueError: boom" in result.findings[0].message
+    assert result.error
+
+
+def test_files_without_keras_words_are_not_parsed():
+    assert lint("def f(:\n") == []  # a syntax error nobody could care about
