@@ -875,9 +875,10 @@ class TFS306(ClassRule):
                     f"model or a Sequential model; save to .keras (with get_config and registration) or use "
                     f"save_weights()")
         return (f"{name} is a subclassed Model: saving it to HDF5 ({path!r}) succeeds, but load_model() of that "
-                f"file always fails (ValueError: Layer count mismatch when loading weights from file. Model "
-                f"expected 0 layers...); save to .keras (with get_config and registration) or use "
-                f"save_weights('*.weights.h5') into a built instance")
+                f"file fails (ValueError: Layer count mismatch when loading weights from file. Model expected 0 "
+                f"layers...), or returns it without the saved weights when it was saved before ever being called; "
+                f"save to .keras (with get_config and registration) or use save_weights('*.weights.h5') into a "
+                f"built instance")
 
 
 class TFS307(Rule):
