@@ -1,0 +1,21 @@
+"""TFS405: Metric.reset_states() on Keras 3 (claim C14).
+
+Facts: ``metric`` (the metric expression, None when only known to be a metric) and ``method``
+(the method the code calls).  The metric is built, updated once, and the method is called.
+"""
+
+import keras
+
+
+def check(facts, workdir):
+    expression = facts.get("metric") or "keras.metrics.Mean()"
+    method = facts.get("method") or "reset_states"
+    try:
+        metric = eval(expression, {"keras": keras})
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"cannot build {expression}: {type(exc).__name__}: {exc}"}
+    try:
+        getattr(metric, method)()
+    except AttributeError as exc:
+        return {"status": "confirmed", "evidence": f"{type(metric).__name__}.{method}(): AttributeError: {exc}"}
+    return {"status": "not reproduced", "evidence": f"{type(metric).__name__}.{method}() works on Keras {keras.__version__}"}

@@ -1,0 +1,1085 @@
+"""Metrics: mismatched metric/loss pairs, logits, resets, argument order, callback keys (TFS4xx).
+
+The pairing rules read what ``tflint_save.modelinfo`` gathers during the walk (each
+compile() with its loss, metrics and the model's output layer) and decide in ``finish``.
+Messages quote what TF 2.21 / Keras 3.15 and TF 2.15 / Keras 2.15 were seen to do
+(claims C11-C16 and C21 of the project's TF facts).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from tflint_save import modelinfo, nodes
+from tflint_save.engine import Rule
+from tflint_save.modelinfo import (
+    BINARY, CATEGORICAL, CLASS, CROSSENTROPY, FUNCTION, OBJECT, SPARSE, STRING, Compile, Metric, metric_of,
+)
+
+
+class _Traced(Rule):
+    """A rule that asks the module's tracker about models, metrics and losses."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.models = modelinfo.tracker(ctx)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.models.assign(node)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.models.returned(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.models.function_def(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.models.class_def(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.models.call(node)
+        self.on_call(node)
+
+    def on_call(self, node: cst.Call) -> None:
+        """Each call, once the tracker has seen it."""
+
+    def metric(self, expr: Optional[cst.BaseExpression]) -> Optional[Metric]:
+        return metric_of(self.ctx, expr, 0, self.models)
+
+    def metric_call(self, node: cst.Call) -> Tuple[Optional[Metric], Optional[str]]:
+        """``m.update_state(...)``, ``m.result()``... on a known metric object: (metric, method).
+
+        Calling the object itself (``m(y, p)``) updates its state too: method '__call__'.
+        """
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method not in _METRIC_METHODS:
+                return None, None
+            found = self.metric(func.value)
+        elif isinstance(func, cst.Name):
+            method = "__call__"
+            found = self.metric(func)
+        else:
+            return None, None
+        if found is None or found.kind != OBJECT:
+            return None, None
+        return found, method
+
+    def source(self, node: cst.CSTNode) -> str:
+        return self.ctx.module.code_for_node(node)
+
+
+_METRIC_METHODS = ("update_state", "result", "reset_state", "reset_states")
+
+
+def _facts(compiled: Compile, metric: Optional[Metric]) -> Dict[str, object]:
+    """What --verify needs to rerun the pairing: runnable loss and metric, the output layer, and
+    the labels the loss implies (binary 0/1, sparse integers, categorical one-hot)."""
+    loss, output = compiled.loss, compiled.output
+    labels = loss.kind if loss is not None and loss.kind in CROSSENTROPY else None
+    if labels is None and output.activation == "sigmoid":
+        labels = BINARY
+    return {
+        "loss": loss.source if loss is not None else None,
+        "metric": (metric.source or None) if metric is not None else None,
+        "activation": output.activation,
+        "units": output.units,
+        "labels": labels,
+    }
+
+
+def _compiled_metrics(models: modelinfo.Tracker):
+    for compiled in models.compiles:
+        for metric in (compiled.metrics or []) + (compiled.weighted or []):
+            if metric is not None:
+                yield compiled, metric
+
+
+def probabilities(ctx, models: modelinfo.Tracker, expr: Optional[cst.BaseExpression], depth: int = 0) -> Optional[str]:
+    """'sigmoid' or 'softmax' when an expression is known to hold such probabilities."""
+    if expr is None or depth > modelinfo.MAX_DEPTH:
+        return None
+    if isinstance(expr, cst.Name):
+        if ctx.names(expr):
+            return None
+        return probabilities(ctx, models, ctx.value_of(expr.value), depth + 1)
+    if isinstance(expr, cst.Subscript):
+        return probabilities(ctx, models, expr.value, depth + 1)
+    if not isinstance(expr, cst.Call):
+        return None
+    function = modelinfo.probability_function(ctx, expr.func)
+    if function is not None:
+        return function
+    func = expr.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and not expr.args:
+        return probabilities(ctx, models, func.value, depth + 1)
+    output = models.output_of_call(expr)
+    return output.activation if output is not None and output.probabilities else None
+
+
+# -- TFS401 ---------------------------------------------------------------------------------
+
+class TFS401(_Traced):
+    """keras.metrics.Accuracy() on probabilities: exact equality, so 0.0 or a shape error."""
+
+    code = "TFS401"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.loops: List[Tuple[cst.CSTNode, str, Metric, str]] = []
+
+    def on_call(self, node: cst.Call) -> None:
+        # A hand-written loop: acc.update_state(y, tf.nn.sigmoid(logits)) or model(x) output.
+        metric, method = self.metric_call(node)
+        if metric is None or metric.cls != "Accuracy" or method not in ("update_state", "__call__"):
+            return
+        predictions = nodes.arg(node, 1, "y_pred")
+        activation = probabilities(self.ctx, self.models, predictions)
+        if activation is not None:
+            self.loops.append((node, activation, metric, self.source(predictions)))
+
+    def finish(self) -> None:
+        for compiled, metric in _compiled_metrics(self.models):
+            if metric.kind not in (OBJECT, CLASS) or metric.cls != "Accuracy":
+                continue
+            loss, output = compiled.loss, compiled.output
+            kind = loss.kind if loss is not None and loss.kind in CROSSENTROPY else None
+            if kind is None and output.probabilities:
+                kind = BINARY if output.activation == "sigmoid" else "softmax"
+            if kind is None:
+                continue
+            why = f"the loss is {loss.label}" if loss is not None and loss.kind in CROSSENTROPY else \
+                f"the model ends in a {output.activation}"
+            self.ctx.report(metric.node, self.code, self._message(kind, why), _facts(compiled, metric))
+        for node, activation, metric, predictions in self.loops:
+            kind = BINARY if activation == "sigmoid" else "softmax"
+            why = f"{predictions} holds {activation} probabilities"
+            self.ctx.report(node, self.code, self._message(kind, why), {
+                "loss": None, "metric": metric.source or None, "activation": activation, "units": None,
+                "labels": BINARY if activation == "sigmoid" else None,
+            })
+
+    def _message(self, kind: str, why: str) -> str:
+        if kind == BINARY:
+            effect = "it reports 0.0 (C11: 0.0 where the true accuracy is 0.99)"
+            instead = "BinaryAccuracy()"
+        elif kind == SPARSE:
+            error = ("ValueError: Dimensions must be equal" if self.ctx.keras == 3
+                     else "ValueError: Shapes (32, 1) and (32, 3) are incompatible")
+            effect = f"with integer labels it fails with '{error}'"
+            instead = "SparseCategoricalAccuracy()"
+        elif kind == CATEGORICAL:
+            effect = "one-hot labels never equal probabilities, so it reports 0.0"
+            instead = "CategoricalAccuracy()"
+        else:
+            effect = "it reports 0.0 with one-hot labels and fails with a shape error with integer labels"
+            instead = "SparseCategoricalAccuracy() or CategoricalAccuracy()"
+        return (
+            f"keras.metrics.Accuracy() counts exact matches between labels and predictions, but {why}: "
+            f"{effect}; use metrics=['accuracy'] (Keras then picks the accuracy that fits the output) "
+            f"or {instead}"
+        )
+
+
+# -- TFS402 ---------------------------------------------------------------------------------
+
+_ACCURACY_KINDS = {"SparseCategoricalAccuracy": SPARSE, "CategoricalAccuracy": CATEGORICAL, "BinaryAccuracy": BINARY}
+
+
+class TFS402(_Traced):
+    """A sparse/categorical/binary accuracy metric that does not fit the labels the loss implies."""
+
+    code = "TFS402"
+
+    def finish(self) -> None:
+        for compiled, metric in _compiled_metrics(self.models):
+            loss = compiled.loss
+            wanted = _ACCURACY_KINDS.get(metric.cls or "")
+            if loss is None or wanted is None or loss.kind not in CROSSENTROPY or wanted == loss.kind:
+                continue
+            if wanted == BINARY and loss.kind == BINARY:
+                continue
+            effect = self._effect(wanted, loss.kind)
+            if effect is None:
+                continue
+            fix = {SPARSE: "SparseCategoricalAccuracy()", CATEGORICAL: "CategoricalAccuracy()"}.get(loss.kind, "BinaryAccuracy()")
+            labels = {SPARSE: "integer class labels", CATEGORICAL: "one-hot labels", BINARY: "0/1 labels"}[loss.kind]
+            self.ctx.report(
+                metric.node, self.code,
+                f"{metric.label} does not fit {loss.label}, which takes {labels}: {effect}; use {fix} "
+                f"or metrics=['accuracy'], which Keras matches to the labels",
+                _facts(compiled, metric),
+            )
+
+    def _effect(self, metric: str, loss: str) -> Optional[str]:
+        keras3 = self.ctx.keras == 3
+        if metric == SPARSE and loss in (CATEGORICAL, BINARY):
+            if loss == BINARY:
+                return None  # 0/1 labels of shape (n, 1) are valid sparse labels for one output
+            error = ("InvalidArgumentError: Incompatible shapes: [32,10] vs. [32]" if keras3
+                     else "ValueError: Can not squeeze dim[1], expected a dimension of 1, got 10")
+            return f"with one-hot labels it fails with '{error}' (C12)"
+        if metric == CATEGORICAL and loss == SPARSE:
+            return ("it takes the argmax of integer labels, so the value is silently wrong "
+                    "(C12: 0.055 where the true accuracy is 0.957)")
+        if metric == BINARY and loss == CATEGORICAL:
+            return ("it thresholds every class probability against the one-hot labels, so the value is "
+                    "silently inflated (C12: 0.990 where the true accuracy is 0.957)")
+        if metric == BINARY and loss == SPARSE:
+            if keras3:
+                return "with integer labels it fails with 'InvalidArgumentError: Incompatible shapes: [32] vs. [32,10]' (C12)"
+            return "with integer labels the value is silently wrong (C12: 0.088 where the true accuracy is 0.90)"
+        return None
+
+
+# -- TFS403 ---------------------------------------------------------------------------------
+
+_THRESHOLD_STRINGS = ("binary_accuracy", "BinaryAccuracy", "AUC", "Precision", "Recall")
+_THRESHOLD_STRINGS_K3 = ("auc", "precision", "recall")
+_LOGITS_LOSS_FUNCTIONS = ("keras.losses.binary_crossentropy", "keras.backend.binary_crossentropy",
+                          "keras.metrics.binary_crossentropy")
+_SIGMOID_CE = ("tensorflow.nn.sigmoid_cross_entropy_with_logits",)
+
+
+def thresholds_logits(metric: Metric, keras: int) -> Optional[str]:
+    """How a metric treats logits as probabilities ('threshold 0.5'...), None when it does not.
+
+    Strings 'accuracy'/'acc' are left to the caller: they depend on the output's size.
+    """
+    name = metric.cls
+    if metric.kind == STRING and metric.name not in _THRESHOLD_STRINGS + (_THRESHOLD_STRINGS_K3 if keras == 3 else ()):
+        return None
+    call = metric.call if metric.kind == OBJECT else None
+    if name == "BinaryAccuracy":
+        given = nodes.arg(call, 2, "threshold") if call is not None else None
+        return _nonzero(given, "threshold=0.5", "threshold")
+    if name in ("Precision", "Recall"):
+        given = nodes.arg(call, 0, "thresholds") if call is not None else None
+        return _nonzero(given, "thresholds=0.5", "thresholds")
+    if name == "AUC":
+        if call is not None:
+            logits = nodes.arg(call, None, "from_logits")
+            if logits is not None and nodes.constant(logits) is not False:
+                return None
+            if nodes.arg(call, 5, "thresholds") is not None:
+                return None  # explicit thresholds: the author chose the scale
+        return "thresholds in [0, 1] (no from_logits=True)"
+    return None
+
+
+def _nonzero(given: Optional[cst.BaseExpression], default: str, keyword: str) -> Optional[str]:
+    if given is None:
+        return default
+    value = nodes.constant(given)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if value == 0 else f"{keyword}={value}"
+    return None  # not a literal: cannot know
+
+
+class TFS403(_Traced):
+    """Logits (from_logits=True) measured by metrics that threshold probabilities at 0.5."""
+
+    code = "TFS403"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.logits: Dict[int, str] = {}  # id(value of a name a logits loss was computed on) -> loss
+        self.updates: List[Tuple[cst.Call, Metric, str, int]] = []
+
+    def on_call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        metric, method = self.metric_call(node)
+        if metric is not None:
+            if method in ("update_state", "__call__"):
+                how = thresholds_logits(metric, ctx.keras)
+                value = self._value(nodes.arg(node, 1, "y_pred"))
+                if how is not None and value is not None:
+                    self.updates.append((node, metric, how, value))
+            return
+        # loss_fn(y, logits) with loss_fn = BinaryCrossentropy(from_logits=True), and the like
+        loss_label = self._logits_loss(node)
+        if loss_label is not None:
+            predictions = nodes.arg(node, 1, "y_pred")
+            if predictions is None:
+                predictions = nodes.arg(node, None, "logits")
+            value = self._value(predictions)
+            if value is not None:
+                self.logits[value] = loss_label
+
+    def _value(self, expr: Optional[cst.BaseExpression]) -> Optional[int]:
+        """Identity of what a plain name holds here (the expression last assigned to it)."""
+        if not isinstance(expr, cst.Name) or self.ctx.names(expr):
+            return None
+        value = self.ctx.value_of(expr.value)
+        return id(value) if value is not None else None
+
+    def _logits_loss(self, node: cst.Call) -> Optional[str]:
+        ctx = self.ctx
+        names = ctx.names(node.func)
+        if any(n in _SIGMOID_CE for n in names):
+            return "tf.nn.sigmoid_cross_entropy_with_logits"
+        if any(n in _LOGITS_LOSS_FUNCTIONS for n in names):
+            if nodes.constant(nodes.arg(node, None, "from_logits")) is True:
+                return "binary_crossentropy(..., from_logits=True)"
+            return None
+        if isinstance(node.func, cst.Name) and not names:
+            loss = modelinfo.loss_of(ctx, ctx.value_of(node.func.value))
+            if loss is not None and loss.kind == BINARY and loss.from_logits is True:
+                return loss.label
+        return None
+
+    def finish(self) -> None:
+        for compiled, metric in _compiled_metrics(self.models):
+            loss, output = compiled.loss, compiled.output
+            if loss is None or loss.kind != BINARY or loss.from_logits is not True or output.probabilities:
+                continue
+            if metric.kind == STRING and metric.name.lower() in ("accuracy", "acc"):
+                # Keras picks BinaryAccuracy (threshold 0.5) only for a single output unit.
+                how = "threshold=0.5" if output.units == 1 else None
+            else:
+                how = thresholds_logits(metric, self.ctx.keras)
+            if how is not None:
+                self.ctx.report(metric.node, self.code, self._message(metric, how, loss.label), _facts(compiled, metric))
+        for node, metric, how, value in self.updates:
+            loss_label = self.logits.get(value)
+            if loss_label is not None:
+                self.ctx.report(node, self.code, self._message(metric, how, loss_label), {
+                    "loss": None, "metric": metric.source or None, "activation": "linear", "units": 1,
+                    "labels": BINARY,
+                })
+
+    def _message(self, metric: Metric, how: str, loss: str) -> str:
+        name = metric.cls or metric.name
+        if name == "AUC":
+            fix = "AUC(from_logits=True)"
+            effect = "it bins logits as if they were probabilities (C12: AUC 0.9967 where from_logits=True gives 0.9999)"
+        elif name in ("Precision", "Recall"):
+            fix = f"{name}(thresholds=0.0)"
+            effect = (f"a logit in (0, 0.5] (probability 0.5 to 0.62) counts as negative "
+                      f"(C12: Recall 0.92 where the true recall is 0.99)")
+        else:
+            fix = "BinaryAccuracy(threshold=0.0)"
+            effect = ("a logit in (0, 0.5] (probability 0.5 to 0.62) counts as negative "
+                      "(C12: 0.715 where the true accuracy is 0.7445)")
+        return (
+            f"{loss} means the model outputs logits, but {metric.label} compares them with "
+            f"{how} as if they were probabilities: {effect}; use {fix}"
+        )
+
+
+# -- TFS404 ---------------------------------------------------------------------------------
+
+_EPOCH = re.compile(r"(?i)epoch")
+
+
+class _Loop:
+    """One for/while statement: its enclosing loop and function, and whether it counts epochs."""
+
+    __slots__ = ("node", "parent", "function", "epochs", "depth")
+
+    def __init__(self, node: cst.CSTNode, parent: "Optional[_Loop]", function: Optional[str], epochs: bool):
+        self.node = node
+        self.parent = parent
+        self.function = function
+        self.epochs = epochs
+        self.depth = parent.depth + 1 if parent is not None else 0
+
+    def within(self, outer: "_Loop") -> bool:
+        loop: Optional[_Loop] = self
+        while loop is not None:
+            if loop is outer:
+                return True
+            loop = loop.parent
+        return False
+
+
+class _Op:
+    __slots__ = ("kind", "key", "loop", "function", "node", "metric")
+
+    def __init__(self, kind, key, loop, function, node, metric):
+        self.kind, self.key, self.loop, self.function, self.node, self.metric = kind, key, loop, function, node, metric
+
+
+class TFS404(_Traced):
+    """A hand-written epoch loop reads a metric every epoch but never resets it."""
+
+    code = "TFS404"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.stack: List[_Loop] = []
+        self.loops: List[_Loop] = []
+        self.ops: List[_Op] = []
+        self.calls: List[Tuple[str, Optional[_Loop], Optional[str]]] = []
+        self.made: Dict[int, Tuple[Optional[_Loop], Optional[str]]] = {}
+
+    def _where(self) -> Tuple[Optional[_Loop], Optional[str]]:
+        function = self.ctx.function
+        return (self.stack[-1] if self.stack else None), (function.name.value if function is not None else None)
+
+    def _enter(self, node: cst.CSTNode, parts) -> None:
+        epochs = any(isinstance(n, cst.Name) and _EPOCH.search(n.value) for part in parts for n in nodes.walk(part))
+        loop, function = self._where()
+        self.stack.append(_Loop(node, loop, function, epochs))
+        self.loops.append(self.stack[-1])
+
+    def visit_For(self, node: cst.For) -> None:
+        self._enter(node, (node.target, node.iter))
+
+    def leave_For(self, node: cst.For) -> None:
+        self.stack.pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._enter(node, (node.test,))
+
+    def leave_While(self, node: cst.While) -> None:
+        self.stack.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        super().visit_Assign(node)
+        self._made(node.value, [t.target for t in node.targets])
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._made(node.value, [node.target])
+
+    def _made(self, value: Optional[cst.BaseExpression], targets) -> None:
+        if isinstance(value, cst.Call):
+            metric = self.metric(value)
+            if metric is not None and metric.kind == OBJECT:
+                loop, function = self._where()
+                if any(isinstance(t, cst.Attribute) for t in targets):
+                    function = None  # self.metric lives as long as the object, not the method call
+                self.made[id(value)] = (loop, function)
+
+    def on_call(self, node: cst.Call) -> None:
+        loop, function = self._where()
+        func = node.func
+        metric, method = self.metric_call(node)
+        if metric is not None:
+            kind = "result" if method == "result" else "reset" if method.startswith("reset") else "update"
+            self.ops.append(_Op(kind, id(metric.call), loop, function, node, metric))
+            return
+        if isinstance(func, cst.Attribute):
+            if func.attr.value in ("reset_state", "reset_states", "reset_metrics"):
+                self.ops.append(_Op("reset", None, loop, function, node, None))  # on something unknown
+            elif isinstance(func.value, cst.Name) and func.value.value == "self":
+                self.calls.append((func.attr.value, loop, function))
+        elif isinstance(func, cst.Name) and not self.ctx.names(func):
+            self.calls.append((func.value, loop, function))
+        for a in node.args:  # strategy.run(train_step, args=...)
+            if isinstance(a.value, cst.Name):
+                self.calls.append((a.value.value, loop, function))
+
+    def _reached(self, loop: _Loop, under: Dict[int, list], by_function: Dict[str, list]) -> Dict[str, bool]:
+        """Functions called (transitively) from inside ``loop``: name -> called per batch."""
+        reached: Dict[str, bool] = {}
+        todo = [(name, at is not loop) for name, at, _ in under.get(id(loop), ())]
+        while todo:
+            name, deep = todo.pop()
+            if name in reached and (reached[name] or not deep):
+                continue
+            reached[name] = deep
+            for callee, at, _ in by_function.get(name, ()):
+                todo.append((callee, deep or (at is not None and at.function == name)))
+        return reached
+
+    def finish(self) -> None:
+        by_key: Dict[int, List[_Op]] = {}
+        for op in self.ops:
+            if op.key is not None:
+                by_key.setdefault(op.key, []).append(op)
+        wanted = [(key, ops) for key, ops in by_key.items() if key in self.made
+                  and any(op.kind == "result" for op in ops) and any(op.kind == "update" for op in ops)]
+        if not wanted:
+            return
+        under: Dict[int, list] = {}  # id(loop) -> the calls made anywhere inside it
+        by_function: Dict[str, list] = {}
+        for call in self.calls:
+            loop = call[1]
+            while loop is not None:
+                under.setdefault(id(loop), []).append(call)
+                loop = loop.parent
+            if call[2] is not None:
+                by_function.setdefault(call[2], []).append(call)
+        reached = {id(loop): self._reached(loop, under, by_function) for loop in self.loops}
+        for key, ops in wanted:
+            best: Optional[Tuple[_Loop, List[_Op]]] = None
+            for loop in self.loops:
+                reads = self._epoch_reads(key, ops, loop, reached[id(loop)])
+                if reads is not None and (best is None or loop.depth > best[0].depth):
+                    best = (loop, reads)
+            if best is not None:
+                self._report(best[0], best[1])
+
+    def _epoch_reads(self, key: int, ops: List[_Op], loop: _Loop, reached: Dict[str, bool]) -> Optional[List[_Op]]:
+        """The result() reads of the metric when ``loop`` is an epoch loop that never resets it."""
+        made_loop, made_function = self.made[key]
+        if made_function is not None and made_function != loop.function:
+            return None  # a fresh metric per call of the function that makes it
+        if made_loop is not None and made_loop.within(loop):
+            return None  # a fresh metric per iteration
+
+        def here(op: _Op) -> bool:
+            return op.loop is not None and op.loop.within(loop)
+
+        def per_batch(op: _Op) -> bool:
+            if here(op):
+                return op.loop is not loop or loop.epochs
+            if op.function in reached:
+                own_loop = op.loop is not None and op.loop.function == op.function
+                return reached[op.function] or loop.epochs or own_loop
+            return False
+
+        for op in self.ops:
+            if op.kind == "reset" and op.key in (key, None) and (here(op) or op.function in reached):
+                return None
+        if any(op.kind == "reset" and op.function not in (None, loop.function) for op in ops):
+            return None  # reset in another function: it may well run every epoch
+        reads = [op for op in ops if op.kind == "result" and (here(op) or op.function in reached)]
+        if not reads or not any(op.kind == "update" and per_batch(op) for op in ops):
+            return None
+        return reads
+
+    def _report(self, loop: _Loop, reads: List[_Op]) -> None:
+        direct = [op for op in reads if op.loop is not None and op.loop.within(loop)]
+        read = (direct or reads)[0]
+        node = read.node if direct else loop.node
+        func = read.node.func
+        name = self.source(func.value) if isinstance(func, cst.Attribute) else self.source(func)
+        self.ctx.report(
+            node, self.code,
+            f"{name} is updated every batch and its result() is read every epoch, but it is never reset in "
+            f"this loop: each epoch reports the running value since the first epoch (C15: an all-wrong "
+            f"second epoch shows 0.5, not 0.0); call {name}.reset_state() at the start of each epoch",
+            {"metric": read.metric.source or None, "reset": False},
+        )
+
+
+# -- TFS405 ---------------------------------------------------------------------------------
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+
+
+class TFS405(_Traced):
+    """Keras 3: Metric.reset_states() no longer exists."""
+
+    code = "TFS405"
+    keras_versions = (3,)
+
+    def on_call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "reset_states" or node.args:
+            return
+        metric = self.metric(func.value)
+        if metric is not None:
+            if metric.kind != OBJECT:
+                return
+            if metric.custom and "reset_states" in self.models.metric_classes.get(metric.name, ()):
+                return  # the class defines it
+            cls = metric.name
+        elif self._iterated_metric(func.value):
+            cls = "Mean"  # what model.metrics holds first: the loss tracker
+        else:
+            return
+        receiver = self.source(func.value)
+        self.ctx.report(
+            node, self.code,
+            f"Keras 3 metrics have no reset_states(): {receiver}.reset_states() raises AttributeError: "
+            f"'{cls}' object has no attribute 'reset_states' (C14); call {receiver}.reset_state()",
+            {"metric": (metric.source if metric is not None else "") or None, "method": "reset_states"},
+        )
+
+    def _iterated_metric(self, expr: cst.BaseExpression) -> bool:
+        """A loop variable over ``model.metrics`` (or a list of metric objects)."""
+        ctx = self.ctx
+        if not isinstance(expr, cst.Name) or ctx.names(expr) or ctx.value_of(expr.value) is not None:
+            return False
+        for node in reversed(ctx.stack):
+            loops = []
+            if isinstance(node, cst.For):
+                loops.append((node.target, node.iter))
+            elif isinstance(node, _COMPREHENSIONS):
+                comp = node.for_in
+                while comp is not None:
+                    loops.append((comp.target, comp.iter))
+                    comp = comp.inner_for_in
+            for target, iterated in loops:
+                if isinstance(target, cst.Name) and target.value == expr.value:
+                    return self._metrics_collection(iterated)
+        return False
+
+    def _metrics_collection(self, expr: cst.BaseExpression) -> bool:
+        ctx = self.ctx
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "metrics":
+            owner = expr.value
+            if isinstance(owner, cst.Name) and owner.value == "self" and ctx.classes:
+                return any(n.startswith(("keras.models.", "keras.layers."))
+                           for base in ctx.classes[-1].bases for n in ctx.names(base.value))
+            return nodes.model_like(owner, ctx)
+        if isinstance(expr, (cst.List, cst.Tuple)) and expr.elements:
+            for element in expr.elements:
+                metric = self.metric(element.value)
+                if metric is None or metric.kind != OBJECT or metric.custom:
+                    return False
+            return True
+        return False
+
+
+# -- TFS406 ---------------------------------------------------------------------------------
+
+_ASYMMETRIC = {
+    "BinaryAccuracy": "C16: 1.0 becomes 0.115",
+    "AUC": "C16: 1.0 becomes 0.0",
+    "Precision": "every nonzero prediction then counts as a positive label",
+    "Recall": "C16: 1.0 becomes 0.56",
+    "SparseCategoricalAccuracy": "C16: 0.87 becomes 1.0 on Keras 3 and 0.0 on Keras 2",
+    "BinaryCrossentropy": "C16: 0.26 becomes 3.43",
+    "CategoricalCrossentropy": "C16: 0.41 becomes 4.81",
+    "SparseCategoricalCrossentropy": "it raises a ValueError about the shapes of labels and predictions",
+    "KLDivergence": "C16: 0.107 becomes 1.764",
+    "Hinge": "C16: 0.654 becomes 0.531",
+    "MeanAbsolutePercentageError": "C16: 122886496 becomes 56.8",
+}
+_PREDICTION_WORDS = ("pred", "preds", "logits", "output", "outputs", "probs", "y_pred", "y_hat", "scores")
+_LABEL_WORDS = ("label", "labels", "target", "targets", "y_true", "y", "truth", "gt")
+
+
+def _named(name: str, words) -> bool:
+    name = name.lower()
+    return any(name == w or name.endswith("_" + w) for w in words)
+
+
+def _role(expr: Optional[cst.BaseExpression]) -> Optional[str]:
+    if not isinstance(expr, cst.Name):
+        return None
+    prediction, label = _named(expr.value, _PREDICTION_WORDS), _named(expr.value, _LABEL_WORDS)
+    if prediction != label:
+        return "prediction" if prediction else "label"
+    return None
+
+
+class TFS406(_Traced):
+    """update_state(predictions, labels) on a metric where the order matters."""
+
+    code = "TFS406"
+
+    def on_call(self, node: cst.Call) -> None:
+        metric, method = self.metric_call(node)
+        if metric is None or method not in ("update_state", "__call__") or metric.cls not in _ASYMMETRIC:
+            return
+        first, second = nodes.arg(node, 0, "y_true"), nodes.arg(node, 1, "y_pred")
+        if _role(first) != "prediction" or _role(second) != "label":
+            return
+        receiver = self.source(node.func.value if isinstance(node.func, cst.Attribute) else node.func)
+        call = f"{receiver}.update_state" if method == "update_state" else receiver
+        self.ctx.report(
+            node, self.code,
+            f"{call}(y_true, y_pred) takes the labels first, but {first.value} (predictions) is passed as "
+            f"y_true and {second.value} (labels) as y_pred; {metric.cls} is not symmetric, so the value is "
+            f"wrong ({_ASYMMETRIC[metric.cls]}); call {call}({second.value}, {first.value})",
+            {"metric": metric.source or None, "first": "prediction", "second": "label"},
+        )
+
+
+# -- TFS407 ---------------------------------------------------------------------------------
+
+_CASTS = ("tensorflow.cast", "tensorflow.dtypes.cast", "keras.ops.cast", "keras.backend.cast")
+_INT_DTYPES = ("int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "int_", "intc")
+_DTYPE_MODULES = ("tensorflow", "tensorflow.dtypes", "numpy", "keras.ops")
+
+
+def _int_dtype(ctx, expr: Optional[cst.BaseExpression]) -> Optional[str]:
+    if expr is None:
+        return None
+    value = nodes.string(expr)
+    if value is not None:
+        return value if value in _INT_DTYPES else None
+    if isinstance(expr, cst.Name) and expr.value == "int" and not ctx.names(expr) and ctx.value_of("int") is None:
+        return "int"
+    for name in ctx.names(expr):
+        module, _, last = name.rpartition(".")
+        if module in _DTYPE_MODULES and last in _INT_DTYPES:
+            return last
+    return None
+
+
+class TFS407(_Traced):
+    """Probabilities cast to an integer type: truncation makes 0.8 a 0."""
+
+    code = "TFS407"
+
+    def on_call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "astype":
+            value, dtype, how = func.value, nodes.arg(node, 0, "dtype"), "astype"
+        elif isinstance(func, (cst.Attribute, cst.Name)) and any(n in _CASTS for n in self.ctx.names(func)):
+            value, dtype, how = nodes.arg(node, 0, "x"), nodes.arg(node, 1, "dtype"), "cast"
+        else:
+            return
+        dtype_name = _int_dtype(self.ctx, dtype)
+        if dtype_name is None or value is None:
+            return
+        activation = probabilities(self.ctx, self.models, value)
+        if activation is not None:
+            what = f"{activation} probabilities"
+        elif self._predicted(value):
+            what = "model.predict() output"
+        else:
+            return
+        text = self.source(value)
+        if activation == "softmax":
+            fix = f"tf.argmax({text}, axis=-1)" if how == "cast" else f"{text}.argmax(axis=-1)"
+        else:
+            fix = f"tf.round({text}) or tf.cast({text} > 0.5, ...)" if how == "cast" else f"({text} > 0.5).astype(...)"
+        self.ctx.report(
+            node, self.code,
+            f"casting {what} ({text}) to {dtype_name} truncates toward zero: 0.8 becomes 0, so nearly every "
+            f"prediction becomes class 0 (C13: BinaryAccuracy 0.4 where rounding gives 0.8); use {fix}",
+            {"cast": how, "dtype": dtype_name, "activation": activation, "of": "probabilities"},
+        )
+
+    def _predicted(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
+        """``model.predict(x)`` (also through names, subscripts) on a model not known to be a regressor."""
+        ctx = self.ctx
+        if depth > modelinfo.MAX_DEPTH:
+            return False
+        if isinstance(expr, cst.Name) and not ctx.names(expr):
+            value = ctx.value_of(expr.value)
+            return value is not None and self._predicted(value, depth + 1)
+        if isinstance(expr, cst.Subscript):
+            return self._predicted(expr.value, depth + 1)
+        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+            return False
+        if expr.func.attr.value not in ("predict", "predict_on_batch") or not nodes.model_like(expr.func.value, ctx):
+            return False
+        output = self.models.output_of_call(expr)
+        return output is None or output.activation is None or output.probabilities
+
+
+# -- TFS408 ---------------------------------------------------------------------------------
+
+_CONTAINER_CALLS = ("collections.deque", "collections.defaultdict", "collections.OrderedDict")
+_MUTATORS = ("append", "extend", "insert", "add", "update", "appendleft", "pop", "clear", "setdefault")
+_WEIGHT_MAKERS = ("add_weight", "add_variable")
+
+
+def _self_attr(expr: cst.BaseExpression) -> Optional[str]:
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
+        return expr.attr.value
+    return None
+
+
+def _initial_zero(ctx, expr: Optional[cst.BaseExpression]) -> Optional[bool]:
+    """Whether an initializer is all zeros (True), not (False), or cannot be known (None)."""
+    if expr is None:
+        return None
+    text = nodes.string(expr)
+    if text is not None:
+        return text in ("zeros", "zero", "Zeros")
+    if not isinstance(expr, cst.Call):
+        return None
+    names = ctx.names(expr.func)
+    if any(n in ("keras.initializers.Zeros", "tensorflow.zeros_initializer") for n in names):
+        return True
+    if any(n in ("keras.initializers.Ones", "tensorflow.ones_initializer") for n in names):
+        return False
+    if any(n in ("keras.initializers.Constant", "tensorflow.constant_initializer") for n in names):
+        value = nodes.constant(nodes.arg(expr, 0, "value"))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value == 0
+    return None
+
+
+class TFS408(_Traced):
+    """A custom Metric keeping state in Python attributes, or resetting variables to the wrong value."""
+
+    code = "TFS408"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.found: List[Tuple[cst.CSTNode, str, str]] = []  # (node, class, message)
+        self.call_args: Dict[str, str] = {}
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        super().visit_ClassDef(node)
+        methods = self.models.metric_classes.get(node.name.value)
+        if methods is None or not isinstance(node.body, cst.IndentedBlock):
+            return
+        defs = {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+        containers, variables = set(), set()
+        for name, method in defs.items():
+            for sub in nodes.walk(method):
+                if isinstance(sub, cst.Assign):
+                    for target in sub.targets:
+                        attr = _self_attr(target.target)
+                        if attr is not None and self._container(sub.value):
+                            containers.add(attr)
+                        elif attr is not None and isinstance(sub.value, cst.Call) and nodes.method_name(sub.value) in _WEIGHT_MAKERS:
+                            variables.add(attr)
+                elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) \
+                        and _self_attr(sub.func) in _WEIGHT_MAKERS:
+                    self._initializer(node.name.value, sub, methods)
+        update = defs.get("update_state")
+        if update is not None:
+            self._python_state(node.name.value, update, containers, variables)
+
+    def _container(self, value: cst.BaseExpression) -> bool:
+        if isinstance(value, (cst.List, cst.Dict, cst.Set)):
+            return True
+        if isinstance(value, cst.Call):
+            func = value.func
+            if isinstance(func, cst.Name) and func.value in ("list", "dict", "set") and not self.ctx.names(func):
+                return True
+            return any(n in _CONTAINER_CALLS for n in self.ctx.raw_names(func))
+        return False
+
+    def _python_state(self, cls: str, update: cst.FunctionDef, containers: Set[str], variables: Set[str]) -> None:
+        for sub in nodes.walk(update.body):
+            attr, how = None, ""
+            if isinstance(sub, cst.AugAssign):
+                attr = _self_attr(sub.target)
+                how = f"self.{attr} {self.source(sub.operator).strip()} ..."
+            elif isinstance(sub, cst.Assign):
+                for target in sub.targets:
+                    attr = _self_attr(target.target)
+                    if attr is None and isinstance(target.target, cst.Subscript) and _self_attr(target.target.value) in containers:
+                        attr = _self_attr(target.target.value)
+                        how = f"self.{attr}[...] = ..."
+                        break
+                    if attr is not None:
+                        how = f"self.{attr} = ..."
+                        break
+            elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and sub.func.attr.value in _MUTATORS:
+                owner = _self_attr(sub.func.value)
+                if owner in containers:
+                    attr, how = owner, f"self.{owner}.{sub.func.attr.value}(...)"
+            if attr is None:
+                continue
+            if attr in variables:
+                message = (
+                    f"{cls}.update_state rebinds self.{attr} ({how}) from its metric variable to a new tensor: "
+                    f"reset_state() then no longer resets it (8.0 stays 8.0 after reset_state()); update the "
+                    f"variable in place with self.{attr}.assign_add(...)"
+                )
+            else:
+                message = (
+                    f"{cls}.update_state changes the Python attribute self.{attr} ({how}) instead of a metric "
+                    f"variable: inside fit() update_state runs only while the step is traced, so the value "
+                    f"freezes (C21: 32 per epoch where 64 is right), and the default reset_state() does not "
+                    f"reset it (C21: 8 stays 8); keep the state in self.add_weight(..., initializer='zeros') "
+                    f"and update it with assign_add()"
+                )
+            self.found.append((sub, cls, message))
+            return
+
+    def _initializer(self, cls: str, call: cst.Call, methods) -> None:
+        if "reset_state" in methods or "reset_states" in methods:
+            return
+        given = nodes.arg(call, 1 if call.func.attr.value == "add_variable" else None, "initializer")
+        if _initial_zero(self.ctx, given) is not False:
+            return
+        name = nodes.string(nodes.arg(call, None, "name"))
+        label = f"'{name}'" if name else "variable"
+        self.found.append((call, cls, (
+            f"{cls}: the state {label} starts at initializer={self.source(given)}, but the default reset_state() sets "
+            f"every variable to 0, not back to its initializer (C21: initializer='ones' gives 1 at first and "
+            f"0 after reset_state()), so every epoch after the first starts from 0; override reset_state() "
+            f"to assign the initial value"
+        )))
+
+    def on_call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in self.models.metric_classes and func.value not in self.call_args:
+            self.call_args[func.value] = modelinfo.call_args(self.ctx, node)
+
+    def finish(self) -> None:
+        for node, cls, message in self.found:
+            self.ctx.report(node, self.code, message, {"class": cls, "call_args": self.call_args.get(cls, "")})
+
+
+# -- TFS409 ---------------------------------------------------------------------------------
+
+# callback -> positions of monitor=, mode= and save_best_only= (None: keyword only)
+_MONITORS = {
+    "EarlyStopping": (0, 4, None),
+    "ReduceLROnPlateau": (0, 4, None),
+    "ModelCheckpoint": (1, 5, 3),
+}
+_ALWAYS_LOGGED = ("loss", "lr", "learning_rate")
+
+
+def logged_names(metric: Metric) -> Optional[List[Tuple[str, str]]]:
+    """The keys Keras logs a compiled metric under (no 'val_' prefix): (shown, regular expression)."""
+    if metric.kind == STRING:
+        names = [_exact(metric.name)]
+        if metric.cls is not None:  # on Keras 2 a string naming a class logs the class's own name
+            names += _class_names(metric.cls) or []
+        return names
+    if metric.kind == FUNCTION:
+        return [_exact(metric.name)]
+    if metric.custom:
+        return None
+    if metric.call is not None:
+        given = nodes.arg(metric.call, 0 if metric.name in modelinfo.NAME_FIRST else None, "name")
+        if given is not None:
+            text = nodes.string(given)
+            return [_exact(text)] if text is not None else None
+    return _class_names(metric.name)
+
+
+def _exact(name: str) -> Tuple[str, str]:
+    return name, re.escape(name)
+
+
+def _class_names(cls: str) -> Optional[List[Tuple[str, str]]]:
+    if cls in modelinfo.DEFAULT_NAMES:
+        return [_exact(n) for n in modelinfo.DEFAULT_NAMES[cls]]
+    if cls in modelinfo.AUTO_NAMED:
+        name = modelinfo.snake_case(cls)
+        return [(name, re.escape(name) + r"(?:_\d+)?")]  # 'auc', 'auc_1'... unique in the process
+    return None
+
+
+class TFS409(_Traced):
+    """EarlyStopping/ModelCheckpoint/ReduceLROnPlateau watching a key the model never logs."""
+
+    code = "TFS409"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.fits: List[Tuple[Compile, List[Tuple[str, cst.Call]], Optional[bool]]] = []
+
+    def on_call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("fit", "fit_generator"):
+            return
+        model = self.models.model(func.value)
+        if model is None or model.compiled is None:
+            return
+        positional = func.attr.value == "fit"
+        callbacks = self._callbacks(nodes.arg(node, 5 if positional else None, "callbacks"))
+        if callbacks:
+            self.fits.append((model.compiled, callbacks, self._validation(node, positional)))
+
+    def _callbacks(self, expr: Optional[cst.BaseExpression], depth: int = 0) -> List[Tuple[str, cst.Call]]:
+        ctx = self.ctx
+        if isinstance(expr, cst.Name) and not ctx.names(expr) and depth < modelinfo.MAX_DEPTH:
+            return self._callbacks(ctx.value_of(expr.value), depth + 1)
+        found = []
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            for element in expr.elements:
+                value = element.value
+                if isinstance(value, cst.Name) and not ctx.names(value):
+                    value = ctx.value_of(value.value)
+                if isinstance(value, cst.Call):
+                    for name in ctx.names(value.func):
+                        cls = name.rpartition(".")[2]
+                        if name == f"keras.callbacks.{cls}" and cls in _MONITORS:
+                            found.append((cls, value))
+        return found
+
+    def _validation(self, node: cst.Call, positional: bool) -> Optional[bool]:
+        """Whether fit() gets validation data: True, False, or None when it cannot be told."""
+        if any(a.star for a in node.args):
+            return None
+        data = nodes.arg(node, 7 if positional else None, "validation_data")
+        split = nodes.arg(node, 6 if positional else None, "validation_split")
+        if data is not None and nodes.constant(data) is not None:
+            return True
+        if split is None:
+            return False
+        value = nodes.constant(split)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value > 0
+        return None if value is nodes.MISSING else False
+
+    def finish(self) -> None:
+        seen: Set[int] = set()
+        for compiled, callbacks, validation in self.fits:
+            names = self._names(compiled)
+            if names is None:
+                continue
+            for cls, call in callbacks:
+                if id(call) not in seen and self._check(compiled, cls, call, names, validation):
+                    seen.add(id(call))
+
+    def _names(self, compiled: Compile) -> Optional[List[Tuple[str, str]]]:
+        if compiled.metrics is None:
+            return None
+        names: List[Tuple[str, str]] = []
+        for metric in compiled.metrics + (compiled.weighted or []):
+            found = logged_names(metric) if metric is not None else None
+            if found is None:
+                return None
+            names += found
+        return names
+
+    def _check(self, compiled: Compile, cls: str, call: cst.Call, names: List[Tuple[str, str]],
+               validation: Optional[bool]) -> bool:
+        ctx = self.ctx
+        monitor_pos, mode_pos, best_pos = _MONITORS[cls]
+        monitor_node = nodes.arg(call, monitor_pos, "monitor")
+        monitor = nodes.string(monitor_node)
+        if monitor is None:
+            return False
+        base = monitor[4:] if monitor.startswith("val_") else monitor
+        expressions = [r for _, r in names] + [re.escape(n) for n in _ALWAYS_LOGGED]
+        # '<output>_accuracy', '<output>_loss': a model with several outputs logs those
+        known = bool(re.fullmatch(r"(?:.*_)?(?:%s)" % "|".join(expressions), base))
+        missing_val = monitor.startswith("val_") and validation is False
+        if known and not missing_val:
+            return False
+        mode = nodes.arg(call, mode_pos, "mode")
+        mode_value = "auto" if mode is None else nodes.constant(mode)
+        mode_value = mode_value if isinstance(mode_value, str) else None
+        auto = mode_value == "auto"
+        best = nodes.constant(nodes.arg(call, best_pos, "save_best_only")) is True
+        effect = self._effect(cls, monitor, ctx.keras == 3 and auto and not known, best)
+        if effect is None:
+            return False
+        if not known:
+            logged = ", ".join(self._shown(names, validation))
+            why = f"the compiled model logs {logged}"
+        else:
+            why = "fit() gets no validation data (no validation_data= or validation_split=), so no 'val_' key is logged"
+        ctx.report(
+            monitor_node, self.code,
+            f"{cls}(monitor={monitor!r}) watches a key this model never logs: {why}; {effect}; "
+            f"monitor one of the logged keys",
+            dict(_facts(compiled, None), callback=cls, monitor=monitor, mode=mode_value, save_best_only=best,
+                 validation=validation, metrics=[m.source or None for m in compiled.metrics or []]),
+        )
+        return True
+
+    def _effect(self, cls: str, monitor: str, raises: bool, best: bool) -> Optional[str]:
+        if raises:
+            return (f"Keras 3 stops training at the end of the first epoch with 'ValueError: {cls} callback "
+                    f"received monitor={monitor}, but Keras isn't able to automatically determine whether that "
+                    f"metric should be maximized or minimized'")
+        if cls == "EarlyStopping":
+            return (f"it warns 'Early stopping conditioned on metric `{monitor}` which is not available' "
+                    f"every epoch and never stops training")
+        if cls == "ReduceLROnPlateau":
+            return (f"it warns 'Learning rate reduction is conditioned on metric `{monitor}` which is not "
+                    f"available' every epoch and never lowers the learning rate")
+        if not best:
+            return None  # without save_best_only the monitored value is not used
+        if self.ctx.keras == 3:
+            return (f"it warns 'Can save best model only with {monitor} available.' and saves every epoch, "
+                    f"so the file holds the last model, not the best")
+        return f"it logs 'Can save best model only with {monitor} available, skipping.' and never saves"
+
+    @staticmethod
+    def _shown(names: List[Tuple[str, str]], validation: Optional[bool]) -> List[str]:
+        plain = ["loss"] + list(dict.fromkeys(n for n, _ in names))
+        shown = [f"'{n}'" for n in plain]
+        if validation is not False:
+            shown += [f"'val_{n}'" for n in plain]
+        return shown
+
+
+RULES = [TFS401, TFS402, TFS403, TFS404, TFS405, TFS406, TFS407, TFS408, TFS409]
