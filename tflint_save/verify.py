@@ -352,6 +352,8 @@ def facts_for(finding: Finding, keras: int, extractor: Extractor) -> Dict[str, A
     if isinstance(facts.get("objects"), list):
         objects = []
         for item in facts["objects"]:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
             targets.append((item.get("path"), item["name"]))
             # Paths depend on where tflint-save runs; the check needs names and kinds only.
             objects.append({k: v for k, v in item.items() if k != "path"})
