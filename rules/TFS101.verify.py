@@ -1,0 +1,54 @@
+"""TFS101: weights saved by save_weights() bring the model back but not its optimizer state."""
+
+import os
+import re
+
+
+def _keras(facts):
+    """The Keras the finding's code runs with (tf.keras is tf_keras under TF_USE_LEGACY_KERAS),
+    or None when that is not the major version the finding is about."""
+    import keras
+    import tensorflow as tf
+
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True")
+    major = 2 if legacy else int(keras.__version__.split(".")[0])
+    return (tf.keras if legacy else keras) if facts.get("keras_version") in (None, major) else None
+
+
+def check(facts, workdir):
+    keras = _keras(facts)
+    if keras is None:
+        return {"status": "inconclusive", "evidence": f"the finding is for Keras {facts['keras_version']}, not the one installed"}
+    import numpy as np
+
+    name = re.sub(r"\{[^}]*\}", "1", os.path.basename(facts.get("path") or "")) or "model.weights.h5"
+    path = os.path.join(workdir, name)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 4), dtype="float32"), rng.random((32, 1), dtype="float32")
+
+    def build():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mean_squared_error")
+        return model
+
+    model = build()
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    saved = int(model.optimizer.iterations.numpy())
+    try:
+        if name.endswith(".keras"):
+            how = "model.save() + load_model()"
+            model.save(path)
+            again = keras.models.load_model(path)
+        else:
+            how = "save_weights() + load_weights() into a fresh compiled model"
+            model.save_weights(path)
+            again = build()
+            again.load_weights(path)
+        again.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"{how} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    after = int(again.optimizer.iterations.numpy())
+    evidence = f"{name}: trained to iteration {saved}; after {how} and one more step: iteration {after}"
+    if after == saved + 1:
+        return {"status": "not reproduced", "evidence": evidence + " (optimizer state kept)"}
+    return {"status": "confirmed", "evidence": evidence + " (optimizer restarted)"}

@@ -1,0 +1,61 @@
+"""TFS102: load_weights() into a model whose optimizer is not built skips the saved optimizer state."""
+
+import os
+import re
+import warnings
+
+
+def _keras(facts):
+    """The Keras the finding's code runs with (tf.keras is tf_keras under TF_USE_LEGACY_KERAS),
+    or None when that is not the major version the finding is about."""
+    import keras
+    import tensorflow as tf
+
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True")
+    major = 2 if legacy else int(keras.__version__.split(".")[0])
+    return (tf.keras if legacy else keras) if facts.get("keras_version") in (None, major) else None
+
+
+def check(facts, workdir):
+    keras = _keras(facts)
+    if keras is None:
+        return {"status": "inconclusive", "evidence": f"the finding is for Keras {facts['keras_version']}, not the one installed"}
+    import numpy as np
+
+    name = re.sub(r"\{[^}]*\}", "1", os.path.basename(facts.get("path") or "")) or "model.weights.h5"
+    path = os.path.join(workdir, name)
+    built = bool(facts.get("optimizer_built"))
+    rng = np.random.default_rng(1)
+    x, y = rng.random((32, 4), dtype="float32"), rng.random((32, 1), dtype="float32")
+
+    def build():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mean_squared_error")
+        return model
+
+    model = build()
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    saved = int(model.optimizer.iterations.numpy())
+    # The file as the training run would have written it.
+    keras3 = str(getattr(keras, "__version__", None) or "2").startswith("3")
+    if name.endswith(".keras") or (keras3 and name.endswith((".h5", ".hdf5")) and not name.endswith(".weights.h5")):
+        model.save(path)
+    else:
+        model.save_weights(path)
+    resumed = build()
+    if built:
+        resumed.optimizer.build(resumed.trainable_variables)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            resumed.load_weights(path)
+        except Exception as exc:
+            return {"status": "inconclusive", "evidence": f"load_weights failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    resumed.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
+    after = int(resumed.optimizer.iterations.numpy())
+    skipped = [str(w.message).split(",")[0] for w in caught if "Skipping variable loading" in str(w.message)]
+    evidence = (f"{name}, optimizer {'built' if built else 'not built'} before load_weights: trained to iteration "
+                f"{saved}, resumed run at iteration {after} after one step" + (f"; warning: {skipped[0]}" if skipped else ""))
+    if after == saved + 1:
+        return {"status": "not reproduced", "evidence": evidence}
+    return {"status": "confirmed", "evidence": evidence}

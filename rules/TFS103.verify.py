@@ -1,0 +1,49 @@
+"""TFS103: compile() with a new optimizer after load_model() throws the restored optimizer state away."""
+
+import os
+
+
+def _keras(facts):
+    """The Keras the finding's code runs with (tf.keras is tf_keras under TF_USE_LEGACY_KERAS),
+    or None when that is not the major version the finding is about."""
+    import keras
+    import tensorflow as tf
+
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True")
+    major = 2 if legacy else int(keras.__version__.split(".")[0])
+    return (tf.keras if legacy else keras) if facts.get("keras_version") in (None, major) else None
+
+
+def check(facts, workdir):
+    keras = _keras(facts)
+    if keras is None:
+        return {"status": "inconclusive", "evidence": f"the finding is for Keras {facts['keras_version']}, not the one installed"}
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    x, y = rng.random((32, 4), dtype="float32"), rng.random((32, 1), dtype="float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mean_squared_error")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    path = os.path.join(workdir, "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    restored = int(loaded.optimizer.iterations.numpy())
+    source = facts.get("optimizer")
+    namespace = {name: getattr(keras.optimizers, name) for name in dir(keras.optimizers) if not name.startswith("_")}
+    namespace.update(keras=keras, tf=tf, optimizers=keras.optimizers, model=loaded)
+    try:
+        if source:
+            loaded.compile(optimizer=eval(source, namespace), loss="mean_squared_error")
+        else:
+            loaded.compile(loss="mean_squared_error")  # the default optimizer
+    except Exception as exc:
+        return {"status": "inconclusive", "evidence": f"cannot build optimizer {source!r}: {type(exc).__name__}: {exc}"}
+    loaded.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
+    after = int(loaded.optimizer.iterations.numpy())
+    evidence = (f"load_model() restored iteration {restored}; after compile(optimizer={source or '<default>'}) and one "
+                f"step: {type(loaded.optimizer).__name__} at iteration {after}")
+    if after == restored + 1:
+        return {"status": "not reproduced", "evidence": evidence}
+    return {"status": "confirmed", "evidence": evidence}

@@ -1,0 +1,336 @@
+"""Keras 3 file names and removed APIs: what raises before anything is written (TFS5xx)."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from tflint_save import nodes
+from tflint_save.checks.saving import (
+    H5, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename, compiled_load, dotted_key,
+    ends_with, model_call, path_of, renamed, shown, text,
+)
+from tflint_save.engine import Rule
+
+MODEL_FILES = (".keras", ".h5", ".hdf5")
+
+
+def _saved_path(ctx, node: cst.Call) -> Optional[Tuple[cst.BaseExpression, Optional[cst.BaseExpression]]]:
+    """For ``model.save(p)`` / ``save_model(model, p)``: (the model, the path node)."""
+    if model_call(ctx, node, ("save",)):
+        return node.func.value, nodes.arg(node, 0, "filepath")
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value not in ("save_model",):
+        return None
+    if SAVE_MODEL in ctx.names(node.func):
+        return nodes.arg(node, 0, "model"), nodes.arg(node, 1, "filepath")
+    return None
+
+
+def _uses_orbax(ctx, node: cst.Call) -> bool:
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return "Orbax" in name and any(n.endswith("OrbaxCheckpoint") for n in ctx.names(func))
+
+
+class TFS501(Rule):
+    """Keras 3 model.save() / save_model() with a path it refuses, save_format=, or .weights.h5."""
+
+    code = "TFS501"
+    keras_versions = (3,)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        found = _saved_path(ctx, node)
+        if found is None:
+            return
+        path_node = found[1]
+        path = path_of(path_node, ctx)
+        if path is not None and path[0].startswith("hf://"):
+            return
+        save_format = nodes.arg(node, None, "save_format")
+        if save_format is not None and nodes.constant(save_format) not in (None, False, ""):
+            self._save_format(node, save_format, path)
+            return
+        if nodes.has_keyword(node, "zipped") or path is None:
+            return  # zipped=False writes a directory under any name
+        if ends_with(path, MODEL_FILES) is False:
+            ctx.report(
+                node, self.code,
+                f"Keras 3 model.save() only writes .keras and .h5 files: {shown(path)} raises 'ValueError: Invalid "
+                f"filepath extension for saving'; save to {renamed(path, '.keras')!r}, or use model.export(path) "
+                f"for a TF SavedModel (serving, TFLite)",
+                {"path": path[0]},
+            )
+        elif ends_with(path, WEIGHTS):
+            ctx.report(
+                node, self.code,
+                f"model.save({shown(path)}) writes a full legacy HDF5 model, not a weights file, so "
+                f"load_weights() on it fails ('ValueError: A total of ... objects could not be loaded'); use "
+                f"model.save_weights() for weights, or save the model to {renamed(path, '.keras')!r}",
+                {"path": path[0]},
+            )
+
+    def _save_format(self, node: cst.Call, save_format: cst.BaseExpression, path: Optional[Path]) -> None:
+        value = nodes.constant(save_format)
+        shown_format = repr(value) if value is not nodes.MISSING else text(self.ctx, save_format)
+        if path is not None and ends_with(path, MODEL_FILES):
+            effect = "is deprecated and ignored (Keras only logs a warning); remove it"
+        else:
+            where = "with this path" if path is not None and ends_with(path, MODEL_FILES) is False else \
+                "unless the path ends in .keras or .h5"
+            effect = (
+                f"raises 'ValueError: The `save_format` argument is deprecated in Keras 3' {where}; remove it "
+                f"and save to a .keras path (model.export(path) writes a SavedModel)"
+            )
+        self.ctx.report(
+            node, self.code,
+            f"save_format={shown_format} in Keras 3 {effect}",
+            {"path": path[0] if path else None, "save_format": value if value is not nodes.MISSING else shown_format},
+        )
+
+
+LOAD_WEIGHTS_FILES = (".keras", ".h5", ".hdf5", ".weights.json")
+
+
+class TFS502(Rule):
+    """Keras 3 save_weights()/load_weights()/ModelCheckpoint with a path they refuse."""
+
+    code = "TFS502"
+    keras_versions = (3,)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.orbax = False
+        self.loads: List[Tuple[cst.Call, Path]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        method = model_call(ctx, node, ("save_weights", "load_weights"))
+        if method == "save_weights":
+            if nodes.arg(node, 2, "max_shard_size") is not None or nodes.has_keyword(node, "max_shard_size"):
+                return
+            path = path_of(nodes.arg(node, 0, "filepath"), ctx)
+            if path is not None and ends_with(path, WEIGHTS) is False:
+                ctx.report(
+                    node, self.code,
+                    f"Keras 3 save_weights() only writes .weights.h5 files: {shown(path)} raises 'ValueError: The "
+                    f"filename must end in `.weights.h5`'; use {renamed(path, '.weights.h5')!r}",
+                    {"call": "save_weights", "path": path[0]},
+                )
+            return
+        if method == "load_weights":
+            path = path_of(nodes.arg(node, 0, "filepath"), ctx)
+            if path is not None and "://" not in path[0] and ends_with(path, LOAD_WEIGHTS_FILES) is False:
+                self.loads.append((node, path))
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value != "ModelCheckpoint":
+            if _uses_orbax(ctx, node):
+                self.orbax = True
+            return
+        names = ctx.names(func)
+        if MODEL_CHECKPOINT in names:
+            self._checkpoint(node)
+        elif any(n.endswith("OrbaxCheckpoint") for n in names):
+            self.orbax = True
+
+    def _checkpoint(self, node: cst.Call) -> None:
+        path = path_of(nodes.arg(node, 0, "filepath"), self.ctx)
+        if path is None:
+            return
+        only = nodes.arg(node, 4, "save_weights_only")
+        mode = False if only is None and not nodes.has_keyword(node, "save_weights_only") else nodes.constant(only)
+        if mode is True:
+            if ends_with(path, WEIGHTS) is False:
+                self._report_checkpoint(
+                    node, path, True,
+                    f"ModelCheckpoint(save_weights_only=True) needs a .weights.h5 path in Keras 3: {shown(path)} "
+                    f"raises 'ValueError: When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
+                    f"provided must end in `.weights.h5`' when the callback is created; use "
+                    f"{renamed(path, '.weights.h5')!r}",
+                )
+        elif ends_with(path, (".keras", ".h5")) is False:
+            if mode is False:
+                message = (
+                    f"ModelCheckpoint saving full models needs a .keras (or .h5) path in Keras 3: {shown(path)} "
+                    f"raises 'ValueError: The filepath provided must end in `.keras`' when the callback is created; "
+                    f"use {renamed(path, '.keras')!r}, or save_weights_only=True with a .weights.h5 path"
+                )
+            else:
+                message = (
+                    f"Keras 3 ModelCheckpoint accepts {shown(path)} neither for weights (.weights.h5) nor for full "
+                    f"models (.keras or .h5): it raises ValueError when the callback is created; use a .keras or "
+                    f".weights.h5 path"
+                )
+            self._report_checkpoint(node, path, mode if isinstance(mode, bool) else None, message)
+
+    def _report_checkpoint(self, node: cst.Call, path: Path, mode: Optional[bool], message: str) -> None:
+        self.ctx.report(node, self.code, message,
+                        {"call": "ModelCheckpoint", "path": path[0], "save_weights_only": mode})
+
+    def finish(self) -> None:
+        if self.orbax:  # Keras 3 load_weights() also reads Orbax checkpoint directories
+            return
+        for node, path in self.loads:
+            self.ctx.report(
+                node, self.code,
+                f"Keras 3 load_weights() reads only .weights.h5, .keras and .h5 files (or Orbax checkpoint "
+                f"directories): {shown(path)} raises 'ValueError: File format not supported'; save the weights "
+                f"again with save_weights('{renamed(path, '.weights.h5')}')",
+                {"call": "load_weights", "path": path[0]},
+            )
+
+
+SHORT_LOSSES = ("mse", "mae", "mape", "msle")
+
+
+def _short_losses(node: Optional[cst.BaseExpression]) -> Set[str]:
+    """The loss aliases a legacy .h5 file cannot load back ('mse'...), in a loss argument."""
+    found: Set[str] = set()
+    value = nodes.constant(node)
+    if isinstance(value, str):
+        if value.lower() in SHORT_LOSSES:
+            found.add(value)
+    elif isinstance(node, (cst.List, cst.Tuple)):
+        for element in node.elements:
+            found |= _short_losses(element.value)
+    elif isinstance(node, cst.Dict):
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                found |= _short_losses(element.value)
+    return found
+
+
+class TFS503(Flow):
+    """Keras 3 model.save('*.h5') of a model that is trained again after loading, or compiled with 'mse'."""
+
+    code = "TFS503"
+    keras_versions = (3,)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.saves: List[Tuple[cst.Call, Optional[str], Path]] = []
+        self.losses: Dict[str, List[Set[str]]] = {}
+        self.retrained: Set[str] = set()
+
+    def assigned(self, key, value) -> None:
+        loaded = compiled_load(self.ctx, value)
+        path = loaded[0] if loaded else None
+        name = basename(path) if path else None
+        if name and ends_with(path, H5):
+            self.track(key, name)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method == "compile":
+                self._compiled(node)
+                return
+            if method in TRAIN_METHODS and self.state:
+                key = self.key(func.value)
+                name = self.drop(key) if self.live(key) else None
+                if name:
+                    self.retrained.add(name)
+                return
+        found = _saved_path(ctx, node)
+        if found is None:
+            return
+        path = path_of(found[1], ctx)
+        if path is not None and ends_with(path, H5) and not ends_with(path, WEIGHTS):
+            self.saves.append((node, dotted_key(found[0]), path))
+
+    def _compiled(self, node: cst.Call) -> None:
+        key = self.key(node.func.value)
+        if self.live(key):
+            self.drop(key)  # compiled again: a fresh optimizer, fit() works
+        name = dotted_key(node.func.value)
+        if name and nodes.model_like(node.func.value, self.ctx):
+            self.losses.setdefault(name, []).append(_short_losses(nodes.arg(node, 1, "loss")))
+
+    def finish(self) -> None:
+        for node, model, path in self.saves:
+            compiled = self.losses.get(model or "", [])
+            if compiled and all(compiled):
+                alias = sorted(compiled[0])[0]
+                self.ctx.report(
+                    node, self.code,
+                    f"model.save({shown(path)}) writes the legacy HDF5 format, and Keras 3 cannot load it back "
+                    f"for a model compiled with loss={alias!r} ('ValueError: Could not deserialize "
+                    f"'keras.metrics.{alias}' because it is not a KerasSaveable subclass') unless compile=False; "
+                    f"save to {renamed(path, '.keras')!r}",
+                    {"path": path[0], "loss": alias, "retrained": False},
+                )
+            elif basename(path) in self.retrained:
+                self.ctx.report(
+                    node, self.code,
+                    f"model.save({shown(path)}) writes the legacy HDF5 format, and this code loads it back and "
+                    f"trains it again: Keras 3 restores the optimizer without its moments and fit() fails with "
+                    f"'ValueError: Unknown variable: ... This optimizer can only be called for the variables it was "
+                    f"originally built with'; save to {renamed(path, '.keras')!r} (it keeps the optimizer state), or "
+                    f"compile() the loaded model again",
+                    {"path": path[0], "loss": None, "retrained": True},
+                )
+
+
+TF_KERAS = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")
+
+
+class TFS504(Rule):
+    """Keras 3: tf.keras.saving.X (attribute access) does not exist."""
+
+    code = "TFS504"
+    keras_versions = (3,)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.imported = False
+        self.uses: List[Tuple[cst.Attribute, str]] = []
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            if (dotted_key(alias.name) or "").startswith("tensorflow.keras.saving"):
+                self.imported = True
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = dotted_key(node.module) if node.module is not None and not node.relative else None
+        if module is None:
+            return
+        if module.startswith("tensorflow.keras.saving"):
+            self.imported = True
+        elif module == "tensorflow.keras" and not isinstance(node.names, cst.ImportStar):
+            if any(isinstance(a.name, cst.Name) and a.name.value == "saving" for a in node.names):
+                self.imported = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value != "saving":
+            return
+        ctx = self.ctx
+        raw = ctx.raw_names(node.value)
+        if not raw or not any(r in TF_KERAS for r in raw):
+            return
+        stack = ctx.stack
+        if stack and isinstance(stack[-1], cst.Attribute) and stack[-1].value is node:
+            outer, member = stack[-1], stack[-1].attr.value  # tf.keras.saving.load_model
+        else:
+            outer, member = node, "X"
+        self.uses.append((outer, member))
+
+    def finish(self) -> None:
+        if self.imported:  # importing tensorflow.keras.saving makes the attribute exist
+            return
+        ctx = self.ctx
+        for node, member in self.uses:
+            source = text(ctx, node)
+            self.ctx.report(
+                node, self.code,
+                f"{source}: under Keras 3 tf.keras has no 'saving' attribute ('AttributeError: module "
+                f"'keras._tf_keras.keras' has no attribute 'saving''); use keras.saving.{member} after "
+                f"`import keras`, or `from tensorflow.keras.saving import {member}`",
+                {"attribute": sorted(ctx.raw_names(node))[0] if ctx.raw_names(node) else source},
+            )
+
+
+RULES = [TFS501, TFS502, TFS503, TFS504]

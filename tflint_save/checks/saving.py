@@ -1,0 +1,673 @@
+"""Saving and resuming training: what keeps the optimizer state and what loses it (TFS1xx)."""
+
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+
+import libcst as cst
+
+from tflint_save import nodes
+from tflint_save.engine import Rule
+from tflint_save.names import dotted
+
+TRAIN_METHODS = ("fit", "fit_generator", "train_on_batch")
+LOAD_MODEL = "keras.saving.load_model"
+SAVE_MODEL = "keras.saving.save_model"
+MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
+BACKUP = "keras.callbacks.BackupAndRestore"
+WEIGHTS = (".weights.h5",)
+H5 = (".h5", ".hdf5")
+
+class Path(NamedTuple):
+    """What is known of a path: its literal end, whether its whole file name is literal (so
+    nothing dynamic can come before it and change the extension), and whether all of it is."""
+
+    tail: str
+    known: bool
+    whole: bool
+
+
+# -- paths -------------------------------------------------------------------------------
+
+def path_of(node: Optional[cst.BaseExpression], ctx) -> Optional[Path]:
+    tail = nodes.path_tail(node, ctx)
+    if tail is None:
+        return None
+    whole = _literal(node, ctx) is not None
+    return Path(tail, whole or _name_known(node, ctx), whole)
+
+
+def _literal(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Optional[str]:
+    if isinstance(node, cst.Name) and depth < 8:
+        return _literal(ctx.value_of(node.value), ctx, depth + 1)
+    return nodes.string(node)
+
+
+def _name_known(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> bool:
+    if node is None or depth > 8:
+        return False
+    if nodes.string(node) is not None:
+        return True
+    if isinstance(node, cst.Name):
+        return _name_known(ctx.value_of(node.value), ctx, depth + 1)
+    if isinstance(node, cst.FormattedString):
+        last = node.parts[-1] if node.parts else None
+        return isinstance(last, cst.FormattedStringText) and ("/" in last.value or "\\" in last.value)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        return _name_known(node.right, ctx, depth + 1)
+    if isinstance(node, cst.Call) and node.args and nodes.method_name(node) != "format":
+        return _name_known(node.args[-1].value, ctx, depth + 1)  # os.path.join(d, "m.keras"), Path(...)
+    return False
+
+
+def ends_with(path: Path, extensions: Tuple[str, ...]) -> Optional[bool]:
+    """Whether the path ends with one of ``extensions``; None when a dynamic part of the
+    file name could still complete one (f"{name}.h5" may be "x.weights.h5")."""
+    tail, known, _ = path
+    if tail.endswith(extensions):
+        return True
+    if not known:
+        # path_tail puts a "/" before the last part of a join, even when that part is partial
+        for piece in (tail, tail.lstrip("/\\")):
+            if piece and any(e.endswith(piece) for e in extensions):
+                return None
+    return False
+
+
+def basename(path: Path) -> Optional[str]:
+    """The file name, when it is wholly literal."""
+    tail, known, _ = path
+    name = tail.replace("\\", "/").rsplit("/", 1)[-1]
+    return name if (known or "/" in tail.replace("\\", "/")) and name else None
+
+
+def renamed(path: Optional[Path], extension: str) -> str:
+    """A suggestion: the file name with ``extension`` in place of its own."""
+    name = basename(path) if path else None
+    if not name:
+        return "model" + extension
+    for old in WEIGHTS + (".keras", ".h5", ".hdf5", ".tf", ".ckpt", ".pb"):
+        if name.endswith(old):
+            return name[: -len(old)] + extension
+    return name + extension
+
+
+def shown(path: Optional[Path]) -> str:
+    if path is None:
+        return "the path"
+    return repr(path.tail if path.whole else "..." + path.tail)
+
+
+# -- calls and receivers -------------------------------------------------------------------
+
+def text(ctx, node: cst.CSTNode) -> str:
+    return ctx.module.code_for_node(node)
+
+
+def dotted_key(node: Optional[cst.BaseExpression]) -> Optional[str]:
+    parts = dotted(node) if node is not None else None
+    return ".".join(parts) if parts else None
+
+
+def model_call(ctx, call: cst.Call, methods: Tuple[str, ...]) -> Optional[str]:
+    """The method name when ``call`` is ``<model-like>.<one of methods>(...)``."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value not in methods:
+        return None
+    return func.attr.value if nodes.model_like(func.value, ctx) else None
+
+
+def is_training(ctx, call: cst.Call) -> bool:
+    """fit()/train_on_batch() on a model, or an optimizer's apply_gradients()."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    if func.attr.value == "apply_gradients":
+        return True
+    return model_call(ctx, call, TRAIN_METHODS) is not None
+
+
+def is_tf_checkpoint(names) -> bool:
+    return any(n.startswith("tensorflow.") and n.endswith(("train.Checkpoint", "train.CheckpointManager"))
+               for n in names)
+
+
+def weights_only(call: cst.Call):
+    """ModelCheckpoint's save_weights_only: True, False, or MISSING when not a literal."""
+    value = nodes.arg(call, 4, "save_weights_only")
+    if value is None:
+        return nodes.MISSING if nodes.has_keyword(call, "save_weights_only") else False
+    found = nodes.constant(value)
+    return found if isinstance(found, bool) else nodes.MISSING
+
+
+def is_build_of(ctx, call: cst.Call) -> Optional[str]:
+    """``opt.build(m.trainable_variables)`` / ``m.optimizer.build(...)``: the model's key."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != "build":
+        return None
+    if isinstance(func.value, cst.Attribute) and func.value.attr.value == "optimizer":
+        return dotted_key(func.value.value)
+    first = nodes.arg(call, 0, "var_list")
+    if isinstance(first, cst.Attribute) and first.attr.value in ("trainable_variables", "trainable_weights"):
+        return dotted_key(first.value)
+    return None
+
+
+def alternative(first: List[cst.CSTNode], second: List[cst.CSTNode]) -> bool:
+    """Whether two places (their ancestor stacks) are in different branches of one if/try,
+    so that at most one of them runs."""
+    shared = 0
+    for a, b in zip(first, second):
+        if a is not b:
+            break
+        shared += 1
+    if shared == 0 or shared >= len(first) or shared >= len(second):
+        return False
+    parent, a, b = first[shared - 1], first[shared], second[shared]
+    if isinstance(parent, cst.If):
+        return a is not parent.test and b is not parent.test
+    if isinstance(parent, cst.Try):
+        return isinstance(a, cst.ExceptHandler) or isinstance(b, cst.ExceptHandler)
+    return False
+
+
+class Flow(Rule):
+    """Rules that follow a model variable through one function: state per (function, name),
+    dropped when the name is bound again, unless that happens in another branch of an if."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.state: Dict[Tuple[int, str], object] = {}
+        self.origin: Dict[Tuple[int, str], List[cst.CSTNode]] = {}
+
+    def key(self, node: Optional[cst.BaseExpression]) -> Optional[Tuple[int, str]]:
+        name = dotted_key(node)
+        return (id(self.ctx.function), name) if name else None
+
+    def track(self, key: Tuple[int, str], value: object) -> None:
+        self.state[key] = value
+        self.origin[key] = list(self.ctx.stack)
+
+    def live(self, key: Optional[Tuple[int, str]]) -> bool:
+        """Whether the state of ``key`` applies here (not in a branch that excludes its origin)."""
+        return key in self.state and not alternative(self.origin[key], self.ctx.stack)
+
+    def drop(self, key: Tuple[int, str]):
+        self.origin.pop(key, None)
+        return self.state.pop(key, None)
+
+    def assigned(self, key: Tuple[int, str], value: Optional[cst.BaseExpression]) -> None:
+        """``name = value`` was seen (before ``value`` itself is visited)."""
+
+    def _bind(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
+        key = self.key(target)
+        if key is None or (key in self.state and not self.live(key)):
+            return  # `else: model = build_model()` leaves the loaded model of the `if` branch
+        self.drop(key)
+        self.assigned(key, value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        single = len(node.targets) == 1
+        for target in node.targets:
+            self._bind(target.target, node.value if single else None)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target, node.value)
+
+
+# -- TFS101 --------------------------------------------------------------------------------
+
+def _skipped_message(what: str) -> str:
+    return (
+        f"{what} is the only way this training code persists the model: the .weights.h5 file holds the "
+        f"optimizer variables, but load_weights() restores them only into an optimizer that is already built "
+        f"(optimizer.build(model.trainable_variables)); into a freshly compiled model they are skipped "
+        f"('Skipping variable loading for optimizer ...') and training restarts at iteration 0 with zero "
+        f"moments; also save the full model with model.save('model.keras') and resume with load_model(), or "
+        f"use tf.train.Checkpoint(model=model, optimizer=optimizer)"
+    )
+
+
+def _h5_message(what: str, path: Optional[Path]) -> str:
+    return (
+        f"{what} with {shown(path)} is the only way this training code persists the model: an HDF5 weights "
+        f"file holds only the layer weights, not the optimizer state, so training resumed from it restarts "
+        f"the optimizer at iteration 0 with zero moments; save the model with model.save('model.keras'), or "
+        f"use a TF-checkpoint path without .h5 or tf.train.Checkpoint(model=model, optimizer=optimizer)"
+    )
+
+
+class TFS101(Rule):
+    """A training module persists only weights: the optimizer state does not come back on resume."""
+
+    code = "TFS101"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.trains = False
+        self.full_state = False
+        self.saves: List[Tuple[cst.Call, str, Optional[Path]]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if is_training(ctx, node):
+            self.trains = True
+            return
+        method = model_call(ctx, node, ("save_weights", "save"))
+        if method == "save_weights":
+            self.saves.append((node, "save_weights()", path_of(nodes.arg(node, 0, "filepath"), ctx)))
+            return
+        if method == "save":
+            self.full_state = True
+            return
+        names = ctx.names(node.func)
+        if not names:
+            return
+        if MODEL_CHECKPOINT in names:
+            if weights_only(node) is True:
+                path = path_of(nodes.arg(node, 0, "filepath"), ctx)
+                self.saves.append((node, "ModelCheckpoint(save_weights_only=True)", path))
+            else:
+                self.full_state = True
+        elif SAVE_MODEL in names or BACKUP in names or is_tf_checkpoint(names):
+            self.full_state = True
+        elif any(n.endswith("OrbaxCheckpoint") for n in names):
+            self.full_state = True
+
+    def finish(self) -> None:
+        if not self.trains or self.full_state:
+            return
+        for node, what, path in self.saves:
+            message = self._message(what, path)
+            if message:
+                self.ctx.report(node, self.code, message, {"path": path[0] if path else None})
+
+    def _message(self, what: str, path: Optional[Path]) -> Optional[str]:
+        if self.ctx.keras == 3:
+            if path is not None and ends_with(path, WEIGHTS) is False:
+                return None  # the save itself fails: TFS502
+            return _skipped_message(what)
+        # Keras 2 writes a TF checkpoint, which keeps the optimizer, unless the path ends in .h5
+        if path is None:
+            return None
+        if ends_with(path, WEIGHTS):
+            return _skipped_message(what)
+        if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
+            return _h5_message(what, path)
+        return None
+
+
+# -- TFS102 --------------------------------------------------------------------------------
+
+class _Weights:
+    __slots__ = ("trained", "built", "loads")
+
+    def __init__(self) -> None:
+        self.trained = False
+        self.built = False
+        self.loads: List[Tuple[cst.Call, Optional[Path], str, bool]] = []
+
+
+LOAD_WEIGHTS_EXTENSIONS = (".keras", ".h5", ".hdf5", ".weights.json")
+
+
+class TFS102(Flow):
+    """load_weights() into a fresh model, then training resumes without the optimizer state."""
+
+    code = "TFS102"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.resumes: List[Tuple[cst.Call, Optional[Path], str, bool, cst.Call]] = []
+        self.written_names: Set[str] = set()
+        self.written_texts: Set[str] = set()
+
+    def _record(self, key) -> _Weights:
+        found = self.state.get(key)
+        if found is None:
+            found = _Weights()
+            self.track(key, found)
+        return found
+
+    def _written(self, node: Optional[cst.BaseExpression]) -> None:
+        if node is None:
+            return
+        self.written_texts.add(text(self.ctx, node))
+        path = path_of(node, self.ctx)
+        name = basename(path) if path else None
+        if name:
+            self.written_names.add(name)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value == "ModelCheckpoint":
+            if MODEL_CHECKPOINT in ctx.names(func):
+                self._written(nodes.arg(node, 0, "filepath"))
+            return
+        method = func.attr.value
+        if method == "build":
+            key = is_build_of(ctx, node)
+            if key is not None:
+                self._record((id(ctx.function), key)).built = True
+            return
+        if method in ("save_weights", "save"):
+            if nodes.model_like(func.value, ctx):
+                self._written(nodes.arg(node, 0, "filepath"))
+            return
+        if method not in TRAIN_METHODS and method != "load_weights":
+            return
+        if not nodes.model_like(func.value, ctx):
+            return
+        key = self.key(func.value)
+        if key is None:
+            return
+        record = self._record(key)
+        if method == "load_weights":
+            if not record.trained:
+                path_node = nodes.arg(node, 0, "filepath")
+                source = text(ctx, path_node) if path_node is not None else ""
+                record.loads.append((node, path_of(path_node, ctx), source, record.built))
+            return
+        for load, path, source, built in record.loads:
+            self.resumes.append((load, path, source, built, node))
+        record.loads = []
+        record.trained = True
+
+    def finish(self) -> None:
+        for load, path, source, built, train in self.resumes:
+            resumed = any(a.keyword is not None and a.keyword.value == "initial_epoch" for a in train.args)
+            name = basename(path) if path else None
+            if not resumed and not ((name and name in self.written_names) or source in self.written_texts):
+                continue  # pretrained weights to start from, not a resumed run
+            message = self._message(path, built)
+            if message:
+                self.ctx.report(load, self.code, message, {"path": path[0] if path else None, "optimizer_built": built})
+
+    def _message(self, path: Optional[Path], built: bool) -> Optional[str]:
+        keras3 = self.ctx.keras == 3
+        if path is None:
+            if not keras3:
+                return None  # Keras 2 restores a TF checkpoint, which an unknown path may be
+            return None if built else _skip_on_load()
+        if keras3 and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
+            return None  # load_weights itself fails: TFS502
+        if ends_with(path, WEIGHTS):
+            return None if built else _skip_on_load()
+        if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
+            return (
+                f"load_weights({shown(path)}) and training continues: an .h5 file gives load_weights() only "
+                f"the layer weights, never the optimizer state (even a built optimizer stays at iteration 0), "
+                f"so the resumed run restarts the optimizer; save and resume with model.save('model.keras') "
+                f"and load_model(), or tf.train.Checkpoint(model=model, optimizer=optimizer)"
+            )
+        if keras3 and ends_with(path, (".keras",)):
+            return None if built else _skip_on_load()
+        return None
+
+
+def _skip_on_load() -> str:
+    return (
+        "load_weights() into a model whose optimizer is not built yet, and training continues: the saved "
+        "optimizer variables are skipped ('Skipping variable loading for optimizer ...') and the resumed run "
+        "restarts at iteration 0 with zero moments; call model.optimizer.build(model.trainable_variables) "
+        "before load_weights(), or resume with model.save('model.keras') and load_model()"
+    )
+
+
+# -- TFS103 --------------------------------------------------------------------------------
+
+def _is_model_optimizer(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> bool:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "optimizer"
+    if isinstance(node, cst.Name) and depth < 4:
+        return _is_model_optimizer(ctx.value_of(node.value), ctx, depth + 1)
+    return False
+
+
+def new_optimizer(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Optional[cst.BaseExpression]:
+    """The expression that makes a new optimizer (a string or a keras.optimizers call), else None."""
+    if node is None or depth > 4:
+        return None
+    if isinstance(nodes.constant(node), str):
+        return node
+    if isinstance(node, cst.Call):
+        names = ctx.names(node.func)
+        return node if any(n.startswith("keras.optimizers.") for n in names) else None
+    if isinstance(node, cst.Name):
+        return new_optimizer(ctx.value_of(node.value), ctx, depth + 1)
+    return None
+
+
+def compiled_load(ctx, value: Optional[cst.BaseExpression]) -> Optional[Tuple[Optional[Path]]]:
+    """For ``load_model(p)`` that compiles the model (the default): (the path of p,), else None."""
+    if not isinstance(value, cst.Call) or LOAD_MODEL not in ctx.names(value.func):
+        return None
+    given = nodes.arg(value, 2, "compile")
+    if given is None and nodes.has_keyword(value, "compile"):
+        return None  # **kwargs
+    if given is not None and nodes.constant(given) is not True:
+        return None  # compile=False (TFS204's business), or not knowable
+    return (path_of(nodes.arg(value, 0, "filepath"), ctx),)
+
+
+class TFS103(Flow):
+    """A model from load_model() is compiled again with a new optimizer and trained."""
+
+    code = "TFS103"
+
+    def assigned(self, key, value) -> None:
+        ctx = self.ctx
+        loaded = compiled_load(ctx, value)
+        if loaded is None:
+            return
+        path = loaded[0]
+        # Keras 3 drops the moments of a legacy .h5 model anyway, and fit() needs a new compile() then.
+        if ctx.keras == 3 and (path is None or not ends_with(path, (".keras",))):
+            return
+        self.track(key, None)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        super().visit_Assign(node)
+        for target in node.targets:
+            if isinstance(target.target, cst.Attribute) and target.target.attr.value == "trainable":
+                self._fine_tuning()
+
+    def _fine_tuning(self) -> None:
+        # Changing what is trainable (fine-tuning) needs compile() again, with a fresh optimizer.
+        function = id(self.ctx.function)
+        for key in [k for k in self.state if k[0] == function]:
+            self.drop(key)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or not self.state:
+            return
+        key = self.key(func.value)
+        if not self.live(key):
+            return
+        method = func.attr.value
+        if method == "compile":
+            self._compiled(key, node)
+        elif method in ("add", "pop"):
+            self.drop(key)
+        elif method in TRAIN_METHODS:
+            compiled = self.drop(key)
+            if compiled is not None:
+                self._report(key[1], *compiled)
+
+    def _compiled(self, key, node: cst.Call) -> None:
+        ctx = self.ctx
+        given = nodes.arg(node, 0, "optimizer")
+        if given is None:
+            if nodes.has_keyword(node, "optimizer"):  # **kwargs
+                self.drop(key)
+                return
+            self.state[key] = (node, "the default 'rmsprop'")
+            return
+        made = new_optimizer(given, ctx)
+        if made is None or _is_model_optimizer(given, ctx):
+            self.drop(key)
+            return
+        self.state[key] = (node, text(ctx, made))
+
+    def _report(self, name: str, node: cst.Call, optimizer: str) -> None:
+        self.ctx.report(
+            node, self.code,
+            f"{name} came from load_model() with its optimizer state (iterations and moments), but this "
+            f"compile() gives it a new optimizer ({optimizer}) that starts again at iteration 0 before training "
+            f"continues; pass optimizer={name}.optimizer to keep the state, or leave out compile(): load_model() "
+            f"already compiled the model",
+            {"optimizer": None if optimizer.startswith("the default") else optimizer},
+        )
+
+
+# -- TFS104 --------------------------------------------------------------------------------
+
+def _keras_model_class(ctx) -> bool:
+    """Inside a class that is (or may be) a Keras Model: self.optimizer is the compiled one."""
+    if not ctx.classes:
+        return False
+    bases = [b.value for b in ctx.classes[-1].bases if b.keyword is None]
+    for base in bases:
+        names = ctx.names(base)
+        if not names:
+            if not (isinstance(base, cst.Name) and base.value == "object"):
+                return True  # a project base class: it may be a Model
+        elif any(n.startswith("keras.models.") for n in names):
+            return True
+    return False
+
+
+class TFS104(Rule):
+    """tf.train.Checkpoint(model=...) without the optimizer of a custom training loop."""
+
+    code = "TFS104"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str]]] = []
+        self.optimizers: Dict[str, cst.Call] = {}
+        self.compiled: Set[str] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method == "apply_gradients":
+                self._applied(func.value, node)
+                return
+            if method == "compile":
+                given = nodes.arg(node, 0, "optimizer")
+                if given is not None:
+                    self.compiled.add(text(ctx, given))
+                return
+        names = ctx.names(func)
+        if not names or not any(n.startswith("tensorflow.") and n.endswith("train.Checkpoint") for n in names):
+            return
+        if any(a.star for a in node.args) or any(a.keyword is None for a in node.args):
+            return  # **objects or a root object: cannot tell what it holds
+        keywords = {a.keyword.value for a in node.args}
+        values = {text(ctx, a.value) for a in node.args}
+        if any(nodes.model_like(a.value, ctx) for a in node.args):
+            self.checkpoints.append((node, keywords, values))
+
+    def _applied(self, optimizer: cst.BaseExpression, node: cst.Call) -> None:
+        ctx = self.ctx
+        if isinstance(optimizer, cst.Attribute) and optimizer.attr.value == "optimizer":
+            owner = optimizer.value
+            if nodes.model_like(owner, ctx):
+                return  # model.optimizer: given by compile()
+            if isinstance(owner, cst.Name) and owner.value == "self" and _keras_model_class(ctx):
+                return  # a Model's own train_step
+        name = dotted_key(optimizer)
+        if name is not None:
+            self.optimizers.setdefault(name, node)
+
+    def finish(self) -> None:
+        detached = [name for name in self.optimizers if name not in self.compiled]
+        if not detached:
+            return
+        for node, keywords, values in self.checkpoints:
+            if any("opt" in k.lower() for k in keywords) or any(name in values for name in detached):
+                continue
+            name = detached[0]
+            self.ctx.report(
+                node, self.code,
+                f"tf.train.Checkpoint holds the model but not the optimizer: this custom training loop updates "
+                f"with {name}.apply_gradients(), and {name} is never given to model.compile(), so the model "
+                f"does not track it and the checkpoint saves no optimizer variables; a restore restarts it at "
+                f"iteration 0 with zero moments; add optimizer={name} to the Checkpoint",
+                {"keys": sorted(keywords), "optimizer": name},
+            )
+
+
+# -- TFS105 --------------------------------------------------------------------------------
+
+DUMPS = {"numpy.save": (1, "arr"), "pickle.dump": (0, "obj"), "joblib.dump": (0, "value")}
+
+
+class TFS105(Rule):
+    """np.save / pickle.dump / joblib.dump of model.get_weights()."""
+
+    code = "TFS105"
+
+    def _weights(self, node: Optional[cst.BaseExpression], depth: int = 0) -> Optional[bool]:
+        """True for model.get_weights(), False for it wrapped in an object array, else None."""
+        ctx = self.ctx
+        if node is None or depth > 4:
+            return None
+        if isinstance(node, cst.Name):
+            return self._weights(ctx.value_of(node.value), depth + 1)
+        if not isinstance(node, cst.Call):
+            return None
+        if model_call(ctx, node, ("get_weights",)):
+            return True
+        if {"numpy.array", "numpy.asarray"} & ctx.names(node.func) and node.args:
+            if self._weights(node.args[0].value, depth + 1) is not None:
+                dtype = nodes.arg(node, 1, "dtype")
+                # np.array(weights) fails like np.save(weights); dtype=object makes the object array
+                return not (isinstance(dtype, cst.Name) and dtype.value == "object")
+        return None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not node.args:
+            return
+        ctx = self.ctx
+        names = ctx.names(node.func)
+        dump = next((n for n in names if n in DUMPS), None)
+        if dump is None:
+            return
+        position, keyword = DUMPS[dump]
+        plain = self._weights(nodes.arg(node, position, keyword))
+        if plain is None:
+            return
+        short = {"numpy.save": "np.save", "pickle.dump": "pickle.dump", "joblib.dump": "joblib.dump"}[dump]
+        if dump != "numpy.save":
+            problem = (
+                "the file holds only the weight arrays, without the architecture or the optimizer state: they can "
+                "only be put back with set_weights() into an identically built model, and resumed training "
+                "restarts the optimizer"
+            )
+        elif plain:
+            problem = (
+                "the arrays differ in shape, so NumPy refuses them ('ValueError: setting an array element with a "
+                "sequence. The requested array has an inhomogeneous shape'), and even as an object array they "
+                "keep neither the architecture nor the optimizer state"
+            )
+        else:
+            problem = (
+                "np.load() refuses the object array ('ValueError: Object arrays cannot be loaded when "
+                "allow_pickle=False'), and it keeps neither the architecture nor the optimizer state"
+            )
+        ctx.report(
+            node, self.code,
+            f"{short}() of model.get_weights(): {problem}; use model.save('model.keras') (everything) or "
+            f"model.save_weights('model.weights.h5')",
+            {"function": dump, "object_array": not plain},
+        )
+
+
+RULES = [TFS101, TFS102, TFS103, TFS104, TFS105]
