@@ -50,27 +50,43 @@ def test_formats_offered_are_the_ones_rendered():
     assert tuple(choices) == formats.FORMATS
 
 
+def reference(capsys, path):
+    """The JSON report: every other format must place its findings the same way."""
+    items = json.loads(run_cli(capsys, "--output-format", "json", path)[1])
+    lines = BAD.splitlines()
+    unsafe, savedmodel = items
+    # Where the rules report (they choose the node; the formats must only follow it).
+    assert unsafe["code"] == "TFS203" and unsafe["location"]["row"] == unsafe["end_location"]["row"] == 4
+    assert "False" in lines[3][unsafe["location"]["column"] - 1:unsafe["end_location"]["column"] - 1]
+    assert savedmodel["code"] == "TFS202" and savedmodel["location"] == {"row": 5, "column": 5}
+    assert savedmodel["end_location"]["row"] == 7
+    return items
+
+
 def test_concise_is_the_default(capsys):
     write("bad.py")
+    items = reference(capsys, "bad.py")
     status, out, _ = run_cli(capsys, "bad.py")
     assert status == 1
-    assert [line.split(" ", 2)[:2] for line in out.splitlines()] == [
-        ["bad.py:4:53:", "TFS203"], ["bad.py:5:5:", "TFS202"],
+    assert out.splitlines() == [
+        f"bad.py:{i['location']['row']}:{i['location']['column']}: {i['code']} {i['message']}" for i in items
     ]
     assert run_cli(capsys, "--output-format", "concise", "bad.py")[1] == out
 
 
 def test_full_shows_the_line_a_caret_and_the_fix(capsys):
     write("bad.py")
+    unsafe, _ = reference(capsys, "bad.py")
+    start, end = unsafe["location"]["column"], unsafe["end_location"]["column"]
     status, out, _ = run_cli(capsys, "--output-format", "full", "bad.py")
     assert status == 1
     blocks = out.split("\n\n")
     first = blocks[0].splitlines()
-    assert first[0].startswith("bad.py:4:53: TFS203 safe_mode=False ")
+    assert first[0] == f"bad.py:4:{start}: TFS203 {unsafe['message']}"
     assert first[1:] == [
         "  |",
         "4 |     model = keras.models.load_model(path, safe_mode=False)",
-        "  |                                                     ^^^^^",
+        "  | " + " " * (start - 1) + "^" * (end - start),
         f"  = fix: {catalog.get('TFS203').fix}",
     ]
     second = blocks[1].splitlines()
@@ -100,25 +116,25 @@ def test_full_reads_standard_input_not_the_file_of_that_name(tmp_path):
 
 def test_json(capsys):
     write("src/bad.py")
+    path = os.path.join("src", "bad.py")
     status, out, _ = run_cli(capsys, "--output-format", "json", "src")
     assert status == 1
     items = json.loads(out)
-    path = os.path.join("src", "bad.py")
-    assert items[0] == {
+    assert items == reference(capsys, path)
+    unsafe = items[0]
+    assert unsafe == {
         "code": "TFS203",
         "name": catalog.get("TFS203").name,
-        "message": items[0]["message"],
+        "message": unsafe["message"],
         "filename": path,
         "cell": None,
-        "location": {"row": 4, "column": 53},
-        "end_location": {"row": 4, "column": 58},
+        "location": unsafe["location"],
+        "end_location": unsafe["end_location"],
         "url": catalog.get("TFS203").url,
         "fix": None,
         "verification": None,
     }
-    assert items[0]["message"].startswith("safe_mode=False ")
-    assert items[1]["code"] == "TFS202" and items[1]["location"] == {"row": 5, "column": 5}
-    assert items[1]["end_location"] == {"row": 7, "column": 6}
+    assert unsafe["message"].startswith("safe_mode=False ")
 
 
 def test_json_of_a_clean_run_is_an_empty_list(capsys):
@@ -204,9 +220,12 @@ def test_sarif_is_valid_against_the_official_schema(capsys, tmp_path):
         assert location["region"]["startLine"] >= 1
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert uris == ["broken.py", "src/bad.py", "src/bad.py", "src/with%20space.py"]
-    assert results[1]["locations"][0]["physicalLocation"]["region"] == {
-        "startLine": 4, "startColumn": 53, "endLine": 4, "endColumn": 58,
-    }
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in results[1:3]]
+    assert regions == [
+        {"startLine": i["location"]["row"], "startColumn": i["location"]["column"],
+         "endLine": i["end_location"]["row"], "endColumn": i["end_location"]["column"]}
+        for i in reference(capsys, os.path.join("src", "bad.py"))
+    ]
     base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert base.startswith("file://") and base.endswith("/")
     assert urlsplit(base).path.rstrip("/") == str(tmp_path).replace(os.sep, "/").rstrip("/")
@@ -242,11 +261,15 @@ def test_sarif_notebook_results_point_into_the_ipynb_file(capsys):
 
 def test_github_workflow_commands(capsys):
     write("bad.py")
+    items = reference(capsys, "bad.py")
     status, out, _ = run_cli(capsys, "--output-format", "github", "bad.py")
     assert status == 1
-    first, second = out.splitlines()
-    assert first.startswith("::error file=bad.py,line=4,col=53,endLine=4,endColumn=58,title=TFS203::safe_mode=False ")
-    assert second.startswith("::error file=bad.py,line=5,col=5,endLine=7,endColumn=6,title=TFS202::Keras 3 ")
+    assert out.splitlines() == [
+        f"::error file=bad.py,line={i['location']['row']},col={i['location']['column']},"
+        f"endLine={i['end_location']['row']},endColumn={i['end_location']['column']},"
+        f"title={i['code']}::{i['message']}"
+        for i in items
+    ]
 
 
 def test_github_escapes_properties_and_message(capsys):

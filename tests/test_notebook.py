@@ -7,11 +7,15 @@ import sys
 
 import pytest
 
+from helpers import lint
 from tflint_save import cli, notebook
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 UNSAFE = "keras.models.load_model('m.keras', safe_mode=False)\n"
+# Where the rule reports UNSAFE in a plain .py file: a notebook must report the same column.
+[_finding] = lint("import keras\n" + UNSAFE)
+COL = _finding.col
 
 
 def code(source, **extra):
@@ -103,7 +107,7 @@ def test_findings_are_reported_by_cell_and_line_in_the_cell(tmp_path, capsys):
     status, out, _ = run_cli(capsys, path)
     assert status == 1
     first, second = out.splitlines()
-    assert first.startswith(f"{path}:cell 3:3:46: TFS203 safe_mode=False ")
+    assert first.startswith(f"{path}:cell 3:3:{COL}: TFS203 safe_mode=False ")
     assert second.startswith(f"{path}:cell 4:2:1: TFS203 enable_unsafe_deserialization() ")
 
 
@@ -114,8 +118,8 @@ def test_json_has_cell_and_line(tmp_path, capsys):
     [item] = json.loads(out)
     assert item["code"] == "TFS203" and item["filename"] == path
     assert item["cell"] == 3
-    assert item["location"] == {"row": 2, "column": 46}
-    assert item["end_location"] == {"row": 2, "column": 51}
+    assert item["location"] == {"row": 2, "column": COL}
+    assert item["end_location"] == {"row": 2, "column": _finding.end_col}
 
 
 def test_imports_in_one_cell_resolve_names_in_later_cells(tmp_path, capsys):
@@ -159,10 +163,15 @@ def test_syntax_error_is_reported_in_its_cell(tmp_path, capsys):
     path = write_notebook(tmp_path / "nb.ipynb", [code("import keras\n"), code("def f(:\n    pass\n")])
     status, out, _ = run_cli(capsys, path)
     assert status == 1
-    [line] = out.splitlines()
-    assert line.startswith(f"{path}:cell 2:") and " TFS001 could not parse file: " in line
-    # libcst's message names the position too: in the cell, not in the joined module
-    assert "error at cell 2:" in line
+    assert out.startswith(f"{path}:cell 2:1:7: TFS001 could not parse file: ")
+
+
+def test_positions_in_parser_messages_are_mapped_to_cells(tmp_path, capsys):
+    path = write_notebook(tmp_path / "nb.ipynb", [code("import keras\n"), code("x = (1,\n  2]\n")])
+    status, out, _ = run_cli(capsys, path)
+    assert status == 1
+    assert out.startswith(f"{path}:cell 2:2:")
+    assert out.rstrip().endswith("opening parenthesis '(' on cell 2 line 1")
 
 
 def test_directories_include_notebooks_but_not_checkpoints(tmp_path, capsys):
@@ -171,7 +180,7 @@ def test_directories_include_notebooks_but_not_checkpoints(tmp_path, capsys):
     write_notebook(tmp_path / ".ipynb_checkpoints" / "a-checkpoint.ipynb", [code(["import keras\n", UNSAFE])])
     status, out, _ = run_cli(capsys, str(tmp_path))
     assert status == 1
-    assert [line.split(": ")[0] for line in out.splitlines()] == [f"{tmp_path / 'a.ipynb'}:cell 1:2:46"]
+    assert [line.split(": ")[0] for line in out.splitlines()] == [f"{tmp_path / 'a.ipynb'}:cell 1:2:{COL}"]
 
 
 def test_notebook_on_standard_input(tmp_path):
@@ -183,7 +192,7 @@ def test_notebook_on_standard_input(tmp_path):
         input=data, capture_output=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT},
     )
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout.decode().startswith("nb.ipynb:cell 1:2:46: TFS203 ")
+    assert proc.stdout.decode().startswith(f"nb.ipynb:cell 1:2:{COL}: TFS203 ")
 
 
 def test_nbformat_3_input_cells(tmp_path, capsys):
@@ -193,7 +202,7 @@ def test_nbformat_3_input_cells(tmp_path, capsys):
         {"cell_type": "code", "input": ["import keras\n", UNSAFE], "outputs": []},
     ]}]}), encoding="utf-8")
     status, out, _ = run_cli(capsys, str(path))
-    assert status == 1 and out.startswith(f"{path}:cell 2:2:46: TFS203")
+    assert status == 1 and out.startswith(f"{path}:cell 2:2:{COL}: TFS203")
 
 
 @pytest.mark.parametrize("source", [

@@ -36,7 +36,8 @@ _AUTOMAGIC = re.compile(r"(?:%s)\s+(?!(?:if|else|and|or|not|in|is)\b)(?:[\w'\"/~
 _HELP = re.compile(r"\?{1,2}[\w.]*\s*|[\w.]+\?{1,2}\s*")  # ?obj, obj?, obj??
 _ASSIGNED_MAGIC = re.compile(r"([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*[!%]")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_AT = re.compile(r"\bat (\d+):(\d+)")
+# Positions inside parser messages: libcst's "at 3:4", Python's "on line 3".
+_AT = re.compile(r"\bat (\d+):(\d+)|\bon line (\d+)")
 
 
 class NotebookError(Exception):
@@ -227,7 +228,7 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
     result = lint_text(path, notebook.text, rules, keras)
     result.findings = [place(notebook, f) for f in result.findings]
     for i, f in enumerate(result.findings):
-        if f.code == "TFS001":  # libcst's message names a position in the joined module
+        if f.code == "TFS001":  # the parser's message names positions in the joined module
             result.findings[i] = replace(f, message=_AT.sub(lambda m: _at(notebook, m), f.message))
     for pending in result.pending:
         pending.finding = place(notebook, pending.finding)
@@ -235,6 +236,9 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
 
 
 def _at(notebook: Notebook, match: "re.Match[str]") -> str:
+    if match[3]:
+        cell, line, _ = notebook.locate(int(match[3]), 1)
+        return match[0] if cell is None else f"on cell {cell} line {line}"
     cell, line, col = notebook.locate(int(match[1]), int(match[2]))
     return match[0] if cell is None else f"at cell {cell}:{line}:{col}"
 
