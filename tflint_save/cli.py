@@ -52,7 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     p.add_argument("--show-settings", action="store_true",
                    help="print the resolved settings and where each came from, then exit")
+    p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+                   help="lint in N processes (default: the number of CPUs; small runs stay in one)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="where to keep the result cache (default: .tflint_save_cache beside the config file, "
+                        "else in the current directory)")
     return p
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more, got {text!r}")
+    return int(text)
+
+
+def _scale(args: argparse.Namespace, settings):
+    """(jobs, cache) for run.lint_paths."""
+    from tflint_save import cache, parallel, run
+
+    jobs = args.jobs or parallel.cpu_count()
+    if args.no_cache:
+        return jobs, None
+    return jobs, cache.for_run(settings, run.enabled_rules(settings), args.cache_dir)
 
 
 def _explain(code: str) -> int:
@@ -119,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         except source.SourceError as exc:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
-    result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-")
+    result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-", *_scale(args, settings))
     if not _write_report(args, result.findings, stdin_text):
         return EXIT_ERROR
     if missing or result.internal_error:

@@ -9,6 +9,10 @@ from typing import Iterable, List, Sequence, Tuple
 SUFFIXES = (".py", ".ipynb")
 
 
+# A directory holding this file is a cache (https://bford.info/cachedir/), never searched.
+CACHE_TAG = "CACHEDIR.TAG"
+
+
 def excluded(path: str, patterns: Sequence[str]) -> bool:
     """A glob matches the file or directory name, or the path as given."""
     name = os.path.basename(path.rstrip("/\\")) or path
@@ -60,6 +64,9 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
 def _search(root: str, patterns: Sequence[str], suffixes: Tuple[str, ...]) -> List[str]:
     found = []
     for current, dirs, names in os.walk(root):
+        if CACHE_TAG in names:  # our result cache, or any other tool's
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not excluded(os.path.join(current, d), patterns))
         for name in sorted(names):
             path = os.path.join(current, name)

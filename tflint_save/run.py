@@ -85,12 +85,14 @@ def enabled_rules(settings: Settings) -> List[Type[Rule]]:
 
 
 def lint_paths(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
-               stdin_name: str = "-") -> Report:
-    rules = enabled_rules(settings)
-    results = []
-    for path in files:
-        if path == "-":
-            results.append(lint_file(stdin_name, settings, rules, text=stdin_text or ""))
-        else:
-            results.append(lint_file(path, settings, rules))
-    return settle(results, settings)
+               stdin_name: str = "-", jobs: int = 1, cache=None) -> Report:
+    return settle(lint_results(files, settings, stdin_text, stdin_name, jobs, cache), settings)
+
+
+def lint_results(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
+                 stdin_name: str = "-", jobs: int = 1, cache=None) -> List[FileResult]:
+    """Every file's result, in the order of ``files``: from the cache (a ``cache.Cache``),
+    in this process, or from up to ``jobs`` worker processes."""
+    from tflint_save import parallel
+
+    return parallel.lint_all(files, settings, enabled_rules(settings), jobs, cache, stdin_text, stdin_name)

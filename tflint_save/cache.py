@@ -1,0 +1,195 @@
+"""The result cache: an unchanged file costs one hash on the next run.
+
+Each file's ``FileResult`` (its findings, deferred findings and its share of the project
+index) is stored as JSON under ``<cache dir>/<salt>/<key>.json``.  The salt covers what
+makes a file's result differ besides its content: the cache format, the tool (its version
+and its own source, so an edited rule never serves stale results), the enabled rules and
+the Keras version; the key adds the path as given (findings carry it, and the module name
+the index uses comes from it) and the file's bytes.  Project-level decisions (``settle``)
+are never cached: they are redone from every file's result on every run.
+
+JSON rather than pickle: a cache directory that came with a checkout must not be able to
+run code.  Any problem with the cache (unreadable, corrupt, unwritable) is a warning and
+the file is linted as if there were no cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Sequence
+
+from tflint_save import __version__
+from tflint_save.findings import ClassInfo, FileResult, Finding, Pending
+
+DIR_NAME = ".tflint_save_cache"
+FORMAT = "1"
+# Marks the directory as a cache for backup tools (https://bford.info/cachedir/); discovery
+# never descends into a directory holding it.
+TAG_NAME = "CACHEDIR.TAG"  # discovery.CACHE_TAG
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# tflint-save cache: safe to delete.\n"
+
+
+def default_dir(config_file: Optional[str]) -> str:
+    """Next to the config file (the project root), else in the current directory."""
+    base = os.path.dirname(os.path.abspath(config_file)) if config_file else os.getcwd()
+    return os.path.join(base, DIR_NAME)
+
+
+def for_run(settings, rules: Sequence[Any], cache_dir: Optional[str] = None) -> "Cache":
+    """The cache for a run with these settings and enabled rule classes."""
+    return Cache(cache_dir or default_dir(settings.config_file), settings.keras_version, [r.code for r in rules])
+
+
+@lru_cache(maxsize=1)
+def tool_digest() -> str:
+    """The version and the package's own source: a changed rule invalidates the cache."""
+    digest = hashlib.blake2b(__version__.encode(), digest_size=16)
+    root = os.path.dirname(os.path.abspath(__file__))
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                digest.update(os.path.relpath(path, root).encode())
+                try:
+                    with open(path, "rb") as handle:
+                        digest.update(handle.read())
+                except OSError:
+                    digest.update(b"?")
+    return digest.hexdigest()
+
+
+class Cache:
+    """One run's view of the cache directory; collects warnings instead of raising."""
+
+    def __init__(self, root: str, keras_version: int, rule_codes: Sequence[str]):
+        self.root = root
+        salt = "\0".join([FORMAT, tool_digest(), str(keras_version), ",".join(sorted(rule_codes))])
+        self.salt = hashlib.blake2b(salt.encode(), digest_size=8).hexdigest()
+        self.folder = os.path.join(root, self.salt)
+        self.warnings: List[str] = []
+        self._writable: Optional[bool] = None
+
+    def key(self, path: str, data: bytes) -> str:
+        digest = hashlib.blake2b(self.salt.encode(), digest_size=20)
+        digest.update(path.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def key_of(self, path: str) -> Optional[str]:
+        """The key for a file as it is on disk now; None when it cannot be read."""
+        try:
+            with open(path, "rb") as handle:
+                return self.key(path, handle.read())
+        except OSError:
+            return None
+
+    def get(self, key: str) -> Optional[FileResult]:
+        entry = os.path.join(self.folder, key + ".json")
+        try:
+            with open(entry, "rb") as handle:
+                raw = handle.read()
+        except (FileNotFoundError, NotADirectoryError):  # no entry, or no cache at all
+            return None
+        except OSError as exc:
+            self._warn(f"cannot read the cache in {self.folder}: {exc.strerror or exc}; linting again")
+            return None
+        try:
+            stored = json.loads(raw)
+            if stored.get("key") != key:
+                raise ValueError("key mismatch")
+            return result_from_json(stored["result"])
+        except Exception:  # any damage at all: the file is linted again
+            self._warn(f"ignoring corrupt entries in the cache {self.folder}")
+            return None
+
+    def put(self, key: str, result: FileResult) -> None:
+        if self._writable is False:
+            return
+        try:
+            text = json.dumps({"key": key, "result": result_to_json(result)}, separators=(",", ":"))
+        except (TypeError, ValueError):  # a rule put something that is not JSON in a finding's data
+            return
+        if self._writable is None:
+            self._writable = self._prepare()
+            if not self._writable:
+                return
+        try:
+            handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(text)
+                os.replace(temp, os.path.join(self.folder, key + ".json"))
+            except BaseException:
+                _remove(temp)
+                raise
+        except OSError as exc:
+            self._writable = False
+            self._warn(f"cannot write to cache directory {self.root}: {exc.strerror or exc}; continuing without it")
+
+    def _prepare(self) -> bool:
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            for name, text in ((TAG_NAME, _TAG), (".gitignore", "# Created by tflint-save.\n*\n")):
+                path = os.path.join(self.root, name)
+                if not os.path.exists(path):
+                    with open(path, "w", encoding="utf-8") as out:
+                        out.write(text)
+            return True
+        except OSError as exc:
+            self._warn(f"cannot write to cache directory {self.root}: {exc.strerror or exc}; continuing without it")
+            return False
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+            sys.stderr.write(f"tflint-save: warning: {message}\n")
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# -- FileResult <-> JSON ----------------------------------------------------------------------
+
+def result_to_json(result: FileResult) -> Dict[str, Any]:
+    return dataclasses.asdict(result)
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _finding(raw: Dict[str, Any]) -> Finding:
+    return Finding(**raw)
+
+
+def result_from_json(raw: Dict[str, Any]) -> FileResult:
+    """The inverse of ``result_to_json``: JSON lists become the tuples the dataclasses hold."""
+    values: Dict[str, Any] = {}
+    for name, value in raw.items():
+        if name == "findings":
+            value = [_finding(f) for f in value]
+        elif name == "pending":
+            pending = []
+            for p in value:
+                finding = _finding(p["finding"])
+                data = finding.data if p["data"] == finding.data else p["data"]
+                pending.append(Pending(p["code"], finding, data))
+            value = pending
+        elif name == "classes":
+            value = [ClassInfo(**{k: _tuples(v) for k, v in c.items()}) for c in value]
+        elif isinstance(value, list):
+            value = [_tuples(v) for v in value]
+        values[name] = value
+    return FileResult(**values)

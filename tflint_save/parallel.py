@@ -1,0 +1,120 @@
+"""Linting many files: the cache first, then what is left across worker processes.
+
+The per-file work (``run.lint_file``) gives a ``FileResult`` of plain data, so workers
+send results back and the parent keeps them in the order of ``files``; ``settle`` then
+runs once, in the parent, over every result.  Output is therefore the same whatever
+``jobs`` is.  Few files are linted in this process: starting workers costs more than
+it saves below ``MIN_FILES_PER_WORKER`` files per worker (see tests/benchmarks).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from typing import List, Optional, Sequence, Tuple, Type
+
+from tflint_save.cache import Cache
+from tflint_save.config import Settings
+from tflint_save.engine import Rule
+from tflint_save.findings import FileResult
+
+# Measured on 2 CPUs (tests/benchmarks/bench_parallel_cache.py --startup): a pool costs
+# about 25 ms to start and a typical file about 8 ms to lint, so a worker pays for itself
+# from a few files on; below this many files per worker the run stays in-process.
+MIN_FILES_PER_WORKER = 8
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def workers_for(files: int, jobs: int) -> int:
+    """How many worker processes ``files`` files are worth; 0 means lint in-process."""
+    workers = min(jobs, files // MIN_FILES_PER_WORKER)
+    return workers if workers >= 2 else 0
+
+
+def lint_all(files: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]], jobs: int = 1,
+             cache: Optional[Cache] = None, stdin_text: Optional[str] = None,
+             stdin_name: str = "-") -> List[FileResult]:
+    """Every file's result, in the order of ``files``."""
+    from tflint_save.run import lint_file
+
+    results: List[Optional[FileResult]] = [None] * len(files)
+    todo: List[int] = []
+    for i, path in enumerate(files):
+        if path == "-":
+            results[i] = lint_file(stdin_name, settings, rules, text=stdin_text or "")
+            continue
+        if cache is not None:
+            key = cache.key_of(path)
+            found = cache.get(key) if key is not None else None
+            if found is not None:
+                results[i] = found
+                continue
+        todo.append(i)
+    paths = [files[i] for i in todo]
+    workers = workers_for(len(paths), jobs)
+    done = _in_pool(paths, settings, rules, workers, cache) if workers else None
+    if done is None:
+        done = [_lint_one(path, settings, rules, cache) for path in paths]
+    for i, (result, key) in zip(todo, done):
+        results[i] = result
+        if cache is not None and key is not None:
+            cache.put(key, result)
+    return results  # type: ignore[return-value]
+
+
+def _lint_one(path: str, settings: Settings, rules: Sequence[Type[Rule]],
+              cache: Optional[Cache]) -> Tuple[FileResult, Optional[str]]:
+    """Lint a file and give the cache key of the bytes it was linted from."""
+    from tflint_save.run import lint_file
+
+    # The key is taken before linting: were the file edited in between, the entry would
+    # only ever be found for these old bytes, and a later run rehashes the new ones.
+    key = cache.key_of(path) if cache is not None else None
+    return lint_file(path, settings, rules), key
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _start_worker(settings: Settings, rules: Sequence[Type[Rule]], cache: Optional[Cache]) -> None:
+    _WORKER.update(settings=settings, rules=rules, cache=cache)
+
+
+def _work(path: str) -> Tuple[FileResult, Optional[str]]:
+    return _lint_one(path, _WORKER["settings"], _WORKER["rules"], _WORKER["cache"])
+
+
+def _context():
+    # fork starts a worker in milliseconds with everything already imported; elsewhere
+    # (macOS, Windows) the platform default is the only safe choice.
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]], workers: int,
+             cache: Optional[Cache]) -> Optional[List[Tuple[FileResult, Optional[str]]]]:
+    """Results from ``workers`` processes, or None when a pool cannot be used here."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Small chunks keep both workers busy to the end; big enough that sending tasks costs little.
+    chunk = max(1, min(16, len(paths) // (workers * 8)))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker,
+                                 initargs=(settings, list(rules), cache)) as pool:
+            return list(pool.map(_work, paths, chunksize=chunk))
+    except (BrokenProcessPool, OSError, PermissionError) as exc:
+        # No processes here (a sandbox, no /dev/shm) or a worker died: lint in-process.
+        sys.stderr.write(f"tflint-save: warning: parallel run failed ({type(exc).__name__}: {exc}); "
+                         "continuing in one process\n")
+        return None
