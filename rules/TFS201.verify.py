@@ -19,7 +19,8 @@ NOT_FOUND = re.compile(
     r"(Could not locate (?:class|function) '[^']+'|Unknown (?:layer|loss function|metric function"
     r"|activation function): |Cannot deserialize object of type )[^\n]*"
 )
-INPUT_SHAPES = ((4,), (3, 4), (8, 8, 3))
+# Small inputs to build a layer on: float features, sequences, images, then integer ids.
+INPUTS = (((4,), "float32"), ((3, 4), "float32"), ((8, 8, 3), "float32"), ((4,), "int32"))
 
 
 class Unbuildable(Exception):
@@ -37,24 +38,27 @@ def construct(name, target, call_args, namespace):
             return eval(f"__target({call_args})", dict(namespace, __target=target))
         return target()
     except TypeError as exc:
-        if "required" in str(exc) or "missing" in str(exc):
-            raise Unbuildable(f"{name}() needs constructor arguments that could not be inferred ({first_line(exc)})")
+        text = str(exc)
+        if "missing" in text and "required" in text:
+            # "Embed.__init__() missing 2 required positional arguments: 'vocabulary' and 'dim'"
+            needed = text.split(": ", 1)[1] if ": " in text else text
+            raise Unbuildable(f"{name}() needs constructor arguments that could not be inferred: {needed}")
         raise Unbuildable(f"{name}() could not be built: {first_line(exc)}")
     except Exception as exc:
         raise Unbuildable(f"{name}() could not be built: {first_line(exc)}")
 
 
 def with_input(name, make):
-    """Call make(shape) for a few small input shapes until one builds."""
+    """Call make(shape, dtype) for a few small inputs until one builds."""
     error = None
-    for shape in INPUT_SHAPES:
+    for shape, dtype in INPUTS:
         try:
-            return make(shape)
+            return make(shape, dtype)
         except Unbuildable:
             raise
         except Exception as exc:
             error = exc
-    raise Unbuildable(f"{name} could not be run on a small float input ({first_line(error)})")
+    raise Unbuildable(f"{name} could not be run on small float or integer inputs ({first_line(error)})")
 
 
 def tiny_model(name, obj, target, namespace):
@@ -69,12 +73,12 @@ def tiny_model(name, obj, target, namespace):
         model.compile(optimizer="sgd", loss=loss, metrics=metrics)
         return model
     if kind == "layer":
-        return with_input(name, lambda shape: keras.Sequential(
-            [keras.Input(shape), construct(name, target, call_args, namespace)]))
+        return with_input(name, lambda shape, dtype: keras.Sequential(
+            [keras.Input(shape, dtype=dtype), construct(name, target, call_args, namespace)]))
     if kind == "model":
-        def build(shape):
+        def build(shape, dtype):
             model = construct(name, target, call_args, namespace)
-            model(np.zeros((2,) + shape, "float32"))
+            model(np.zeros((2,) + shape, dtype))
             return model
         return with_input(name, build)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])

@@ -58,7 +58,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where to keep the result cache (default: .tflint_save_cache beside the config file, "
                         "else in the current directory)")
+    p.add_argument("--verify", action="store_true",
+                   help="run each finding's verification snippet with TensorFlow and show the outcome "
+                        "(executes your custom class definitions, as importing them would)")
+    p.add_argument("--verified-only", action="store_true",
+                   help="report only the findings --verify confirmed (implies --verify)")
+    p.add_argument("--verify-python", metavar="PATH",
+                   help="the Python interpreter, with TensorFlow, that runs the checks (default: this one)")
+    p.add_argument("--verify-timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                   help="stop a check that runs longer than this (default: 60)")
+    p.add_argument("--verify-jobs", type=_jobs, default=1, metavar="N",
+                   help="run checks in N worker processes, each importing TensorFlow once (default: 1)")
+    p.add_argument("--check-rules", action="store_true",
+                   help="run every rule's snippet on its bad and good example against the installed "
+                        "TensorFlow, print a table, then exit")
     return p
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
 
 
 def _jobs(text: str) -> int:
@@ -75,6 +99,44 @@ def _scale(args: argparse.Namespace, settings):
     if args.no_cache:
         return jobs, None
     return jobs, cache.for_run(settings, run.enabled_rules(settings), args.cache_dir)
+
+
+def _verify_options(args: argparse.Namespace, settings=None):
+    from tflint_save import verify
+
+    cache_dir = None
+    if settings is not None and not getattr(args, "no_cache", False):
+        cache_dir = getattr(args, "cache_dir", None) or verify.cache_dir(settings)
+    return verify.Options(args.verify_python or sys.executable, args.verify_timeout, args.verify_jobs, cache_dir)
+
+
+def _verify(args: argparse.Namespace, settings, result, files: List[str], stdin_text: Optional[str]):
+    """--verify: fill in each finding's verification; (exit code on error or None, summary line)."""
+    from tflint_save import verify
+
+    overrides = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
+    paths = [args.stdin_filename or "-" if f == "-" else f for f in files]
+    try:
+        findings, summary = verify.verify_findings(
+            result.findings, settings, _verify_options(args, settings), result.project, paths, overrides)
+    except verify.VerifyError as exc:
+        sys.stderr.write(f"tflint-save: error: {exc}\n")
+        return EXIT_ERROR, None
+    result.findings = verify.confirmed_only(findings) if args.verified_only else findings
+    return None, summary
+
+
+def _check_rules(args: argparse.Namespace) -> int:
+    from tflint_save import config, verify
+
+    select = config.split_codes(args.select.upper()) if args.select else []
+    try:
+        lines, ok = verify.check_rules(_verify_options(args), select)
+    except verify.VerifyError as exc:
+        sys.stderr.write(f"tflint-save: error: {exc}\n")
+        return EXIT_ERROR
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return EXIT_CLEAN if ok else EXIT_FINDINGS
 
 
 def _explain(code: str) -> int:
@@ -108,7 +170,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.explain:
         return _explain(args.explain)
     try:
-        return _run(args)
+        return _check_rules(args) if args.check_rules else _run(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -142,8 +204,16 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
     result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-", *_scale(args, settings))
+    summary = None
+    if args.verify or args.verified_only:
+        failed, summary = _verify(args, settings, result, files, stdin_text)
+        if failed is not None:
+            return failed
     if not _write_report(args, result.findings, stdin_text):
         return EXIT_ERROR
+    if summary:  # beside a machine-readable report it goes to stderr, as --statistics does
+        plain = args.output_format in ("concise", "full") and args.output_file is None
+        (sys.stdout if plain else sys.stderr).write(summary + "\n")
     if missing or result.internal_error:
         return EXIT_ERROR
     if result.findings and not args.exit_zero:

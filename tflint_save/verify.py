@@ -356,7 +356,13 @@ def facts_for(finding: Finding, keras: int, extractor: Extractor) -> Dict[str, A
                 continue
             targets.append((item.get("path"), item["name"]))
             # Paths depend on where tflint-save runs; the check needs names and kinds only.
-            objects.append({k: v for k, v in item.items() if k != "path"})
+            item = {k: v for k, v in item.items() if k != "path"}
+            if "call_args" not in item and "kind" in item:
+                # Arguments seen where the project builds the object: known, not guessed.
+                args = extractor.call_args(item["name"], finding.path)
+                if args is not None:
+                    item["call_args"] = args
+            objects.append(item)
         facts["objects"] = objects
     if targets:
         facts["source"] = extractor.source(targets, near=finding.path)

@@ -109,16 +109,18 @@ def _alias_name(alias: cst.ImportAlias) -> str:
     return cst.Module([]).code_for_node(alias.name)
 
 
-def _static(value: cst.BaseExpression) -> bool:
-    """A value whose evaluation runs nothing: literals, containers of them, dotted names."""
+def _static(value: cst.BaseExpression, names: bool = True) -> bool:
+    """A value whose evaluation runs nothing: literals, containers of them and (with
+    ``names``) dotted names."""
     if nodes.constant(value) is not nodes.MISSING:
         return True
     if isinstance(value, (cst.Name, cst.Attribute)):
-        return dotted(value) is not None
+        return names and dotted(value) is not None
     if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
-        return all(_static(e.value) for e in value.elements if not isinstance(e, cst.StarredElement))
+        return all(isinstance(e, cst.Element) and _static(e.value, names) for e in value.elements)
     if isinstance(value, cst.Dict):
-        return all(isinstance(e, cst.DictElement) and _static(e.key) and _static(e.value) for e in value.elements)
+        return all(isinstance(e, cst.DictElement) and _static(e.key, names) and _static(e.value, names)
+                   for e in value.elements)
     return False
 
 
@@ -249,14 +251,20 @@ class Extractor:
         self.project = project
         self.paths = list(paths)
         self._units: Dict[str, _Module] = {}
+        self._texts: Dict[str, str] = {}
+
+    def _text(self, path: str) -> str:
+        if path not in self._texts:
+            try:
+                self._texts[path] = self.read(path)
+            except Exception as exc:
+                raise SourceUnavailable(f"{path} could not be read again: {exc}") from None
+        return self._texts[path]
 
     def unit(self, path: str) -> _Module:
         found = self._units.get(path)
         if found is None:
-            try:
-                text = self.read(path)
-            except Exception as exc:
-                raise SourceUnavailable(f"{path} could not be read again: {exc}") from None
+            text = self._text(path)
             try:
                 found = index_module(path, text)
             except Exception as exc:
@@ -264,17 +272,37 @@ class Extractor:
             self._units[path] = found
         return found
 
-    def locate(self, name: str, path: Optional[str], near: Optional[str]) -> str:
-        """The file that defines ``name`` at module level: the given one, else a search."""
-        if path is not None:
-            return path
+    def _near(self, near: Optional[str], needle: str) -> Iterable[Tuple[str, _Module]]:
+        """The finding's file, then every other linted file, that contain ``needle``."""
         for candidate in [near] + [p for p in self.paths if p != near]:
             if candidate is None:
                 continue
             try:
-                unit = self.unit(candidate)
+                if needle in self._text(candidate):
+                    yield candidate, self.unit(candidate)
             except SourceUnavailable:
                 continue
+
+    def call_args(self, name: str, near: Optional[str] = None) -> Optional[str]:
+        """The arguments of the first call ``name(...)`` in the project whose arguments are all
+        literals (so the check builds the object as the user does); None when there is none."""
+        for _, unit in self._near(near, name + "("):
+            for node in nodes.walk(unit.module):
+                if not isinstance(node, cst.Call) or not node.args:
+                    continue
+                func = node.func
+                called = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+                if called == name and all(not a.star and _static(a.value, names=False) for a in node.args):
+                    code = unit.module.code_for_node
+                    return ", ".join(code(a.value) if a.keyword is None else f"{a.keyword.value}={code(a.value)}"
+                                     for a in node.args)
+        return None
+
+    def locate(self, name: str, path: Optional[str], near: Optional[str]) -> str:
+        """The file that defines ``name`` at module level: the given one, else a search."""
+        if path is not None:
+            return path
+        for candidate, unit in self._near(near, name):
             if any(unit.statements[i].kind == "def" for i in unit.binders.get(name, ())):
                 return candidate
         raise SourceUnavailable(f"no module-level definition of {name} was found")
