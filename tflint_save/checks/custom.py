@@ -453,18 +453,22 @@ def _state(ctx: Context) -> _FileState:
 class ClassRule(Rule):
     """Base of the rules that judge a class definition: gather in the walk, defer, resolve."""
 
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self.state = _state(ctx)
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         ctx = self.ctx
         if not ctx.classes and not ctx.functions:
-            _state(ctx).module_defs.add(node.name.value)
+            self.state.module_defs.add(node.name.value)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         ctx = self.ctx
         if not ctx.classes and not ctx.functions:
-            _state(ctx).module_defs.add(node.name.value)
+            self.state.module_defs.add(node.name.value)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        state = _state(self.ctx)
+        state = self.state
         if not node.bases or not state.first(node, "leave"):
             return
         facts = ClassFacts(self.ctx, node, state.module_defs)
@@ -476,13 +480,13 @@ class ClassRule(Rule):
         func = node.func
         if not isinstance(func, cst.Name):
             return
-        state = _state(self.ctx)
+        state = self.state
         facts = state.by_name.get(func.value)
         if facts is not None and state.first(node, "call") and not self.ctx.raw_names(func):
             facts.call_site(self.ctx, node, state.module_defs)
 
     def finish(self) -> None:
-        state = _state(self.ctx)
+        state = self.state
         for facts in state.classes:
             where = self.where(facts)
             if where is not None:
@@ -739,6 +743,8 @@ class TFS304(ClassRule):
         bases = keras_bases(info, project)
         if bases is None:
             return None
+        if SEQUENTIAL in bases:
+            return None  # Sequential rebuilds itself in its own from_config()
         if not bases <= set(PLAIN_BASES):
             return list(BASE_KEYS)  # a built-in layer's get_config() starts from Layer's
         if data["keras"] == 2:

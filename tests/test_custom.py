@@ -1,0 +1,1155 @@
+"""Custom layers and models (TFS301-TFS307): get_config, **kwargs, tf.Variable, .h5, Lambda."""
+
+import textwrap
+
+import pytest
+
+from helpers import lint, lint_files, only
+from tflint_save import run
+from tflint_save.config import Settings
+from tflint_save.index import ProjectIndex
+
+CUSTOM = ("TFS301", "TFS302", "TFS303", "TFS304", "TFS305", "TFS306", "TFS307")
+
+
+def line_of(src, text, nth=1):
+    """1-based line of the nth line of the dedented source that contains text."""
+    hits = [i for i, line in enumerate(textwrap.dedent(src).splitlines(), 1) if text in line]
+    return hits[nth - 1]
+
+
+def found(src, keras=3, path="example.py"):
+    """(code, line) of the custom-class findings only."""
+    return [(f.code, f.line) for f in lint(src, keras=keras, path=path) if f.code in CUSTOM]
+
+
+def one(src, code, keras=3):
+    findings = only(lint(src, keras=keras), code)
+    assert len(findings) == 1, [(f.code, f.line, f.message) for f in lint(src, keras=keras)]
+    return findings[0]
+
+
+# -- TFS301 missing-get-config -------------------------------------------------------------
+
+GATED = """
+    import keras
+    import tensorflow as tf
+
+
+    class Gated(keras.layers.Layer):
+        def __init__(self, units=8, gate=tf.nn.sigmoid, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.gate = gate
+"""
+
+
+def test_301_callable_default_keras3():
+    finding = one(GATED, "TFS301")
+    assert finding.line == line_of(GATED, "class Gated")
+    assert "'gate' defaults to tf.nn.sigmoid" in finding.message
+    assert "NotImplementedError" in finding.message and "get_config()" in finding.message
+    assert finding.data["class"] == "Gated" and finding.data["call_args"] == ""
+    assert found(GATED) == [("TFS301", line_of(GATED, "class Gated"))]
+
+
+def test_301_callable_default_not_passed_is_fine_on_keras2():
+    # Keras 2 records only the values passed at construction.
+    assert found(GATED, keras=2) == []
+
+
+def test_301_annotation_fires_on_both_versions():
+    src = """
+        from typing import Callable, Optional
+
+        import keras
+
+
+        class Gated(keras.layers.Layer):
+            def __init__(self, units: int = 8, gate: Optional[Callable] = None, **kwargs):
+                super().__init__(**kwargs)
+                self.gate = gate
+    """
+    for keras in (2, 3):
+        finding = one(src, "TFS301", keras=keras)
+        assert "'gate' is annotated Optional[Callable]" in finding.message
+
+
+def test_301_value_passed_at_a_call_site_fires_on_keras2():
+    src = """
+        import tensorflow as tf
+
+
+        class Gated(tf.keras.layers.Layer):
+            def __init__(self, units=8, gate=None, **kwargs):
+                super().__init__(**kwargs)
+                self.gate = gate
+
+
+        if __name__ == "__main__":
+            layer = Gated(
+                16,
+                gate=tf.nn.relu,
+            )
+    """
+    finding = one(src, "TFS301", keras=2)
+    assert "'gate' is given tf.nn.relu where Gated is built" in finding.message
+    assert finding.line == line_of(src, "class Gated")
+    assert finding.data["call_args"] == "16, gate=tf.nn.relu"
+
+
+def test_301_positional_value_at_a_call_site():
+    src = """
+        import keras
+
+
+        class Wrap(keras.layers.Layer):
+            def __init__(self, inner=None, **kwargs):
+                super().__init__(**kwargs)
+                self.inner = inner
+
+
+        def build():
+            return Wrap(keras.layers.Dense(2))
+    """
+    assert "'inner' is given keras.layers.Dense(2)" in one(src, "TFS301", keras=2).message
+
+
+@pytest.mark.parametrize("default", [
+    "np.int64(8)", "keras.initializers.GlorotUniform()", "tf.float32", "np.float32", "lambda t: t",
+    "[tf.nn.relu]", "keras.activations.relu", "helper",
+])
+def test_301_objects_keras_cannot_record(default):
+    src = f"""
+        import keras
+        import numpy as np
+        import tensorflow as tf
+
+
+        def helper(x):
+            return x
+
+
+        class Thing(keras.layers.Layer):
+            def __init__(self, value={default}, **kwargs):
+                super().__init__(**kwargs)
+                self.value = value
+    """
+    assert found(src) == [("TFS301", line_of(src, "class Thing"))]
+
+
+@pytest.mark.parametrize("default", [
+    "8", "-1", "0.5", "'relu'", "None", "True", "(3, 3)", "[1, 2]", "{'a': 1}", "np.pi", "int('3')", "UNITS",
+])
+def test_301_plain_values_are_recorded(default):
+    src = f"""
+        import keras
+        import numpy as np
+
+        UNITS = 4
+
+
+        class Thing(keras.layers.Layer):
+            def __init__(self, value={default}, required_arg=None, **kwargs):
+                super().__init__(**kwargs)
+                self.value = value
+    """
+    for keras in (2, 3):
+        assert found(src, keras=keras) == []
+
+
+def test_301_get_config_defined_or_inherited_from_the_project():
+    with_config = GATED + """
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+    """
+    assert only(lint(with_config), "TFS301") == []
+    src = """
+        import keras
+        import tensorflow as tf
+
+
+        class Base(keras.layers.Layer):
+            def get_config(self):
+                return super().get_config()
+
+
+        class Gated(Base):
+            def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                super().__init__(**kwargs)
+    """
+    assert only(lint(src), "TFS301") == []
+
+
+def test_301_subclass_of_a_builtin_layer_is_left_alone():
+    src = """
+        import keras
+        import tensorflow as tf
+
+
+        class GatedDense(keras.layers.Dense):
+            def __init__(self, units, gate=tf.nn.sigmoid, **kwargs):
+                super().__init__(units, **kwargs)
+                self.gate = gate
+    """
+    assert only(lint(src), "TFS301") == []
+
+
+def test_301_non_keras_class():
+    src = """
+        import tensorflow as tf
+
+
+        class Scheduler:
+            def __init__(self, fn=tf.nn.relu):
+                self.fn = fn
+
+
+        class Other(Scheduler):
+            def __init__(self, fn=tf.nn.relu):
+                super().__init__(fn)
+    """
+    assert found(src) == []
+
+
+def test_301_subclassed_model_keras3_records_defaults():
+    src = """
+        import keras
+
+
+        class TwoLayer(keras.Model):
+            def __init__(self, hidden=8, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = keras.layers.Dense(hidden)
+
+            def call(self, x):
+                return self.dense(x)
+
+
+        model = TwoLayer(hidden=16)
+    """
+    finding = one(src, "TFS301")
+    assert finding.line == line_of(src, "class TwoLayer")
+    assert "records its __init__ defaults" in finding.message and "'hidden'" in finding.message
+    assert finding.data["call_args"] == "hidden=16"
+    assert found(src, keras=2) == []  # Keras 2 records the values passed
+
+
+def test_301_subclassed_model_required_argument():
+    src = """
+        import tensorflow as tf
+
+
+        class Net(tf.keras.Model):
+            def __init__(self, hidden, *, name=None):
+                super().__init__(name=name)
+                self.dense = tf.keras.layers.Dense(hidden)
+    """
+    message = one(src, "TFS301").message
+    assert "requires 'hidden'" in message and "NotImplementedError" in message
+
+
+def test_301_model_without_arguments_or_functional():
+    src = """
+        import keras
+
+
+        class Plain(keras.Model):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = keras.layers.Dense(1)
+
+
+        class Functional(keras.Model):
+            def __init__(self, width=4, **kwargs):
+                inputs = keras.Input((width,))
+                outputs = keras.layers.Dense(1)(inputs)
+                super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+    """
+    assert found(src) == []
+
+
+@pytest.mark.parametrize("imports, base", [
+    ("from tensorflow.keras.layers import Layer as L", "L"),
+    ("import keras", "keras.layers.Layer"),
+    ("import keras", "keras.Layer"),
+    ("import tensorflow as tf", "tf.keras.layers.Layer"),
+    ("import tensorflow.keras as K", "K.layers.Layer"),
+    ("from tensorflow import keras", "keras.layers.Layer"),
+])
+def test_301_aliases(imports, base):
+    src = f"""
+        import numpy as np
+        {imports}
+
+
+        class Counter(object if False else {base}):
+            pass
+
+
+        class Sized({base}):
+            def __init__(self, size=np.int64(8), **kwargs):
+                super().__init__(**kwargs)
+                self.size = size
+    """
+    assert found(src) == [("TFS301", line_of(src, "class Sized"))]
+
+
+@pytest.mark.parametrize("decorator", [
+    "@keras.saving.register_keras_serializable()",
+    "@tf.keras.utils.register_keras_serializable(package='demo')",
+])
+def test_301_registered_classes(decorator):
+    src = f"""
+        import keras
+        import tensorflow as tf
+
+
+        {decorator}
+        class Gated(keras.layers.Layer):
+            def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                super().__init__(**kwargs)
+                self.gate = gate
+    """
+    assert found(src) == [("TFS301", line_of(src, "class Gated"))]
+
+
+def test_301_shadowed_keras_is_not_keras():
+    src = """
+        import keras
+        import tensorflow as tf
+
+
+        def make(keras):
+            class Gated(keras.layers.Layer):
+                def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                    super().__init__(**kwargs)
+            return Gated
+
+
+        class Layer:
+            pass
+
+
+        class Local(Layer):
+            def __init__(self, gate=tf.nn.sigmoid):
+                self.gate = gate
+    """
+    assert found(src) == []
+
+
+def test_301_nested_classes():
+    src = """
+        import keras
+        import tensorflow as tf
+
+
+        def factory():
+            class Gated(keras.layers.Layer):
+                def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                    super().__init__(**kwargs)
+            return Gated
+
+
+        class Outer:
+            class Inner(keras.layers.Layer):
+                def __init__(self, gate=tf.nn.tanh, **kwargs):
+                    super().__init__(**kwargs)
+    """
+    assert found(src) == [("TFS301", line_of(src, "class Gated")), ("TFS301", line_of(src, "class Inner"))]
+
+
+def test_301_noqa_on_the_class_line():
+    src = GATED.replace("class Gated(keras.layers.Layer):", "class Gated(keras.layers.Layer):  # noqa: TFS301")
+    assert found(src) == []
+
+
+def test_301_hierarchy_across_two_files(tmp_path):
+    files = {
+        "layers/__init__.py": "",
+        "layers/base.py": """
+            from tensorflow.keras.layers import Layer as L
+
+
+            class BaseBlock(L):
+                def call(self, x):
+                    return x
+        """,
+        "layers/attention.py": """
+            import tensorflow as tf
+
+            from layers.base import BaseBlock
+
+
+            class Attention(BaseBlock):
+                def __init__(self, heads=2, score=tf.nn.softmax, **kwargs):
+                    super().__init__(**kwargs)
+                    self.heads = heads
+                    self.score = score
+        """,
+    }
+    findings = [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM]
+    where = line_of(files["layers/attention.py"], "class Attention")
+    assert [(f.code, f.path.endswith("attention.py"), f.line) for f in findings] == [("TFS301", True, where)]
+
+
+# -- TFS302 get-config-missing-argument -------------------------------------------------------
+
+def scale_layer(get_config, init="def __init__(self, units=8, scale=1.0, **kwargs):", extra=""):
+    return f"""
+        import keras
+
+
+        class Scale(keras.layers.Layer):
+            {init}
+                super().__init__(**kwargs)
+                self.units = units
+                self.scale = scale
+            {extra}
+            def get_config(self):
+{textwrap.indent(textwrap.dedent(get_config), " " * 16)}
+    """
+
+
+@pytest.mark.parametrize("body", [
+    """
+    config = super().get_config()
+    config.update({"units": self.units})
+    return config
+    """,
+    """
+    return {**super().get_config(), "units": self.units}
+    """,
+    """
+    return dict(super().get_config(), units=self.units)
+    """,
+    """
+    base_config = super().get_config()
+    return {**base_config, "units": self.units}
+    """,
+    """
+    base_config = super(Scale, self).get_config()
+    config = {"units": self.units}
+    return dict(list(base_config.items()) + list(config.items()))
+    """,
+    """
+    config = keras.layers.Layer.get_config(self)
+    config["units"] = self.units
+    return config
+    """,
+])
+def test_302_missing_argument(body):
+    src = scale_layer(body)
+    finding = one(src, "TFS302")
+    assert finding.line == line_of(src, "def get_config")
+    assert "does not return the __init__ argument 'scale'" in finding.message
+    assert "takes its default" in finding.message
+    assert finding.data["missing"] == ["scale"]
+    assert found(src) == [("TFS302", line_of(src, "def get_config"))]
+    assert found(src, keras=2) == [("TFS302", line_of(src, "def get_config"))]
+
+
+@pytest.mark.parametrize("body", [
+    """
+    config = super().get_config()
+    config.update({"units": self.units, "scale": self.scale})
+    return config
+    """,
+    """
+    return {**super().get_config(), "units": self.units, "scale": self.scale}
+    """,
+    """
+    return dict(super().get_config(), units=self.units, scale=self.scale)
+    """,
+    """
+    base_config = super().get_config()
+    config = {"units": self.units}
+    config["scale"] = self.scale
+    return {**base_config, **config}
+    """,
+    """
+    config = super().get_config()
+    config.update(units=self.units)
+    config.setdefault("scale", self.scale)
+    return config
+    """,
+    """
+    config = super().get_config()
+    config.update(self._arguments())
+    return config
+    """,
+    """
+    config = super().get_config()
+    if self.scale != 1.0:
+        config["scale"] = self.scale
+    config["units"] = self.units
+    return config
+    """,
+    """
+    return self._config
+    """,
+])
+def test_302_complete_or_unknowable(body):
+    assert found(scale_layer(body)) == []
+
+
+def test_302_required_argument():
+    src = scale_layer(
+        'return {**super().get_config(), "scale": self.scale}',
+        init="def __init__(self, units, scale=1.0, **kwargs):",
+    )
+    message = one(src, "TFS302").message
+    assert "'units'" in message and "missing 1 required positional argument: 'units'" in message
+
+
+def test_302_several_missing():
+    src = scale_layer("return super().get_config()")
+    assert "arguments 'units' and 'scale'" in one(src, "TFS302").message
+
+
+def test_302_custom_from_config_is_left_alone():
+    src = scale_layer(
+        'return {**super().get_config(), "units": self.units}',
+        extra="""
+            @classmethod
+            def from_config(cls, config):
+                return cls(**config)
+        """,
+    )
+    assert only(lint(src), "TFS302") == []
+
+
+def test_302_argument_passed_to_super():
+    src = """
+        import keras
+
+
+        class Named(keras.layers.Layer):
+            def __init__(self, units=8, name=None, trainable=True, dtype=None):
+                super().__init__(name=name, trainable=trainable, dtype=dtype)
+                self.units = units
+
+            def get_config(self):
+                return {**super().get_config(), "units": self.units}
+    """
+    assert found(src) == []
+
+
+def test_302_builtin_base_keys_are_unknown():
+    src = """
+        import keras
+
+
+        class Scaled(keras.layers.Dense):
+            def __init__(self, units, activation=None, scale=2.0, **kwargs):
+                super().__init__(units, **kwargs)
+                self.activation = keras.activations.get(activation)
+                self.scale = scale
+
+            def get_config(self):
+                return {**super().get_config(), "scale": self.scale}
+    """
+    assert found(src) == []
+
+
+def test_302_non_keras_class():
+    src = """
+        import keras
+
+
+        class Settings:
+            def __init__(self, a=1, b=2):
+                self.a, self.b = a, b
+
+            def get_config(self):
+                return {"a": self.a}
+
+
+        class More(Settings):
+            def __init__(self, a=1, b=2, c=3):
+                super().__init__(a, b)
+
+            def get_config(self):
+                return {"a": self.a}
+    """
+    assert found(src) == []
+
+
+BASE_WITH_CONFIG = """
+    import keras
+
+
+    @keras.saving.register_keras_serializable(package="demo")
+    class BaseBlock(keras.layers.Layer):
+        def __init__(self, units=8, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"units": self.units})
+            return config
+"""
+
+
+def test_302_hierarchy_across_two_files(tmp_path):
+    files = {
+        "layers/__init__.py": "",
+        "layers/base.py": BASE_WITH_CONFIG,
+        "layers/attention.py": """
+            from .base import BaseBlock
+
+
+            class Attention(BaseBlock):
+                def __init__(self, units=8, heads=2, dropout=0.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.heads = heads
+                    self.dropout = dropout
+
+                def get_config(self):
+                    return {**super().get_config(), "heads": self.heads}
+        """,
+    }
+    findings = [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM]
+    where = line_of(files["layers/attention.py"], "def get_config")
+    assert [(f.code, f.path.rsplit("/", 1)[-1], f.line) for f in findings] == [("TFS302", "attention.py", where)]
+    # 'units' is recorded by BaseBlock.get_config() under the same key; only dropout is missing.
+    assert "argument 'dropout'" in findings[0].message
+
+
+def test_302_base_class_that_cannot_be_read(tmp_path):
+    files = {
+        "base.py": """
+            import keras
+
+
+            class BaseBlock(keras.layers.Layer):
+                def get_config(self):
+                    return {**super().get_config(), **self.hyperparameters}
+        """,
+        "attention.py": """
+            from base import BaseBlock
+
+
+            class Attention(BaseBlock):
+                def __init__(self, heads=2, **kwargs):
+                    super().__init__(**kwargs)
+                    self.heads = heads
+
+                def get_config(self):
+                    return super().get_config()
+        """,
+    }
+    assert [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM] == []
+
+
+# -- TFS303 get-config-without-super -------------------------------------------------------
+
+def test_303_dict_without_super():
+    src = scale_layer('return {"units": self.units, "scale": self.scale}')
+    finding = one(src, "TFS303")
+    assert finding.line == line_of(src, "def get_config")
+    assert "without super().get_config()" in finding.message and "trainable" in finding.message
+    assert "TFS304" not in finding.message
+    assert found(src, keras=2) == [("TFS303", line_of(src, "def get_config"))]
+
+
+def test_303_also_points_at_missing_kwargs():
+    src = """
+        import keras
+
+
+        class Scale(keras.layers.Layer):
+            def __init__(self, factor=2.0):
+                super().__init__()
+                self.factor = factor
+
+            def get_config(self):
+                config = {}
+                config["factor"] = self.factor
+                return config
+    """
+    assert "**kwargs" in one(src, "TFS303").message
+    # Loading this works (the config has no name), so TFS304 stays quiet until super() is added.
+    assert found(src) == [("TFS303", line_of(src, "def get_config"))]
+
+
+def test_303_base_keys_returned_explicitly():
+    src = scale_layer(
+        'return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype, '
+        '"units": self.units, "scale": self.scale}'
+    )
+    assert found(src) == []
+
+
+def test_303_unreadable_or_not_keras():
+    assert found(scale_layer("return dict(self.__dict__)")) == []
+    src = """
+        class Plain:
+            def get_config(self):
+                return {"a": 1}
+    """
+    assert found(src) == []
+
+
+# -- TFS304 init-without-kwargs ------------------------------------------------------------
+
+NO_KWARGS = """
+    import keras
+
+
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=2.0):
+            super().__init__()
+            self.factor = factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+"""
+
+
+def test_304_no_kwargs_with_super_config():
+    finding = one(NO_KWARGS, "TFS304")
+    assert finding.line == line_of(NO_KWARGS, "def __init__")
+    assert "unexpected keyword argument 'name'" in finding.message
+    assert found(NO_KWARGS, keras=2) == [("TFS304", line_of(NO_KWARGS, "def __init__"))]
+
+
+def test_304_automatic_config_keras3_only():
+    src = """
+        import keras
+
+
+        class Double(keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+
+            def call(self, x):
+                return x * 2
+    """
+    assert "unexpected keyword argument 'trainable'" in one(src, "TFS304").message
+    assert found(src, keras=2) == []
+
+
+def test_304_kwargs_not_forwarded():
+    src = """
+        import keras
+
+
+        class Scale(keras.layers.Layer):
+            def __init__(self, factor=2.0, **kwargs):
+                super().__init__()
+                self.factor = factor
+    """
+    for keras in (2, 3):
+        finding = one(src, "TFS304", keras=keras)
+        assert "never passes them to super().__init__()" in finding.message
+        assert "silently dropped" in finding.message
+
+
+@pytest.mark.parametrize("init", [
+    "def __init__(self, factor=2.0, **kwargs):\n        super().__init__(**kwargs)",
+    "def __init__(self, factor=2.0, **kw):\n        super(Scale, self).__init__(**kw)",
+    "def __init__(self, factor=2.0, **kwargs):\n        keras.layers.Layer.__init__(self, **kwargs)",
+    "def __init__(self, factor=2.0, **kwargs):\n        kwargs.pop('unused', None)\n        super().__init__(**kwargs)",
+    "def __init__(self, factor=2.0, **kwargs):\n        super().__init__(name=kwargs.get('name'))",
+    "def __init__(self, factor=2.0, name=None, trainable=True, dtype=None):\n"
+    "        super().__init__(name=name, trainable=trainable, dtype=dtype)",
+])
+def test_304_quiet(init):
+    src = f"""
+import keras
+
+
+class Scale(keras.layers.Layer):
+    {init}
+        self.factor = factor
+
+    def get_config(self):
+        return {{**super().get_config(), "factor": self.factor}}
+"""
+    assert found(src) == []
+
+
+def test_304_builtin_base_without_kwargs():
+    src = """
+        import keras
+
+
+        class Eight(keras.layers.Dense):
+            def __init__(self):
+                super().__init__(8)
+    """
+    assert "unexpected keyword argument 'name'" in one(src, "TFS304", keras=2).message
+
+
+def test_304_base_config_in_another_file(tmp_path):
+    files = {
+        "layers/__init__.py": "",
+        "layers/base.py": BASE_WITH_CONFIG,
+        "layers/attention.py": """
+            from layers.base import BaseBlock
+
+
+            class Attention(BaseBlock):
+                def __init__(self, units=8):
+                    super().__init__(units=units)
+        """,
+    }
+    findings = [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM]
+    where = line_of(files["layers/attention.py"], "def __init__")
+    assert [(f.code, f.path.rsplit("/", 1)[-1], f.line) for f in findings] == [("TFS304", "attention.py", where)]
+
+
+# -- TFS305 untracked-variable -------------------------------------------------------------
+
+BIAS = """
+    import keras
+    import tensorflow as tf
+
+
+    class Bias(keras.layers.Layer):
+        def build(self, input_shape):
+            self.b = tf.Variable(tf.zeros(input_shape[-1:]), name="b")
+
+        def call(self, x):
+            return x + self.b
+"""
+
+
+def test_305_tf_variable_in_build():
+    finding = one(BIAS, "TFS305")
+    assert finding.line == line_of(BIAS, "self.b = ")
+    assert "self.b is a tf.Variable" in finding.message and "fit() does not train it" in finding.message
+    assert finding.data == {"class": "Bias", "call_args": "", "key": finding.data["key"], "attribute": "b",
+                            "trainable": True}
+
+
+def test_305_keras2_tracks_tf_variables():
+    assert found(BIAS, keras=2) == []
+
+
+def test_305_through_a_local_name_and_not_trainable():
+    src = """
+        import tensorflow as tf
+
+
+        class Counter(tf.keras.layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                steps = tf.Variable(0, trainable=False)
+                self.steps = steps
+    """
+    finding = one(src, "TFS305")
+    assert finding.line == line_of(src, "self.steps = steps")
+    assert "fit() does not train it" not in finding.message
+
+
+def test_305_metric():
+    src = """
+        import keras
+        import tensorflow as tf
+
+
+        class Total(keras.metrics.Metric):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.total: tf.Variable = tf.Variable(0.0)
+    """
+    assert "metric.variables" in one(src, "TFS305").message
+
+
+@pytest.mark.parametrize("value", [
+    'self.add_weight(shape=(4,), initializer="zeros")',
+    "keras.Variable(np.zeros(4))",
+    "keras.src.backend.Variable(np.zeros(4))",
+])
+def test_305_tracked_variables(value):
+    src = f"""
+        import keras
+        import numpy as np
+
+
+        class Bias(keras.layers.Layer):
+            def build(self, input_shape):
+                self.b = {value}
+    """
+    assert found(src) == []
+
+
+def test_305_not_keras_or_shadowed():
+    src = """
+        import tensorflow as tf
+
+
+        class State(tf.Module):
+            def __init__(self):
+                self.v = tf.Variable(1.0)
+
+
+        class Bias(tf.keras.layers.Layer):
+            def build(self, input_shape, tf=None):
+                self.b = tf.Variable(0.0)
+
+
+        def loose():
+            v = tf.Variable(0.0)
+            return v
+    """
+    assert found(src) == []
+
+
+def test_305_add_weight_in_init_with_a_fixed_dimension():
+    # C10: this works (trains, saves, loads); nothing to say.
+    src = """
+        import keras
+
+
+        class InitW(keras.layers.Layer):
+            def __init__(self, units=3, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.w = self.add_weight(shape=(10, units), initializer="random_normal", name="w")
+
+            def call(self, inputs):
+                return inputs @ self.w
+
+            def get_config(self):
+                return {**super().get_config(), "units": self.units}
+    """
+    assert found(src) == [] and found(src, keras=2) == []
+
+
+def test_305_subclass_in_another_file(tmp_path):
+    files = {
+        "base.py": "import keras\n\n\nclass Base(keras.layers.Layer):\n    pass\n",
+        "bias.py": BIAS.replace("import keras\n", "from base import Base\n").replace("keras.layers.Layer", "Base"),
+    }
+    findings = [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM]
+    assert [(f.code, f.path.rsplit("/", 1)[-1]) for f in findings] == [("TFS305", "bias.py")]
+
+
+# -- TFS306 subclassed-model-h5 ------------------------------------------------------------
+
+TWO_LAYER = """
+    import keras
+
+
+    class TwoLayer(keras.Model):
+        def __init__(self, hidden=8, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = hidden
+            self.dense = keras.layers.Dense(hidden)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def get_config(self):
+            return {**super().get_config(), "hidden": self.hidden}
+"""
+
+
+def test_306_subclassed_model_saved_to_h5():
+    src = TWO_LAYER + """
+    def main():
+        model = TwoLayer(hidden=16)
+        model.fit(x, y)
+        model.save(
+            "weights/two_layer.h5",
+        )
+    """
+    finding = one(src, "TFS306")
+    assert finding.line == line_of(src, "model.save(")
+    assert "Layer count mismatch" in finding.message and "'weights/two_layer.h5'" in finding.message
+    assert finding.data["class"] == "TwoLayer" and finding.data["call_args"] == "hidden=16"
+    message = one(src, "TFS306", keras=2).message
+    assert "Keras 2 refuses" in message and "NotImplementedError" in message
+
+
+def test_306_save_model_function_and_save_format():
+    src = TWO_LAYER + """
+    model = TwoLayer()
+    keras.models.save_model(model, "model.hdf5")
+    model.save("exported", save_format="h5")
+    """
+    assert [code for code, _ in found(src, keras=2)] == ["TFS306", "TFS306"]
+
+
+def test_306_quiet_for_sequential_functional_and_keras_files():
+    src = TWO_LAYER + """
+    class Stack(keras.Sequential):
+        pass
+
+
+    class Graph(keras.Model):
+        def __init__(self, **kwargs):
+            inputs = keras.Input((4,))
+            super().__init__(inputs, keras.layers.Dense(1)(inputs), **kwargs)
+
+
+    seq = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    seq.save("seq.h5")
+    inputs = keras.Input((4,))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    functional.save("functional.h5")
+    stack = Stack()
+    stack.save("stack.h5")
+    graph = Graph()
+    graph.save("graph.h5")
+    model = TwoLayer()
+    model.save("model.keras")
+    model.save_weights("model.weights.h5")
+    """
+    assert found(src) == []
+
+
+def test_306_model_class_in_another_file(tmp_path):
+    files = {
+        "models.py": TWO_LAYER,
+        "train.py": """
+            import tensorflow as tf
+
+            from models import TwoLayer
+
+            if __name__ == "__main__":
+                tf.random.set_seed(0)
+                model = TwoLayer(hidden=32)
+                model.save("two_layer.h5")
+        """,
+    }
+    findings = [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM]
+    where = line_of(files["train.py"], "model.save")
+    assert [(f.code, f.path.rsplit("/", 1)[-1], f.line) for f in findings] == [("TFS306", "train.py", where)]
+
+
+def test_306_functional_base_in_another_file(tmp_path):
+    files = {
+        "graph.py": """
+            import keras
+
+
+            class Graph(keras.Model):
+                def __init__(self, **kwargs):
+                    inputs = keras.Input((4,))
+                    super().__init__(inputs=inputs, outputs=keras.layers.Dense(1)(inputs), **kwargs)
+        """,
+        "train.py": """
+            from graph import Graph
+
+
+            class Wider(Graph):
+                pass
+
+
+            model = Wider()
+            model.save("wider.h5")
+        """,
+    }
+    assert [f for f in lint_files(files, str(tmp_path)) if f.code in CUSTOM] == []
+
+
+# -- TFS307 lambda-layer-serialized --------------------------------------------------------
+
+LAMBDA = textwrap.dedent("""
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((4,)),
+        keras.layers.Lambda(lambda t: t * 2.0),
+        keras.layers.Dense(1),
+    ])
+""")
+
+
+def test_307_lambda_and_save():
+    src = LAMBDA + 'model.save("doubled.keras")\n'
+    finding = one(src, "TFS307")
+    assert finding.line == line_of(src, "Lambda(")
+    assert "safe_mode=False" in finding.message and "registered" in finding.message
+    assert finding.data["layer"] == "keras.layers.Lambda(lambda t: t * 2.0)"
+    assert finding.data["imports"] == "import keras\n"
+
+
+@pytest.mark.parametrize("save", [
+    'keras.models.save_model(model, path)',
+    'callback = keras.callbacks.ModelCheckpoint("best.keras", save_best_only=True)',
+    'model.save(f"{out_dir}/model.h5")',
+])
+def test_307_other_saves(save):
+    assert [code for code, _ in found(LAMBDA + save + "\n")] == ["TFS307"]
+
+
+@pytest.mark.parametrize("save", [
+    "",
+    'model.save_weights("doubled.weights.h5")',
+    'callback = keras.callbacks.ModelCheckpoint("w.weights.h5", save_weights_only=True)',
+    'image.save("plot.png")',
+    'tf.saved_model.save(model, "exported")',
+])
+def test_307_module_that_does_not_save_a_model(save):
+    src = LAMBDA + "import tensorflow as tf\n" + save + "\n"
+    assert found(src) == []
+
+
+def test_307_lambda_through_a_name_and_aliases():
+    src = """
+        import tensorflow as tf
+        from tensorflow.keras.layers import Lambda
+
+
+        def build():
+            double = lambda t: t * 2.0
+            return tf.keras.Sequential([Lambda(double), tf.keras.layers.Lambda(function=lambda t: t + 1)])
+
+
+        build().save("m.keras")
+    """
+    assert found(src) == [("TFS307", line_of(src, "Lambda(double)")), ("TFS307", line_of(src, "Lambda(double)"))]
+
+
+def test_307_named_function_or_lambda_inside_a_class():
+    src = """
+        import keras
+
+
+        def double(t):
+            return t * 2.0
+
+
+        class Block(keras.Model):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.inner = keras.layers.Lambda(lambda t: t + 1)
+
+
+        model = keras.Sequential([keras.layers.Lambda(double)])
+        model.save("m.keras")
+    """
+    assert [code for code, _ in found(src)] == []
+
+
+def test_307_keras2_h5_loads_lambdas():
+    assert found(LAMBDA + 'model.save("doubled.h5")\n', keras=2) == []
+    assert [code for code, _ in found(LAMBDA + 'model.save("doubled.keras")\n', keras=2)] == ["TFS307"]
+    assert "Python `lambda` inside it" in one(LAMBDA + 'model.save("d.keras")\n', "TFS307", keras=2).message
+
+
+# -- the project index: facts noted about classes, for their subclasses ---------------------
+
+def test_index_deferred_hands_over_a_base_class_data(tmp_path):
+    path = tmp_path / "base.py"
+    path.write_text(textwrap.dedent(BASE_WITH_CONFIG))
+    settings = Settings(keras_version=3)
+    result = run.lint_file(str(path), settings, run.enabled_rules(settings))
+    project = ProjectIndex([result])
+    [info] = project.by_name["BaseBlock"]
+    [noted] = project.deferred("TFS302", info.key)
+    assert noted["get_config"] == {"keys": ["units"], "super": True, "complete": True}
+    assert project.deferred("TFS302", "no.such.Class") == []
+    assert project.deferred("TFS999", info.key) == []
+
+
+def test_other_families_see_nothing_of_the_records():
+    # The facts every class rule defers for subclasses never become findings of their own.
+    assert found(BASE_WITH_CONFIG) == [] and found(TWO_LAYER) == []
