@@ -105,8 +105,10 @@ def _verify_options(args: argparse.Namespace, settings=None):
     from tflint_save import verify
 
     cache_dir = None
-    if settings is not None and not getattr(args, "no_cache", False):
-        cache_dir = getattr(args, "cache_dir", None) or verify.cache_dir(settings)
+    if settings is not None and not args.no_cache:
+        from tflint_save import cache
+
+        cache_dir = args.cache_dir or cache.default_dir(settings.config_file)  # results go in its verify/
     return verify.Options(args.verify_python or sys.executable, args.verify_timeout, args.verify_jobs, cache_dir)
 
 

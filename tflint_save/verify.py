@@ -312,14 +312,6 @@ class Cache:
         return out
 
 
-def cache_dir(settings) -> str:
-    folder = os.environ.get("TFLINT_SAVE_CACHE_DIR")
-    if folder:
-        return folder
-    root = os.path.dirname(settings.config_file) if getattr(settings, "config_file", None) else os.getcwd()
-    return os.path.join(root, ".tflint_save_cache")
-
-
 # -- findings ----------------------------------------------------------------------------
 
 def reader(overrides: Dict[str, str]) -> Callable[[str], str]:
