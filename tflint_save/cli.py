@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="lint in N processes (default: the number of CPUs; small runs stay in one)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    p.add_argument("--fix", action="store_true", help="apply the safe fixes in place, then report what is left")
+    p.add_argument("--diff", action="store_true",
+                   help="print the fixes as a unified diff instead of writing them (exit 1 if there are any)")
+    p.add_argument("--unsafe-fixes", action="store_true",
+                   help="with --fix or --diff, also apply the fixes that change behaviour (TFS301-TFS304)")
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where to keep the result cache (default: .tflint_save_cache beside the config file, "
                         "else in the current directory)")
@@ -206,6 +211,15 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
     result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-", *_scale(args, settings))
+    if args.fix or args.diff or args.output_format == "json":
+        from tflint_save import fix
+
+        result, diff = fix.command(args, settings, result, stdin_text)
+        if diff is not None:  # --diff: the diff is the report
+            sys.stdout.write(diff)
+            if missing or result.internal_error:
+                return EXIT_ERROR
+            return EXIT_FINDINGS if (diff or result.findings) and not args.exit_zero else EXIT_CLEAN
     summary = None
     if args.verify or args.verified_only:
         failed, summary = _verify(args, settings, result, files, stdin_text)

@@ -60,6 +60,9 @@ class Context:
         self.classes: List[cst.ClassDef] = []
         self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Dict[str, Any], bool]] = []
         self.result = FileResult(path)
+        # Per-file analyses several rules share (e.g. the model tracker), built once on demand.
+        # Keep them here, never in module-level caches: those would keep every tree alive.
+        self.shared: Dict[str, Any] = {}
 
     # -- names -------------------------------------------------------------------------
     def names(self, node: cst.BaseExpression) -> Names:

@@ -22,6 +22,9 @@ class Finding:
     # --verify's outcome: {"status": "confirmed" | "not reproduced" | "inconclusive" | "timeout",
     # "evidence", "tensorflow_version", "keras_version", "seconds", "cached"}; None when not verified.
     verification: Optional[Dict[str, Any]] = field(default=None, compare=False, hash=False)
+    # The fix --fix can apply (set by fix.attach): {"applicability": "safe" | "unsafe", "message"};
+    # None when the finding has none.
+    fix: Optional[Dict[str, Any]] = field(default=None, compare=False, hash=False)
 
     def sort_key(self) -> Tuple[str, int, int, int, str, str]:
         return (self.path, self.cell or 0, self.line, self.col, self.code, self.message)

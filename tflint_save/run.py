@@ -29,6 +29,7 @@ class Report:
     files: int = 0
     internal_error: bool = False
     project: Optional[ProjectIndex] = None  # for --verify: the user's classes across files
+    results: List[FileResult] = field(default_factory=list)  # for --fix: every file's, in order
 
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
@@ -51,7 +52,7 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
     """Decide deferred findings with the project index, apply selection, sort."""
     project = ProjectIndex(results)
     by_code = rules_by_code()
-    report = Report(files=len(results), project=project)
+    report = Report(files=len(results), project=project, results=list(results))
     for result in results:
         if result.error:
             report.internal_error = True
