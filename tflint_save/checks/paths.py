@@ -9,7 +9,7 @@ import libcst as cst
 from tflint_save import nodes
 from tflint_save.checks.saving import (
     H5, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename, compiled_load, dotted_key,
-    ends_with, model_call, path_of, renamed, shown, text,
+    ends_with, model_call, names_if, path_of, renamed, shown, text,
 )
 from tflint_save.engine import Rule
 
@@ -129,7 +129,7 @@ class TFS502(Rule):
             if _uses_orbax(ctx, node):
                 self.orbax = True
             return
-        names = ctx.names(func)
+        names = names_if(ctx, func, ("ModelCheckpoint",))
         if MODEL_CHECKPOINT in names:
             self._checkpoint(node)
         elif any(n.endswith("OrbaxCheckpoint") for n in names):
@@ -202,16 +202,29 @@ def _short_losses(node: Optional[cst.BaseExpression]) -> Set[str]:
     return found
 
 
+def _builder(ctx, model: Optional[cst.BaseExpression]) -> Optional[str]:
+    """``build_model`` when ``model`` was last assigned ``build_model(...)``."""
+    if not isinstance(model, cst.Name):
+        return None
+    value = ctx.value_of(model.value)
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+        return value.func.value
+    return None
+
+
 class TFS503(Flow):
     """Keras 3 model.save('*.h5') of a model that is trained again after loading, or compiled with 'mse'."""
 
     code = "TFS503"
     keras_versions = (3,)
+    follows_calls = True
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.saves: List[Tuple[cst.Call, Optional[str], Path]] = []
-        self.losses: Dict[str, List[Set[str]]] = {}
+        self.saves: List[Tuple[cst.Call, object, Optional[str], Path]] = []
+        # Loss aliases of each compile(), by (function, model name) and by function name
+        self.losses: Dict[object, List[Set[str]]] = {}
+        self.builders: Dict[str, List[Set[str]]] = {}
         self.retrained: Set[str] = set()
 
     def assigned(self, key, value) -> None:
@@ -240,19 +253,25 @@ class TFS503(Flow):
             return
         path = path_of(found[1], ctx)
         if path is not None and ends_with(path, H5) and not ends_with(path, WEIGHTS):
-            self.saves.append((node, dotted_key(found[0]), path))
+            self.saves.append((node, self.key(found[0]), _builder(ctx, found[0]), path))
 
     def _compiled(self, node: cst.Call) -> None:
         key = self.key(node.func.value)
         if self.live(key):
             self.drop(key)  # compiled again: a fresh optimizer, fit() works
-        name = dotted_key(node.func.value)
-        if name and nodes.model_like(node.func.value, self.ctx):
-            self.losses.setdefault(name, []).append(_short_losses(nodes.arg(node, 1, "loss")))
+        if key is None or not nodes.model_like(node.func.value, self.ctx):
+            return
+        aliases = _short_losses(nodes.arg(node, 1, "loss"))
+        self.losses.setdefault(key, []).append(aliases)
+        function = self.ctx.function
+        if function is not None:
+            self.builders.setdefault(function.name.value, []).append(aliases)
 
     def finish(self) -> None:
-        for node, model, path in self.saves:
-            compiled = self.losses.get(model or "", [])
+        for node, key, builder, path in self.saves:
+            # The compile() calls of that model: in the same function, else in the module's
+            # function that built it (model = build_model()).
+            compiled = self.losses.get(key) or self.builders.get(builder or "", [])
             if compiled and all(compiled):
                 alias = sorted(compiled[0])[0]
                 self.ctx.report(

@@ -8,7 +8,7 @@ import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.engine import Rule
-from tflint_save.names import dotted
+from tflint_save.names import EMPTY, dotted
 
 TRAIN_METHODS = ("fit", "fit_generator", "train_on_batch")
 LOAD_MODEL = "keras.saving.load_model"
@@ -76,16 +76,16 @@ def ends_with(path: Path, extensions: Tuple[str, ...]) -> Optional[bool]:
 
 def basename(path: Path) -> Optional[str]:
     """The file name, when it is wholly literal."""
-    tail, known, _ = path
-    name = tail.replace("\\", "/").rsplit("/", 1)[-1]
-    return name if (known or "/" in tail.replace("\\", "/")) and name else None
+    name = path.tail.replace("\\", "/").rsplit("/", 1)[-1]
+    return name if path.known and name else None
 
 
 def renamed(path: Optional[Path], extension: str) -> str:
-    """A suggestion: the file name with ``extension`` in place of its own."""
-    name = basename(path) if path else None
-    if not name:
-        return "model" + extension
+    """A suggestion: the path (or, when only its end is known, the file name) with
+    ``extension`` in place of its own."""
+    name = (path.tail if path.whole else basename(path)) if path else None
+    if not name or name.endswith("/"):
+        return (name or "") + "model" + extension
     for old in WEIGHTS + (".keras", ".h5", ".hdf5", ".tf", ".ckpt", ".pb"):
         if name.endswith(old):
             return name[: -len(old)] + extension
@@ -115,6 +115,14 @@ def model_call(ctx, call: cst.Call, methods: Tuple[str, ...]) -> Optional[str]:
     if not isinstance(func, cst.Attribute) or func.attr.value not in methods:
         return None
     return func.attr.value if nodes.model_like(func.value, ctx) else None
+
+
+def names_if(ctx, func: cst.BaseExpression, attributes: Tuple[str, ...]):
+    """The canonical names of a called expression, asked only when it can be one of the APIs a
+    rule wants: a plain name (maybe an alias), or an attribute spelled like one of them."""
+    if isinstance(func, cst.Attribute):
+        return ctx.names(func) if func.attr.value in attributes else EMPTY
+    return ctx.names(func) if isinstance(func, cst.Name) else EMPTY
 
 
 def is_training(ctx, call: cst.Call) -> bool:
@@ -197,10 +205,15 @@ class Flow(Rule):
         self.origin.pop(key, None)
         return self.state.pop(key, None)
 
+    # Whether ``assigned`` wants to see assignments of calls (load_model...).
+    follows_calls = False
+
     def assigned(self, key: Tuple[int, str], value: Optional[cst.BaseExpression]) -> None:
         """``name = value`` was seen (before ``value`` itself is visited)."""
 
     def _bind(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
+        if not self.state and not (self.follows_calls and isinstance(value, cst.Call)):
+            return
         key = self.key(target)
         if key is None or (key in self.state and not self.live(key)):
             return  # `else: model = build_model()` leaves the loaded model of the `if` branch
@@ -238,6 +251,9 @@ def _h5_message(what: str, path: Optional[Path]) -> str:
     )
 
 
+SAVERS = ("ModelCheckpoint", "save_model", "BackupAndRestore", "Checkpoint", "CheckpointManager", "OrbaxCheckpoint")
+
+
 class TFS101(Rule):
     """A training module persists only weights: the optimizer state does not come back on resume."""
 
@@ -261,7 +277,7 @@ class TFS101(Rule):
         if method == "save":
             self.full_state = True
             return
-        names = ctx.names(node.func)
+        names = names_if(ctx, node.func, SAVERS)
         if not names:
             return
         if MODEL_CHECKPOINT in names:
@@ -343,7 +359,7 @@ class TFS102(Flow):
         ctx = self.ctx
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value == "ModelCheckpoint":
-            if MODEL_CHECKPOINT in ctx.names(func):
+            if MODEL_CHECKPOINT in names_if(ctx, func, ("ModelCheckpoint",)):
                 self._written(nodes.arg(node, 0, "filepath"))
             return
         method = func.attr.value
@@ -456,6 +472,7 @@ class TFS103(Flow):
     """A model from load_model() is compiled again with a new optimizer and trained."""
 
     code = "TFS103"
+    follows_calls = True
 
     def assigned(self, key, value) -> None:
         ctx = self.ctx
@@ -564,7 +581,7 @@ class TFS104(Rule):
                 if given is not None:
                     self.compiled.add(text(ctx, given))
                 return
-        names = ctx.names(func)
+        names = names_if(ctx, func, ("Checkpoint",))
         if not names or not any(n.startswith("tensorflow.") and n.endswith("train.Checkpoint") for n in names):
             return
         if any(a.star for a in node.args) or any(a.keyword is None for a in node.args):
@@ -636,7 +653,7 @@ class TFS105(Rule):
         if not node.args:
             return
         ctx = self.ctx
-        names = ctx.names(node.func)
+        names = names_if(ctx, node.func, ("save", "dump"))
         dump = next((n for n in names if n in DUMPS), None)
         if dump is None:
             return
