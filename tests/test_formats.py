@@ -5,10 +5,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
 
+from helpers import lint
 from tflint_save import catalog, cli, formats
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -255,6 +257,16 @@ def test_sarif_notebook_results_point_into_the_ipynb_file(capsys):
     region = result["locations"][0]["physicalLocation"]["region"]
     line = text.split("\n")[region["startLine"] - 1]
     assert line[region["startColumn"] - 1:].startswith("keras.config.enable_unsafe_deserialization()")
+
+
+def test_verification_outcome_in_json_and_sarif():
+    observed = {"status": "confirmed", "evidence": "ValueError: File format not supported: filepath=exported_model",
+                "tensorflow_version": "2.21.0", "keras_version": "3.15.1", "seconds": 0.4, "cached": False}
+    findings = [replace(f, verification=observed) for f in lint(BAD, path="bad.py")]
+    assert [item["verification"] for item in json.loads(formats.render(findings, "json"))] == [observed, observed]
+    log = json.loads(formats.render(findings, "sarif"))
+    assert not list(sarif_validator().iter_errors(log))
+    assert [r["properties"]["verification"] for r in log["runs"][0]["results"]] == [observed, observed]
 
 
 # -- GitHub annotations ------------------------------------------------------------------------

@@ -139,9 +139,8 @@ def fix_of(finding: Finding) -> Optional[Dict[str, Any]]:
 
 
 def verification_of(finding: Finding) -> Optional[Dict[str, Any]]:
-    """What ``--verify`` observed for this finding, None when it did not run."""
-    verification = getattr(finding, "verification", None)
-    return dict(verification) if isinstance(verification, Mapping) else None
+    """What ``--verify`` observed for this finding (status, evidence, versions), None when it did not run."""
+    return dict(finding.verification) if finding.verification else None
 
 
 def as_json(f: Finding) -> Dict[str, Any]:
@@ -218,8 +217,13 @@ def sarif(findings: Sequence[Finding], sources: Sources) -> Dict[str, Any]:
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
         }
+        properties: Dict[str, Any] = {}
         if f.cell is not None:
-            result["properties"] = {"cell": f.cell, "cellLine": f.line, "cellColumn": f.col}
+            properties.update(cell=f.cell, cellLine=f.line, cellColumn=f.col)
+        if f.verification:
+            properties["verification"] = verification_of(f)
+        if properties:
+            result["properties"] = properties
         results.append(result)
     run = {
         "tool": {"driver": {
