@@ -327,9 +327,27 @@ def test_tfs504_data():
     "import tensorflow as tf\ntf.keras.utils.register_keras_serializable()",
     "import tensorflow as tf\ndef f(tf):\n    return tf.keras.saving.load_model('m.keras')",
     "import tensorflow as tf\nx = obj.keras.saving",
+    "import tensorflow as tf\ntry:\n    register = tf.keras.saving.register_keras_serializable\n"
+    "except AttributeError:\n    register = tf.keras.utils.register_keras_serializable",
+    "import tensorflow as tf\nif hasattr(tf.keras, 'saving'):\n    load = tf.keras.saving.load_model",
+    "import tensorflow as tf\nload = tf.keras.saving.load_model if tf.__version__ < '2.16' else None",
 ])
 def test_tfs504_negatives(src):
     assert found(src, "TFS504") == []
+
+
+def test_tfs504_unrelated_try_and_if_do_not_hide_it():
+    src = """
+    import tensorflow as tf
+
+    try:
+        register = tf.keras.saving.register_keras_serializable
+    except ImportError:
+        register = None
+    if debug:
+        load = tf.keras.saving.load_model
+    """
+    assert found(src, "TFS504") == [("TFS504", 5), ("TFS504", 9)]
 
 
 def test_tfs504_keras2():

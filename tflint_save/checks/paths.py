@@ -297,6 +297,36 @@ class TFS503(Flow):
 TF_KERAS = ("tensorflow.keras", "tensorflow.compat.v1.keras", "tensorflow.compat.v2.keras")
 
 
+def _catches_attribute_error(handler: cst.ExceptHandler) -> bool:
+    kinds = handler.type
+    if kinds is None:
+        return True
+    found = kinds.elements if isinstance(kinds, cst.Tuple) else [kinds]
+    names = [(e.value if isinstance(e, cst.Element) else e) for e in found]
+    return any(isinstance(n, cst.Name) and n.value in ("AttributeError", "Exception", "BaseException") for n in names)
+
+
+def _version_test(test: cst.BaseExpression) -> bool:
+    for node in nodes.walk(test):
+        if isinstance(node, cst.Name) and (node.value == "hasattr" or "version" in node.value.lower()):
+            return True
+        if isinstance(node, cst.Attribute) and "version" in node.attr.value.lower():
+            return True
+    return False
+
+
+def _guarded(stack) -> bool:
+    """Inside code written for both Keras versions: a try that catches AttributeError, or an
+    if on hasattr()/a version."""
+    for i, node in enumerate(stack[:-1]):
+        child = stack[i + 1]
+        if isinstance(node, cst.Try) and child is node.body and any(_catches_attribute_error(h) for h in node.handlers):
+            return True
+        if isinstance(node, (cst.If, cst.IfExp)) and child is not node.test and _version_test(node.test):
+            return True
+    return False
+
+
 class TFS504(Rule):
     """Keras 3: tf.keras.saving.X (attribute access) does not exist."""
 
@@ -331,6 +361,8 @@ class TFS504(Rule):
         if not raw or not any(r in TF_KERAS for r in raw):
             return
         stack = ctx.stack
+        if _guarded(stack):
+            return
         if stack and isinstance(stack[-1], cst.Attribute) and stack[-1].value is node:
             outer, member = stack[-1], stack[-1].attr.value  # tf.keras.saving.load_model
         else:
