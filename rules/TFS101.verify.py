@@ -4,21 +4,19 @@ import os
 import re
 
 
-def _keras(facts):
-    """The Keras the finding's code runs with (tf.keras is tf_keras under TF_USE_LEGACY_KERAS),
-    or None when that is not the major version the finding is about."""
+def _keras():
+    """The Keras the code runs with: tf.keras is tf_keras (Keras 2) under TF_USE_LEGACY_KERAS."""
     import keras
-    import tensorflow as tf
 
-    legacy = os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True")
-    major = 2 if legacy else int(keras.__version__.split(".")[0])
-    return (tf.keras if legacy else keras) if facts.get("keras_version") in (None, major) else None
+    if os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
+        import tensorflow as tf
+
+        return tf.keras
+    return keras
 
 
 def check(facts, workdir):
-    keras = _keras(facts)
-    if keras is None:
-        return {"status": "inconclusive", "evidence": f"the finding is for Keras {facts['keras_version']}, not the one installed"}
+    keras = _keras()
     import numpy as np
 
     name = re.sub(r"\{[^}]*\}", "1", os.path.basename(facts.get("path") or "")) or "model.weights.h5"
