@@ -377,8 +377,8 @@ class TFS504(Rule):
             source = text(ctx, node)
             self.ctx.report(
                 node, self.code,
-                f"{source}: under Keras 3 tf.keras has no 'saving' attribute ('AttributeError: module "
-                f"'keras._tf_keras.keras' has no attribute 'saving''); use keras.saving.{member} after "
+                f"{source}: under Keras 3 tf.keras has no 'saving' attribute ('AttributeError: module ... has no "
+                f"attribute 'saving''); use keras.saving.{member} after "
                 f"`import keras`, or `from tensorflow.keras.saving import {member}`",
                 {"attribute": sorted(ctx.raw_names(node))[0] if ctx.raw_names(node) else source},
             )
