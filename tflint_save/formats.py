@@ -128,14 +128,9 @@ def full(findings: Sequence[Finding], color: bool, sources: Sources) -> List[str
 # -- json ---------------------------------------------------------------------------------
 
 def fix_of(finding: Finding) -> Optional[Dict[str, Any]]:
-    """The JSON ``fix`` member of a finding: None while a finding offers no fix.
-
-    The autofix work is the one place that decides what a finding's fix is; when it
-    attaches one to the finding (``finding.fix``, a JSON-able dict such as
-    ``{"applicability": "safe", "message": "...", "edits": [...]}``), it appears here.
-    """
-    fix = getattr(finding, "fix", None)
-    return dict(fix) if isinstance(fix, Mapping) else None
+    """The JSON ``fix`` member: ``{"applicability": "safe" | "unsafe", "message"}`` as fix.attach
+    put it on the finding, None when the finding offers no fix."""
+    return dict(finding.fix) if finding.fix else None
 
 
 def verification_of(finding: Finding) -> Optional[Dict[str, Any]]:
