@@ -8,7 +8,7 @@
    this process around each request (target: median <= 0.5 s).
 2. End to end: ``tflint-save --verify --no-cache`` as a fresh process on a project with 20
    findings that are 20 different checks (load_model() of 20 SavedModel directories: each
-   check exports one and loads it), interpreter start and TensorFlow import included
+   check writes one and loads it), interpreter start and TensorFlow import included
    (target: <= 20 s).
 
 Not collected by pytest: this reports numbers, it asserts nothing.  Machine load shows in
