@@ -126,7 +126,7 @@ class Collector:
                 continue
             role = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}.get(arg.keyword.value)
             if role:
-                for name in _names_in(arg.value):
+                for name in names_in(arg.value):
                     self.uses.append((name, role))
 
     def store(self, ctx) -> None:
@@ -159,16 +159,16 @@ def _outermost(ctx) -> cst.CSTNode:
     return ctx.functions[0] if ctx.functions else ctx.classes[0]
 
 
-def _names_in(value: cst.BaseExpression) -> Iterable[str]:
+def names_in(value: cst.BaseExpression) -> Iterable[str]:
     if isinstance(value, cst.Name):
         yield value.value
     elif isinstance(value, (cst.List, cst.Tuple)):
         for element in value.elements:
-            yield from _names_in(element.value)
+            yield from names_in(element.value)
     elif isinstance(value, cst.Dict):
         for element in value.elements:
             if isinstance(element, cst.DictElement):
-                yield from _names_in(element.value)
+                yield from names_in(element.value)
 
 
 class ProjectIndex:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.engine import Rule
 from tflint_save.findings import Pending
-from tflint_save.index import ProjectIndex
+from tflint_save.index import ProjectIndex, names_in as index_names
 
 LOAD_MODEL = "keras.saving.load_model"
 SCOPES = ("keras.saving.custom_object_scope",)
@@ -43,8 +43,22 @@ class TFS201(Rule):
 
     code = "TFS201"
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.loads: List[Dict] = []
+        # What this module builds itself: class references and names handed to compile/activation.
+        self.built: Set[str] = set()
+        self.used: Set[str] = set()
+
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
+        func = node.func
+        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+        if name[:1].isupper():
+            self._built(func)
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in ("loss", "metrics", "activation"):
+                self.used.update(index_names(arg.value))
         if not is_load_model(ctx, node):
             return
         if nodes.has_keyword(node, "custom_objects") or _in_custom_object_scope(ctx):
@@ -54,7 +68,21 @@ class TFS201(Rule):
         if ctx.keras == 2 and tail is not None and not tail.endswith(MODEL_EXTENSIONS):
             return  # Keras 2 revives a SavedModel directory without the Python classes
         compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
-        ctx.defer(node, self.code, {"compile": compile_arg is not False})
+        data = {"compile": compile_arg is not False}
+        self.loads.append(data)
+        ctx.defer(node, self.code, data)
+
+    def _built(self, func: cst.BaseExpression) -> None:
+        names = self.ctx.names(func)
+        if names:
+            self.built.update(n for n in names if not n.startswith(("keras.", "tensorflow.")))
+        elif isinstance(func, cst.Name):
+            self.built.add(".".join(self.ctx.resolver._module + [func.value]))
+
+    def finish(self) -> None:
+        for data in self.loads:
+            data["built_here"] = sorted(self.built)
+            data["used_here"] = sorted(self.used)
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
@@ -63,6 +91,14 @@ class TFS201(Rule):
         classes = [c for c in project.unregistered_classes() if project.kinds(c) & set(kinds)]
         roles = ("loss", "metric", "activation") if compiled else ("activation",)
         functions = project.unregistered_functions(roles)
+        # A module that builds the model it loads tells which custom objects that model holds.
+        built = {
+            c.key for ref in pending.data.get("built_here", ()) for c in project.lookup(ref) if project.kinds(c)
+        }
+        if built:
+            classes = [c for c in classes if c.key in built]
+            used = set(pending.data.get("used_here", ()))
+            functions = [f for f in functions if f[0] in used]
         missing = [c.name for c in classes] + [name for name, _ in functions]
         if not missing:
             return None

@@ -1,0 +1,206 @@
+"""TFS201-TFS204: loading models."""
+
+import pytest
+
+from helpers import codes, lint, lint_files, only
+
+LAYER = """
+import tensorflow as tf
+
+class MyDense(tf.keras.layers.Layer):
+    pass
+"""
+
+
+# -- TFS201 load-model-without-custom-objects ---------------------------------------------------
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        "from tensorflow.keras.models import load_model as lm\nm = lm('m.keras')",
+        "import tensorflow as tf\nm = tf.keras.models.load_model('m.keras')",
+        "from tensorflow import keras\nm = keras.models.load_model(\n    'm.keras',\n    compile=False,\n)",
+        "import keras\ndef main():\n    return keras.saving.load_model(filepath='m.keras')",
+        "import keras\nif __name__ == '__main__':\n    keras.models.load_model('m.keras')",
+    ],
+)
+def test_tfs201_fires_naming_the_unregistered_class(tmp_path, load):
+    findings = only(lint_files({"layers.py": LAYER + "x = MyDense()\n", "predict.py": load}, str(tmp_path)), "TFS201")
+    assert len(findings) == 1 and findings[0].path.endswith("predict.py")
+    assert "MyDense is not registered" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        "import keras\nm = keras.models.load_model('m.keras', custom_objects={'MyDense': MyDense})",
+        "import keras\nwith keras.saving.custom_object_scope({'MyDense': MyDense}):\n    m = keras.models.load_model('m.keras')",
+        "import tensorflow as tf\nwith tf.keras.utils.CustomObjectScope({'MyDense': MyDense}):\n    m = tf.keras.models.load_model('m.keras')",
+        "import keras\nkw = {}\nm = keras.models.load_model('m.keras', **kw)",
+    ],
+)
+def test_tfs201_silent_with_custom_objects_or_scope(tmp_path, load):
+    assert only(lint_files({"layers.py": LAYER + "x = MyDense()\n", "p.py": load}, str(tmp_path)), "TFS201") == []
+
+
+def test_tfs201_silent_when_nothing_custom_exists():
+    assert lint("import keras\nm = keras.models.load_model('m.keras')\n") == []
+
+
+def test_tfs201_lambda_layers_are_not_custom_objects():
+    source = """
+        import keras
+        model = keras.Sequential([keras.layers.Lambda(lambda t: t * 2)])
+        m = keras.models.load_model('m.keras')
+    """
+    assert only(lint(source), "TFS201") == []
+
+
+def test_tfs201_custom_loss_function_needs_compile():
+    source = """
+        import keras
+
+        def my_loss(y_true, y_pred):
+            return keras.ops.mean(y_true - y_pred)
+
+        model = keras.Sequential([keras.layers.Dense(1)])
+        model.compile(loss=my_loss)
+        a = keras.models.load_model('m.keras')
+        b = keras.models.load_model('m.keras', compile=False)
+    """
+    assert codes(only(lint(source), "TFS201")) == [("TFS201", 9)]
+
+
+def test_tfs201_module_that_builds_what_it_loads_only_counts_its_own_classes(tmp_path):
+    files = {
+        "other.py": LAYER + "x = MyDense()\n",
+        "clean.py": """
+            import keras
+
+            @keras.saving.register_keras_serializable()
+            class Scale(keras.layers.Layer):
+                pass
+
+            model = keras.Sequential([Scale()])
+            model.save("s.keras")
+            restored = keras.models.load_model("s.keras")
+        """,
+        "dirty.py": """
+            import keras
+
+            class Shift(keras.layers.Layer):
+                pass
+
+            model = keras.Sequential([Shift()])
+            model.save("s.keras")
+            restored = keras.models.load_model("s.keras")
+        """,
+    }
+    findings = only(lint_files(files, str(tmp_path)), "TFS201")
+    assert [(f.path.rsplit("/", 1)[-1], f.line) for f in findings] == [("dirty.py", 9)]
+    assert "Shift is not registered" in findings[0].message and "MyDense" not in findings[0].message
+
+
+def test_tfs201_keras2_savedmodel_directory_needs_no_classes(tmp_path):
+    files = {"layers.py": LAYER + "x = MyDense()\n", "p.py": "import keras\nm = keras.models.load_model('export_dir')\n"}
+    assert only(lint_files(files, str(tmp_path), keras=2), "TFS201") == []
+    assert len(only(lint_files(files, str(tmp_path), keras=3), "TFS201")) == 1
+
+
+# -- TFS202 load-model-savedmodel-dir ---------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "keras.models.load_model('exported/model')",
+        "keras.saving.load_model(os.path.join(out_dir, 'saved_model'))",
+        "keras.models.load_model(f'{out_dir}/model_v2')",
+        "keras.models.load_model(pathlib.Path(out_dir) / 'savedmodel')",
+        "keras.models.load_model('model.tf')",
+        "keras.models.load_model(PATH)",
+    ],
+)
+def test_tfs202_fires_on_keras3_for_directories(call):
+    source = f"import os, pathlib\nimport keras\nPATH = 'runs/export'\nm = {call}\n"
+    assert codes(lint(source)) == [("TFS202", 4)]
+    assert lint(source, keras=2) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "keras.models.load_model('m.keras')",
+        "keras.models.load_model('m.h5')",
+        "keras.models.load_model('m.hdf5')",
+        "keras.models.load_model(path)",
+        "keras.models.load_model(f'{out_dir}/{name}')",
+        "keras.saving.load_model('hf://user/model')",
+        "tf.saved_model.load('exported/model')",
+        "keras.layers.TFSMLayer('exported/model', call_endpoint='serving_default')",
+    ],
+)
+def test_tfs202_silent(call):
+    assert lint(f"import tensorflow as tf\nimport keras\nm = {call}\n") == []
+
+
+def test_tfs202_silent_when_module_writes_orbax_checkpoints():
+    source = """
+        import keras
+        cb = keras.callbacks.OrbaxCheckpoint("ckpt_dir")
+        m = keras.saving.load_model("ckpt_dir")
+    """
+    assert lint(source) == []
+
+
+# -- TFS203 unsafe-deserialization -----------------------------------------------------------------
+
+def test_tfs203_safe_mode_false_and_enable_unsafe():
+    source = """
+        import keras
+        from tensorflow.keras.models import load_model
+        a = load_model("m.keras", safe_mode=False)
+        b = keras.models.load_model("m.keras", safe_mode=True)
+        keras.config.enable_unsafe_deserialization()
+        c = keras.models.model_from_json(text, safe_mode=False)
+    """
+    assert codes(lint(source)) == [("TFS203", 4), ("TFS203", 6), ("TFS203", 7)]
+
+
+def test_tfs203_ignores_other_safe_mode_arguments():
+    assert lint("import keras\nthing.load('x', safe_mode=False)\nmy_load_model('m.keras', safe_mode=False)\n") == []
+
+
+# -- TFS204 compile-false-then-train --------------------------------------------------------------
+
+def test_tfs204_fires_for_fit_and_evaluate_without_compile():
+    source = """
+        import tensorflow as tf
+
+        def finetune(x, y):
+            model = tf.keras.models.load_model("m.keras", compile=False)
+            model.fit(x, y)
+
+        model = tf.keras.models.load_model("m.keras", False, False)
+        model.evaluate(x, y)
+    """
+    found = lint(source)
+    assert codes(found) == [("TFS204", 6), ("TFS204", 9)]
+    assert "You must call `compile()` before using the model" in found[0].message
+    assert "You must compile your model before training/testing" in lint(source, keras=2)[0].message
+
+
+def test_tfs204_silent_when_compiled_or_only_predicting():
+    source = """
+        import keras
+        a = keras.models.load_model("m.keras", compile=False)
+        a.compile(optimizer="adam", loss="mse")
+        a.fit(x, y)
+        b = keras.models.load_model("m.keras", compile=False)
+        b.predict(x)
+        c = keras.models.load_model("m.keras")
+        c.evaluate(x, y)
+        d = keras.models.load_model("m.keras", compile=False)
+        d = build()
+        d.fit(x, y)
+    """
+    assert lint(source) == []
