@@ -17,6 +17,7 @@ import json.decoder
 import json.scanner
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 from tflint_save.engine import Rule, lint_text
@@ -269,7 +270,7 @@ def read(path: str) -> str:
 
 # -- positions in the .ipynb file itself (for SARIF and GitHub annotations) --------------
 
-class _At(str):
+class _Located(str):
     """A decoded JSON string that remembers where its opening quote is in the file."""
 
     offset = 0
@@ -280,24 +281,31 @@ def _decoder() -> json.JSONDecoder:
 
     def parse_string(s: str, end: int, strict: bool = True):
         value, stop = json.decoder.scanstring(s, end, strict)
-        at = _At(value)
-        at.offset = end - 1
-        return at, stop
+        located = _Located(value)
+        located.offset = end - 1
+        return located, stop
 
     decoder.parse_string = parse_string
     decoder.scan_once = json.scanner.py_make_scanner(decoder)  # the C scanner ignores parse_string
     return decoder
 
 
+@lru_cache(maxsize=4)
+def _located_cells(text: str) -> Optional[List[Dict[str, Any]]]:
+    try:
+        return cells_of(_decoder().decode(text))
+    except (ValueError, NotebookError, RecursionError):
+        return None
+
+
 def file_position(text: str, cell: int, line: int, col: int) -> Optional[Tuple[int, int]]:
     """Where (cell, line, col) of a notebook is in the .ipynb text itself: (line, col), 1-based.
 
     None when the cell's source is not where the notebook's structure says (it changed)."""
-    try:
-        cells = cells_of(_decoder().decode(text))
-        source = cells[cell - 1].get("source", cells[cell - 1].get("input"))
-    except (ValueError, IndexError, NotebookError, RecursionError):
+    cells = _located_cells(text)
+    if cells is None or not 0 < cell <= len(cells):
         return None
+    source = cells[cell - 1].get("source", cells[cell - 1].get("input"))
     pieces = source if isinstance(source, list) else [source]
     joined = "".join(p for p in pieces if isinstance(p, str))
     starts = [0] + [m.end() for m in _NEWLINE.finditer(joined)]
@@ -306,7 +314,7 @@ def file_position(text: str, cell: int, line: int, col: int) -> Optional[Tuple[i
     wanted = starts[line - 1] + col - 1
     seen = 0
     for piece in pieces:
-        if not isinstance(piece, _At):
+        if not isinstance(piece, _Located):
             return None
         if wanted < seen + len(piece) or piece is pieces[-1]:
             offset = _raw_offset(text, piece.offset + 1, min(wanted - seen, len(piece)))
