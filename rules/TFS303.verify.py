@@ -52,4 +52,4 @@ def check(facts, workdir):
     if lost:
         return {"status": "confirmed", "evidence": "; ".join(lost)}
     return {"status": "not reproduced",
-            "evidence": f"name, dtype and trainable=False came back through get_config()/from_config() and .keras"}
+            "evidence": "name, dtype and trainable=False came back through get_config()/from_config() and .keras"}

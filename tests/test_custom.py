@@ -1153,3 +1153,102 @@ def test_index_deferred_hands_over_a_base_class_data(tmp_path):
 def test_other_families_see_nothing_of_the_records():
     # The facts every class rule defers for subclasses never become findings of their own.
     assert found(BASE_WITH_CONFIG) == [] and found(TWO_LAYER) == []
+
+
+# -- Keras 2 models, abstract bases, mixins ---------------------------------------------------
+
+MODEL_NO_SUPER = """
+    import keras
+
+
+    class Net(keras.Model):
+        def __init__(self, hidden=8, **kwargs):
+            super().__init__(**kwargs)
+            self.hidden = hidden
+
+        def get_config(self):
+            return {"hidden": self.hidden}
+"""
+
+
+def test_303_keras2_model_get_config_has_nothing_to_merge():
+    # Keras 2's Model.get_config() returns {} to an override (C19: CfgModel's config is {'hidden': 16}).
+    assert found(MODEL_NO_SUPER, keras=2) == []
+    assert found(MODEL_NO_SUPER) == [("TFS303", line_of(MODEL_NO_SUPER, "def get_config"))]
+
+
+def test_304_keras2_model_without_kwargs_loads():
+    src = """
+        import keras
+
+
+        class Net(keras.Model):
+            def __init__(self, hidden=8):
+                super().__init__()
+                self.hidden = hidden
+
+            def get_config(self):
+                return {**super().get_config(), "hidden": self.hidden}
+    """
+    assert found(src, keras=2) == []
+    assert "unexpected keyword argument 'name'" in one(src, "TFS304").message
+
+
+def test_304_custom_from_config():
+    src = NO_KWARGS + """
+        @classmethod
+        def from_config(cls, config):
+            return cls(factor=config["factor"])
+    """
+    assert found(src) == []
+
+
+def test_abstract_base_classes_are_judged_by_their_subclasses():
+    src = """
+        import keras
+        import tensorflow as tf
+
+
+        class BaseConv(keras.layers.Layer):
+            def __init__(self, rank, filters, act=tf.nn.relu, **kwargs):
+                super().__init__(**kwargs)
+                self.rank = rank
+                self.filters = filters
+
+            def get_config(self):
+                return {**super().get_config(), "filters": self.filters}
+
+
+        class Conv2D(BaseConv):
+            def __init__(self, filters, **kwargs):
+                super().__init__(2, filters, **kwargs)
+
+
+        layer = Conv2D(8)
+    """
+    assert found(src) == []
+    # Built directly, the base class is judged like any other.
+    direct = textwrap.dedent(src) + "base = BaseConv(2, 8)\n"
+    assert found(direct) == [("TFS302", line_of(direct, "def get_config"))]
+
+
+def test_mixins():
+    src = """
+        import abc
+
+        import keras
+        import tensorflow as tf
+        from somewhere_else import ConfigMixin
+
+
+        class Gated(keras.layers.Layer, abc.ABC):
+            def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                super().__init__(**kwargs)
+
+
+        class Mixed(ConfigMixin, keras.layers.Layer):
+            def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                super().__init__(**kwargs)
+    """
+    # A base from another library may define get_config(): nothing is said about Mixed.
+    assert found(src) == [("TFS301", line_of(src, "class Gated"))]

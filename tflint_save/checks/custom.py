@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
-from tflint_save.engine import Context, Rule
+from tflint_save.engine import Context, Rule, _fields
 from tflint_save.findings import ClassInfo, Pending
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
@@ -36,13 +36,20 @@ H5 = (".h5", ".hdf5", ".he5")
 
 # numpy names that are plain Python numbers (np.pi is a float) and numpy calls that are not.
 _NUMPY_NUMBERS = {"pi", "e", "inf", "nan", "euler_gamma", "newaxis", "Inf", "NaN", "NAN", "PINF", "NINF", "infty"}
-_NUMPY_OBJECTS = re.compile(r"^(u?int\d+|float(16|32)|bool_|complex\d*|array|asarray|zeros|ones|full|arange|linspace|eye)$")
+_NUMPY_OBJECTS = re.compile(
+    r"^(u?int\d+|float(16|32)|bool_|complex\d*|array|asarray|zeros|ones|full|arange|linspace|eye)$"
+)
 # keras/tf calls that return plain values.
 _PLAIN_CALLS = {"floatx", "epsilon", "image_data_format", "backend", "executing_eagerly"}
 _BUILTIN_PLAIN = {"int", "float", "str", "bool"}
 _PRIMITIVE_TYPES = {"str", "int", "float", "bool", "None", "NoneType"}
 _CONTAINERS = {"list", "List", "tuple", "Tuple", "Sequence", "Iterable", "dict", "Dict", "Mapping", "set", "Set"}
 _UNIONS = {"Optional", "Union"}
+# Bases that add nothing to a Keras class's config: a class may mix them in.
+_NEUTRAL_BASES = {"abc.ABC", "typing.Generic", "typing.Protocol"}
+# Where a base class imported from is surely not the project (nor Keras).
+_FOREIGN_ROOTS = {"tensorflow", "torch", "jax", "flax", "numpy", "abc", "typing", "enum", "collections",
+                  "dataclasses", "builtins", "sklearn"}
 
 
 def _code(ctx: Context, node: cst.CSTNode, limit: int = 40) -> str:
@@ -98,6 +105,8 @@ def _small_statements(block: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
                     yield from _small_statements(part)
             for handler in getattr(statement, "handlers", ()):
                 yield from _small_statements(handler.body)
+            for case in getattr(statement, "cases", ()):  # match
+                yield from _small_statements(case.body)
 
 
 # -- what get_config() returns ------------------------------------------------------------
@@ -165,8 +174,23 @@ def _dict_value(expr: cst.BaseExpression, env: Dict[str, _Config], depth: int = 
     return _Config(False)
 
 
+def _below(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node of a small subtree, through the fields the walk follows (libcst's .children
+    rebuilds each list and costs several times more)."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        for name in _fields(type(current)):
+            value = getattr(current, name)
+            if isinstance(value, cst.CSTNode):
+                todo.append(value)
+            elif type(value) is tuple or type(value) is list:
+                todo.extend(v for v in value if isinstance(v, cst.CSTNode))
+
+
 def _names_in(node: cst.CSTNode) -> Set[str]:
-    return {n.value for n in nodes.walk(node) if isinstance(n, cst.Name)}
+    return {n.value for n in _below(node) if isinstance(n, cst.Name)}
 
 
 def read_get_config(func: cst.FunctionDef) -> _Config:
@@ -279,7 +303,7 @@ def _is_object(name: str) -> bool:
     root, last = _root(name), name.rsplit(".", 1)[-1]
     if root == "numpy":
         return last not in _NUMPY_NUMBERS
-    return root in ("keras", "tensorflow") and last not in ("__version__",)
+    return root in ("keras", "tensorflow") and last not in ("__version__", "newaxis")
 
 
 def _returns_object(name: str) -> bool:
@@ -350,8 +374,24 @@ class ClassFacts:
         self.super_names: Set[str] = set()
         self.functional = False
         self.call_args = ""
+        self.maybe_model, self.maybe_keras = self._read_bases(ctx, node)
         if self.init is not None:
             self._read_init(ctx, self.init, module_defs)
+
+    @staticmethod
+    def _read_bases(ctx: Context, node: cst.ClassDef) -> Tuple[bool, bool]:
+        """Whether the class may be a Model, and may be a Keras class at all, by its direct bases
+        (a base that is not a Keras import may be a project class, and so lead to anything)."""
+        model = keras = False
+        for arg in node.bases:
+            if arg.keyword is not None or arg.star:
+                continue
+            names = ctx.names(arg.value)
+            if not names or any(_root(n) not in _FOREIGN_ROOTS and not n.startswith("keras.") for n in names):
+                return True, True
+            keras = keras or any(n.startswith("keras.") for n in names)
+            model = model or any(n.startswith("keras.models.") for n in names)
+        return model, keras
 
     def _read_init(self, ctx: Context, init: cst.FunctionDef, module_defs: Set[str]) -> None:
         params = init.params
@@ -368,8 +408,11 @@ class ClassFacts:
         kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
         self.kwargs = kwargs is not None
         forwarded = super_init = False
-        for node in nodes.walk(init.body):
-            if isinstance(node, cst.Call) and _is_self_call(node, "__init__"):
+        names: Set[str] = set()
+        for node in _below(init.body):
+            if isinstance(node, cst.Name):
+                names.add(node.value)
+            elif isinstance(node, cst.Call) and _is_self_call(node, "__init__"):
                 super_init = True
                 args = node.args if isinstance(node.func.value, cst.Call) else node.args[1:]
                 for arg in args:
@@ -379,7 +422,7 @@ class ClassFacts:
                 positional_count = sum(1 for a in args if a.keyword is None and not a.star)
                 self.functional = self.functional or bool(keywords & {"inputs", "outputs"}) or positional_count >= 2
         if kwargs is not None and super_init and not forwarded:
-            self.kwargs_dropped = kwargs not in _names_in(init.body)
+            self.kwargs_dropped = kwargs not in names
 
     def call_site(self, ctx: Context, call: cst.Call, module_defs: Set[str]) -> None:
         """Arguments seen where the class is built: for --verify, and values Keras cannot record."""
@@ -405,7 +448,7 @@ class ClassFacts:
         if self.get_config is not None:
             read = read_get_config(self.get_config)
             uses_super = any(isinstance(n, cst.Call) and _is_self_call(n, "get_config")
-                             for n in nodes.walk(self.get_config.body))
+                             for n in _below(self.get_config.body))
             config = {"keys": sorted(read.keys), "super": uses_super,
                       "complete": read.complete and read.super == uses_super}
         return {
@@ -488,12 +531,17 @@ class ClassRule(Rule):
     def finish(self) -> None:
         state = self.state
         for facts in state.classes:
-            where = self.where(facts)
+            if not facts.maybe_keras:
+                continue
+            data = state.data_of(facts)
+            where = self.where(facts, data)
             if where is not None:
-                self.ctx.defer(where, self.code, dict(state.data_of(facts)))
+                self.ctx.defer(where, self.code, dict(data))
 
-    def where(self, facts: ClassFacts) -> Optional[cst.CSTNode]:
-        """The node a finding about this class goes on; None when the rule has nothing to note."""
+    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+        """The node a finding about this class goes on; None when the class can give this rule
+        neither a finding nor a fact its subclasses need (each deferral costs the file the
+        computation of positions)."""
         return facts.node
 
 
@@ -515,7 +563,7 @@ def keras_bases(info: ClassInfo, project: ProjectIndex) -> Optional[Set[str]]:
             known = {b for b in candidates if b.startswith("keras.")}
             if known:
                 found |= known
-            elif not any(project.lookup(b) for b in candidates):
+            elif not any(b in _NEUTRAL_BASES or b.endswith(".object") or project.lookup(b) for b in candidates):
                 return None
     return found
 
@@ -530,6 +578,22 @@ def _single_base(info: ClassInfo, project: ProjectIndex):
         return known[0] if len(known) == 1 else None
     found = [c for b in candidates for c in project.lookup(b) if c.key != info.key]
     return found[0] if len(found) == 1 else None
+
+
+_SUBCLASSED: "weakref.WeakKeyDictionary[ProjectIndex, Set[str]]" = weakref.WeakKeyDictionary()
+
+
+def abstract_base(info: ClassInfo, project: ProjectIndex) -> bool:
+    """A base class the project subclasses and never builds itself (BaseConv takes the 'rank'
+    its subclasses pass): only its subclasses are ever saved."""
+    subclassed = _SUBCLASSED.get(project)
+    if subclassed is None:
+        subclassed = _SUBCLASSED[project] = {
+            parent.key for cls in project.classes.values() for candidates in cls.bases
+            for base in candidates if not base.startswith("keras.") for parent in project.lookup(base)
+            if parent.key != cls.key
+        }
+    return info.key in subclassed and not project.instantiated(info)
 
 
 def _noted(project: ProjectIndex, code: str, key: str) -> Optional[Dict[str, Any]]:
@@ -578,14 +642,23 @@ class TFS301(ClassRule):
 
     code = "TFS301"
 
-    def where(self, facts: ClassFacts) -> Optional[cst.CSTNode]:
-        return facts.node if facts.init is not None and facts.get_config is None else None
+    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+        if facts.init is None or facts.get_config is not None:
+            return None
+        keras = facts.keras
+        if any(p["call"] or p["annotation"] or keras == 3 and p["default"] for p in data["params"]):
+            return facts.node
+        if keras == 3 and facts.maybe_model and any(p["name"] not in BASE_KEYS for p in data["params"]):
+            return facts.node
+        return None
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
         info = _custom(pending, project)
         data = pending.data
         if info is None or project.defines(info, "get_config") or not data["has_init"]:
+            return None
+        if abstract_base(info, project):
             return None
         bases = keras_bases(info, project)
         if not bases or not bases <= set(PLAIN_BASES):
@@ -596,12 +669,15 @@ class TFS301(ClassRule):
             reason = param["call"] or param["annotation"] or (param["default"] if keras == 3 else "")
             if reason:
                 bad.append(f"'{param['name']}' {reason}")
-        fix = "add a get_config() that returns every __init__ argument (serialize callables and objects, e.g. keras.activations.serialize)"
+        fix = ("add a get_config() that returns every __init__ argument (serialize callables and objects, "
+               "e.g. keras.activations.serialize)")
         if keras == 3 and MODEL in bases and not data["functional"]:
             params = [p for p in data["params"] if p["name"] not in BASE_KEYS]
             required = [p["name"] for p in params if p["required"]]
             if bad or required:
-                why = f"its argument {bad[0]}" if bad else f"__init__ requires {_quoted(required)} and Keras 3 builds a subclassed Model's automatic config from the defaults only"
+                why = f"its argument {bad[0]}" if bad else (
+                    f"__init__ requires {_quoted(required)} and Keras 3 builds a subclassed Model's automatic "
+                    f"config from the defaults only")
                 return (f"{name} is a subclassed Model without get_config(): {why}, so get_config() and "
                         f"model.save() raise NotImplementedError ('{name} was created by passing non-serializable "
                         f"argument values in __init__()'); {fix}")
@@ -619,8 +695,8 @@ class TFS301(ClassRule):
                     f"get_config() logs 'Model's __init__() arguments contain non-serializable objects... Defaulting "
                     f"to empty config', so the saved model does not reload with its arguments; {fix}")
         return (f"{name} has no get_config() and its __init__ argument {bad[0]}, which Keras cannot record (only "
-                f"str/int/float/bool/None): get_config() and model.save() raise NotImplementedError ('{name} was "
-                f"created by passing non-serializable argument values in __init__()'); {fix}")
+                f"plain str/int/float/bool/None values): get_config() and model.save() raise NotImplementedError "
+                f"('{name} was created by passing non-serializable argument values in __init__()'); {fix}")
 
 
 class TFS302(ClassRule):
@@ -628,8 +704,10 @@ class TFS302(ClassRule):
 
     code = "TFS302"
 
-    def where(self, facts: ClassFacts) -> Optional[cst.CSTNode]:
-        return facts.get_config  # also noted without __init__: its keys serve subclasses
+    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+        config = data["get_config"]
+        # Noted whenever its keys can be known: they serve subclasses, with or without __init__.
+        return facts.get_config if config and config["complete"] else None
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
@@ -638,7 +716,7 @@ class TFS302(ClassRule):
         config = data["get_config"]
         if info is None or not data["has_init"] or not config["complete"]:
             return None
-        if project.defines(info, "from_config"):
+        if project.defines(info, "from_config") or abstract_base(info, project):
             return None  # a custom from_config may rebuild an argument from other keys
         keys = set(config["keys"])
         passed: Set[str] = set()
@@ -660,10 +738,11 @@ class TFS302(ClassRule):
             outcome = (f"loading fails with TypeError: {data['class']}.__init__() missing 1 required {kind} "
                        f"argument: '{first['name']}'")
         else:
-            outcome = ("on reload it silently takes its default (a scale of 3.0 comes back as 1.0 and the "
+            outcome = ("on reload it silently takes its default (e.g. scale=3.0 comes back as 1.0 and the "
                        "predictions change; a shape argument makes the weights fail to load)")
-        return (f"get_config() of {data['class']} does not return the __init__ argument{'s' if len(missing) > 1 else ''} "
-                f"{names}: {outcome}; add {names} to the returned dict")
+        plural = "s" if len(missing) > 1 else ""
+        return (f"get_config() of {data['class']} does not return the __init__ argument{plural} {names}: "
+                f"{outcome}; add {names} to the returned dict")
 
 
 class TFS303(ClassRule):
@@ -671,8 +750,11 @@ class TFS303(ClassRule):
 
     code = "TFS303"
 
-    def where(self, facts: ClassFacts) -> Optional[cst.CSTNode]:
-        return facts.get_config
+    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+        config = data["get_config"]
+        if config and config["complete"] and not config["super"] and set(BASE_KEYS) - set(config["keys"]):
+            return facts.get_config
+        return None
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
@@ -681,6 +763,8 @@ class TFS303(ClassRule):
         config = data["get_config"]
         if info is None or config["super"] or not config["complete"] or project.defines(info, "from_config"):
             return None
+        if data["keras"] == 2 and MODEL in (keras_bases(info, project) or {MODEL}):
+            return None  # Keras 2's Model.get_config() gives {} to an override: super() would add nothing
         lost = [k for k in BASE_KEYS if k not in config["keys"]]
         if not lost:
             return None
@@ -697,15 +781,21 @@ class TFS304(ClassRule):
 
     code = "TFS304"
 
-    def where(self, facts: ClassFacts) -> Optional[cst.CSTNode]:
-        return facts.init or facts.get_config  # a class with only get_config is noted for its subclasses
+    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+        if facts.init is not None:
+            accepted = {p["name"] for p in data["params"]}
+            if data["kwargs_dropped"] or not data["kwargs"] and not set(BASE_KEYS) <= accepted:
+                return facts.init
+        config = data["get_config"]
+        # What get_config() writes serves subclasses without **kwargs.
+        return facts.node if config and (config["super"] or config["complete"]) else None
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
         info = _custom(pending, project)
         data = pending.data
-        if info is None or not data["has_init"]:
-            return None
+        if info is None or not data["has_init"] or project.defines(info, "from_config"):
+            return None  # a custom from_config() decides what reaches __init__
         name = data["class"]
         if data["kwargs"]:
             if not data["kwargs_dropped"]:
@@ -728,6 +818,12 @@ class TFS304(ClassRule):
     def _config_written(cls, info: ClassInfo, data: Dict[str, Any], project: ProjectIndex) -> Optional[List[str]]:
         """Which of name/trainable/dtype the saved config of the class holds, in the order Keras
         writes them ([] when none; None when it cannot be known)."""
+        bases = keras_bases(info, project)
+        if bases is None:
+            return None
+        # Keras 2's Model.get_config() gives an override {} and drops from its automatic config
+        # what __init__ cannot take: only keys the class writes itself remain.
+        keras2_model = data["keras"] == 2 and MODEL in bases
         owner = info if "get_config" in info.methods else next(
             (a for a in project.ancestors(info) if "get_config" in a.methods), None)
         if owner is not None:
@@ -735,14 +831,11 @@ class TFS304(ClassRule):
             config = noted and noted.get("get_config")
             if not config:
                 return None
-            if config["super"]:
+            if config["super"] and not keras2_model:
                 return list(BASE_KEYS)
             if not config["complete"]:
                 return None
             return [k for k in BASE_KEYS if k in config["keys"]]
-        bases = keras_bases(info, project)
-        if bases is None:
-            return None
         if SEQUENTIAL in bases:
             return None  # Sequential rebuilds itself in its own from_config()
         if not bases <= set(PLAIN_BASES):
@@ -834,7 +927,7 @@ class TFS306(ClassRule):
         super().__init__(ctx)
         self.saves: List[Tuple[cst.Call, Dict[str, Any]]] = []
 
-    def where(self, facts: ClassFacts) -> Optional[cst.CSTNode]:
+    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
         return facts.node if facts.functional else None  # noted: subclasses of functional models are fine
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -933,7 +1026,8 @@ class TFS307(Rule):
                      "deserialization of a `Lambda` layer whose `function` is a Python lambda...)")
         imports = "".join(
             ctx.module.code_for_node(s) for s in ctx.module.body
-            if isinstance(s, cst.SimpleStatementLine) and all(isinstance(i, (cst.Import, cst.ImportFrom)) for i in s.body)
+            if isinstance(s, cst.SimpleStatementLine)
+            and all(isinstance(i, (cst.Import, cst.ImportFrom)) for i in s.body)
         )
         for node in self.lambdas:
             ctx.report(
