@@ -1252,3 +1252,19 @@ def test_mixins():
     """
     # A base from another library may define get_config(): nothing is said about Mixed.
     assert found(src) == [("TFS301", line_of(src, "class Gated"))]
+
+
+def test_305_call_arguments_for_verify():
+    src = """
+        import tensorflow as tf
+
+
+        class Scaled(tf.keras.layers.Layer):
+            def __init__(self, size, **kwargs):
+                super().__init__(**kwargs)
+                self.scale = tf.Variable(tf.ones((size,)))
+
+
+        layer = Scaled(4)
+    """
+    assert one(src, "TFS305").data["call_args"] == "4"

@@ -846,7 +846,7 @@ class TFS304(ClassRule):
         return ["trainable", "dtype"]
 
 
-class TFS305(Rule):
+class TFS305(ClassRule):
     """Keras 3: self.x = tf.Variable(...) in a Layer, Model or Metric is not tracked."""
 
     code = "TFS305"
@@ -880,8 +880,10 @@ class TFS305(Rule):
     def finish(self) -> None:
         module = tuple(module_parts(self.ctx.path))
         for node, owner, attribute, trainable in self.found:
-            key = ".".join(module + (owner.name.value,))
-            self.ctx.defer(node, self.code, {"class": owner.name.value, "call_args": "", "key": key,
+            name = owner.name.value
+            facts = self.state.by_name.get(name)
+            call = facts.call_args if facts is not None and facts.node is owner else ""
+            self.ctx.defer(node, self.code, {"class": name, "call_args": call, "key": ".".join(module + (name,)),
                                              "attribute": attribute, "trainable": trainable})
 
     @classmethod
@@ -893,7 +895,7 @@ class TFS305(Rule):
         attribute = f"self.{data['attribute']}"
         if "metric" in project.kinds(info):
             return (f"{attribute} is a tf.Variable, which Keras 3 does not track in a Metric: it is not in "
-                    f"metric.variables, reset_state() does not reset it and it is not saved; create it with "
+                    f"metric.variables and reset_state() does not reset it; create it with "
                     f"self.add_variable(...) or self.add_weight(...)")
         trained = "fit() does not train it, " if data["trainable"] else ""
         return (f"{attribute} is a tf.Variable, which Keras 3 does not track in a Layer or Model: it is not in "
