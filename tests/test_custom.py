@@ -1,5 +1,8 @@
 """Custom layers and models (TFS301-TFS307): get_config, **kwargs, tf.Variable, .h5, Lambda."""
 
+import os
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -1268,3 +1271,18 @@ def test_305_call_arguments_for_verify():
         layer = Scaled(4)
     """
     assert one(src, "TFS305").data["call_args"] == "4"
+
+
+def test_keras_version_option_of_the_command_line(tmp_path):
+    (tmp_path / "layers.py").write_text(textwrap.dedent(GATED) + textwrap.dedent(BIAS))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def codes_with(version):
+        out = subprocess.run(
+            [sys.executable, "-m", "tflint_save", "--keras-version", version, "--select", "TFS3", "layers.py"],
+            cwd=tmp_path, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=root), timeout=120,
+        ).stdout
+        return sorted(line.split()[1] for line in out.splitlines())
+
+    assert codes_with("3") == ["TFS301", "TFS305"]
+    assert codes_with("2") == []
