@@ -1286,3 +1286,22 @@ def test_keras_version_option_of_the_command_line(tmp_path):
 
     assert codes_with("3") == ["TFS301", "TFS305"]
     assert codes_with("2") == []
+
+
+def test_301_multiline_value_quoted_on_one_line():
+    src = """
+        import keras
+
+
+        class Stack(keras.Model):
+            def __init__(self, blocks=None, **kwargs):
+                super().__init__(**kwargs)
+                self.blocks = blocks
+
+
+        model = Stack(blocks=[
+            keras.layers.Dense(4),
+        ])
+    """
+    message = one(src, "TFS301").message
+    assert "its argument 'blocks' is given [keras.layers.Dense(4)] where Stack is built" in message

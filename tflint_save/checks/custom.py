@@ -53,7 +53,9 @@ _FOREIGN_ROOTS = {"tensorflow", "torch", "jax", "flax", "numpy", "abc", "typing"
 
 
 def _code(ctx: Context, node: cst.CSTNode, limit: int = 40) -> str:
+    """Source of an expression on one line (a multi-line list loses its line breaks)."""
     text = " ".join(ctx.module.code_for_node(node).split())
+    text = re.sub(r"([\[({]) | ([\])}])", r"\1\2", text.replace(", )", ")").replace(", ]", "]"))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
