@@ -485,13 +485,10 @@ class _FileState:
         return self.data[id(facts)]
 
 
-_STATES: "weakref.WeakKeyDictionary[Context, _FileState]" = weakref.WeakKeyDictionary()
-
-
 def _state(ctx: Context) -> _FileState:
-    state = _STATES.get(ctx)
+    state = ctx.shared.get("custom classes")
     if state is None:
-        state = _STATES[ctx] = _FileState()
+        state = ctx.shared["custom classes"] = _FileState()
     return state
 
 
