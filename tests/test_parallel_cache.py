@@ -305,3 +305,19 @@ def test_standard_input_with_jobs_and_cache(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tflint_save", "-", "-j", "2", "--stdin-filename", "s.py"],
                             input=source, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and result.stdout.startswith("s.py:3:1: TFS204"), result.stdout + result.stderr
+
+
+def test_no_processes_means_one_process_and_a_warning(project, monkeypatch, capsys):
+    import concurrent.futures
+
+    class NoPool:
+        def __init__(self, *args, **kwargs):
+            raise OSError(38, "Function not implemented")
+
+    settings = Settings(keras_version=3)
+    files = paths_of(project)
+    reference = run.lint_paths(files, settings, jobs=1)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoPool)
+    report = run.lint_paths(files, settings, jobs=2)
+    assert as_rows(report) == as_rows(reference)
+    assert capsys.readouterr().err.count("continuing in one process") == 1

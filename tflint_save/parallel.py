@@ -93,6 +93,13 @@ def _work(path: str) -> Tuple[FileResult, Optional[str]]:
     return _lint_one(path, _WORKER["settings"], _WORKER["rules"], _WORKER["cache"])
 
 
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _context():
     # fork starts a worker in milliseconds with everything already imported; elsewhere
     # (macOS, Windows) the platform default is the only safe choice.
@@ -107,13 +114,19 @@ def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    # Small chunks keep both workers busy to the end; big enough that sending tasks costs little.
-    chunk = max(1, min(16, len(paths) // (workers * 8)))
+    # Largest files first, in small chunks, so that no worker is left with a big file at the
+    # end while the others wait; the results go back into the order of ``paths``.
+    order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
+    chunk = max(1, min(8, len(paths) // (workers * 16)))
     try:
         with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker,
                                  initargs=(settings, list(rules), cache)) as pool:
-            return list(pool.map(_work, paths, chunksize=chunk))
-    except (BrokenProcessPool, OSError, PermissionError) as exc:
+            done = list(pool.map(_work, [paths[i] for i in order], chunksize=chunk))
+        results: List = [None] * len(paths)
+        for i, result in zip(order, done):
+            results[i] = result
+        return results
+    except (BrokenProcessPool, OSError, NotImplementedError, ImportError) as exc:
         # No processes here (a sandbox, no /dev/shm) or a worker died: lint in-process.
         sys.stderr.write(f"tflint-save: warning: parallel run failed ({type(exc).__name__}: {exc}); "
                          "continuing in one process\n")
