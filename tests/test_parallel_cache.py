@@ -140,7 +140,8 @@ def test_small_runs_stay_in_process(tmp_path, monkeypatch):
     assert parallel.workers_for(3, 8) == 0
     assert parallel.workers_for(1000, 1) == 0
     assert parallel.workers_for(1000, 4) == 4
-    assert parallel.workers_for(2 * parallel.MIN_FILES_PER_WORKER, 8) == 2
+    per_worker = parallel.MIN_FILES_PER_WORKER[parallel._context().get_start_method()]
+    assert parallel.workers_for(2 * per_worker, 8) == 2 and parallel.workers_for(2 * per_worker - 1, 8) == 0
     write(tmp_path, PROJECT)
 
     def no_pool(*args):

@@ -19,10 +19,12 @@ from tflint_save.config import Settings
 from tflint_save.engine import Rule
 from tflint_save.findings import FileResult
 
-# Measured on 2 CPUs (tests/benchmarks/bench_parallel_cache.py --startup): a pool costs
-# about 25 ms to start and a typical file about 8 ms to lint, so a worker pays for itself
-# from a few files on; below this many files per worker the run stays in-process.
-MIN_FILES_PER_WORKER = 8
+# Measured on 2 idle CPUs (tests/benchmarks/bench_parallel_cache.py --startup; files of the
+# corpus take about 12 ms each): a forked pool of 2 costs about 20 ms and breaks even at 4
+# files, 8 files take 88 ms instead of 104; a spawned one (macOS, Windows) re-imports
+# everything in each worker, about 500 ms, and breaks even near 64 files.  Below this many
+# files per worker the run stays in-process.
+MIN_FILES_PER_WORKER = {"fork": 6, "spawn": 48, "forkserver": 48}
 
 
 def cpu_count() -> int:
@@ -34,7 +36,7 @@ def cpu_count() -> int:
 
 def workers_for(files: int, jobs: int) -> int:
     """How many worker processes ``files`` files are worth; 0 means lint in-process."""
-    workers = min(jobs, files // MIN_FILES_PER_WORKER)
+    workers = min(jobs, files // MIN_FILES_PER_WORKER.get(_context().get_start_method(), 48))
     return workers if workers >= 2 else 0
 
 
