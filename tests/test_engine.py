@@ -189,3 +189,14 @@ def test_rule_exception_is_tfs002_and_other_rules_still_run():
 
 def test_files_without_keras_words_are_not_parsed():
     assert lint("def f(:\n") == []  # a syntax error nobody could care about
+
+
+def test_scripts_that_only_use_project_models_are_still_linted(tmp_path):
+    from helpers import lint_files
+
+    files = {
+        "models.py": "import keras\nclass Net(keras.Model):\n    def call(self, x):\n        return x\n",
+        "train.py": "from models import Net\nnet = Net()\nnet.save('net.h5')\n",
+    }
+    found = [(f.code, f.path.rsplit("/", 1)[-1]) for f in lint_files(files, str(tmp_path))]
+    assert ("TFS306", "train.py") in found
