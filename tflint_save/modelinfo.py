@@ -11,7 +11,6 @@ back to what was assigned to them.  Whatever cannot be known is None: rules do n
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -604,13 +603,10 @@ class Tracker:
         return model.output if model is not None and not model.multi_output else None
 
 
-_TRACKERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def tracker(ctx) -> Tracker:
-    """The one tracker of the file ``ctx`` walks."""
-    found = _TRACKERS.get(ctx)
+    """The one tracker of the file ``ctx`` walks.  It lives on the context: a module-level
+    map keyed by the context would keep every file's tree alive (the tracker refers back)."""
+    found = ctx.shared.get("modelinfo.tracker")
     if found is None:
-        found = Tracker(ctx)
-        _TRACKERS[ctx] = found
+        found = ctx.shared["modelinfo.tracker"] = Tracker(ctx)
     return found
