@@ -1076,3 +1076,17 @@ def test_aliases_of_tensorflow_keras():
     net.compile(loss=K.losses.SparseCategoricalCrossentropy(), metrics=[M.CategoricalAccuracy()])
     """
     assert codes(lint(src)) == [("TFS402", 9)]
+
+
+def test_408_variables_made_lazily_in_update_state_are_fine():
+    src = """
+    import tensorflow as tf
+
+
+    class RSquare(tf.keras.metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            if not hasattr(self, "squared_sum"):
+                self.squared_sum = self.add_weight(name="squared_sum", shape=y_true.shape[1:], initializer="zeros")
+            self.squared_sum.assign_add(tf.reduce_sum(y_true ** 2, axis=0))
+    """
+    assert not lint(src)

@@ -432,6 +432,7 @@ class Model:
 
 
 _CONDITIONAL = (cst.If, cst.For, cst.While, cst.Try)
+METRIC_METHODS = ("update_state", "result", "reset_state", "reset_states")
 
 
 def _conditional_depth(ctx) -> int:
@@ -454,6 +455,8 @@ class Tracker:
         self.metric_classes: Dict[str, Tuple[str, ...]] = {}  # the module's Metric subclasses -> methods
         self.attributes: Dict[Tuple[int, str], Metric] = {}  # (id(class), attr) -> metric in self.attr
         self._last: Optional[cst.CSTNode] = None
+        self._asked: Optional[cst.Call] = None  # metric_call's last question and answer
+        self._answer: Tuple[Optional[Metric], Optional[str]] = (None, None)
 
     def _once(self, node: cst.CSTNode) -> bool:
         if node is self._last:
@@ -578,6 +581,32 @@ class Tracker:
             if any(n in _MODEL_CLASSES for n in names):
                 return self._construct(expr, names)
         return None
+
+    def metric_call(self, node: cst.Call) -> Tuple[Optional[Metric], Optional[str]]:
+        """``m.update_state(...)``, ``m.result()``... on a known metric object: (metric, method).
+
+        Calling the object itself (``m(y, p)``) updates its state too: method '__call__'.
+        Several rules ask about the same call in a row: the last answer is kept.
+        """
+        if node is not self._asked:
+            self._asked, self._answer = node, self._metric_call(node)
+        return self._answer
+
+    def _metric_call(self, node: cst.Call) -> Tuple[Optional[Metric], Optional[str]]:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method not in METRIC_METHODS:
+                return None, None
+            found = metric_of(self.ctx, func.value, 0, self)
+        elif isinstance(func, cst.Name):
+            method = "__call__"
+            found = metric_of(self.ctx, func, 0, self)
+        else:
+            return None, None
+        if found is None or found.kind != OBJECT:
+            return None, None
+        return found, method
 
     def attribute_metric(self, expr: cst.Attribute, node: cst.BaseExpression) -> Optional[Metric]:
         """The metric object in ``self.<attr>``, as the enclosing class's methods assigned it."""

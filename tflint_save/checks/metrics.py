@@ -50,30 +50,10 @@ class _Traced(Rule):
         return metric_of(self.ctx, expr, 0, self.models)
 
     def metric_call(self, node: cst.Call) -> Tuple[Optional[Metric], Optional[str]]:
-        """``m.update_state(...)``, ``m.result()``... on a known metric object: (metric, method).
-
-        Calling the object itself (``m(y, p)``) updates its state too: method '__call__'.
-        """
-        func = node.func
-        if isinstance(func, cst.Attribute):
-            method = func.attr.value
-            if method not in _METRIC_METHODS:
-                return None, None
-            found = self.metric(func.value)
-        elif isinstance(func, cst.Name):
-            method = "__call__"
-            found = self.metric(func)
-        else:
-            return None, None
-        if found is None or found.kind != OBJECT:
-            return None, None
-        return found, method
+        return self.models.metric_call(node)
 
     def source(self, node: cst.CSTNode) -> str:
         return self.ctx.module.code_for_node(node)
-
-
-_METRIC_METHODS = ("update_state", "result", "reset_state", "reset_states")
 
 
 def _facts(compiled: Compile, metric: Optional[Metric]) -> Dict[str, object]:
@@ -243,6 +223,7 @@ _THRESHOLD_STRINGS_K3 = ("auc", "precision", "recall")
 _LOGITS_LOSS_FUNCTIONS = ("keras.losses.binary_crossentropy", "keras.backend.binary_crossentropy",
                           "keras.metrics.binary_crossentropy")
 _SIGMOID_CE = ("tensorflow.nn.sigmoid_cross_entropy_with_logits",)
+_LOGITS_LOSS_NAMES = ("binary_crossentropy", "sigmoid_cross_entropy_with_logits")
 
 
 def thresholds_logits(metric: Metric, keras: int) -> Optional[str]:
@@ -319,7 +300,10 @@ class TFS403(_Traced):
 
     def _logits_loss(self, node: cst.Call) -> Optional[str]:
         ctx = self.ctx
-        names = ctx.names(node.func)
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value not in _LOGITS_LOSS_NAMES:
+            return None
+        names = ctx.names(func)
         if any(n in _SIGMOID_CE for n in names):
             return "tf.nn.sigmoid_cross_entropy_with_logits"
         if any(n in _LOGITS_LOSS_FUNCTIONS for n in names):
@@ -376,6 +360,26 @@ class TFS403(_Traced):
 _EPOCH = re.compile(r"(?i)epoch")
 
 
+def _mentions_epochs(node: Optional[cst.BaseExpression], depth: int = 0) -> bool:
+    """A name like 'epoch' in a loop's target or iterable: ``range(args.num_epochs)``, ``tqdm(...)``."""
+    if node is None or depth > 4:
+        return False
+    if isinstance(node, cst.Name):
+        return bool(_EPOCH.search(node.value))
+    if isinstance(node, cst.Attribute):
+        return bool(_EPOCH.search(node.attr.value)) or _mentions_epochs(node.value, depth + 1)
+    if isinstance(node, cst.Call):
+        return any(_mentions_epochs(a.value, depth + 1) for a in node.args[:3])
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return any(_mentions_epochs(e.value, depth + 1) for e in node.elements[:3])
+    if isinstance(node, (cst.BinaryOperation, cst.Comparison)):
+        right = node.right if isinstance(node, cst.BinaryOperation) else node.comparisons[0].comparator
+        return _mentions_epochs(node.left, depth + 1) or _mentions_epochs(right, depth + 1)
+    if isinstance(node, cst.Subscript):
+        return _mentions_epochs(node.value, depth + 1)
+    return False
+
+
 class _Loop:
     """One for/while statement: its enclosing loop and function, and whether it counts epochs."""
 
@@ -422,7 +426,7 @@ class TFS404(_Traced):
         return (self.stack[-1] if self.stack else None), (function.name.value if function is not None else None)
 
     def _enter(self, node: cst.CSTNode, parts) -> None:
-        epochs = any(isinstance(n, cst.Name) and _EPOCH.search(n.value) for part in parts for n in nodes.walk(part))
+        epochs = any(_mentions_epochs(part) for part in parts)
         loop, function = self._where()
         self.stack.append(_Loop(node, loop, function, epochs))
         self.loops.append(self.stack[-1])
@@ -457,6 +461,8 @@ class TFS404(_Traced):
 
     def on_call(self, node: cst.Call) -> None:
         loop, function = self._where()
+        if loop is None and function is None:
+            return  # module-level code outside loops: runs once, in no epoch loop
         func = node.func
         metric, method = self.metric_call(node)
         if metric is not None:
@@ -714,9 +720,10 @@ class TFS407(_Traced):
 
     def on_call(self, node: cst.Call) -> None:
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "astype":
+        method = nodes.method_name(node)
+        if method == "astype" and isinstance(func, cst.Attribute):
             value, dtype, how = func.value, nodes.arg(node, 0, "dtype"), "astype"
-        elif isinstance(func, (cst.Attribute, cst.Name)) and any(n in _CASTS for n in self.ctx.names(func)):
+        elif method == "cast" and any(n in _CASTS for n in self.ctx.names(func)):
             value, dtype, how = nodes.arg(node, 0, "x"), nodes.arg(node, 1, "dtype"), "cast"
         else:
             return
@@ -771,6 +778,15 @@ def _self_attr(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
         return expr.attr.value
     return None
+
+
+def _creates_variable(ctx, value: cst.BaseExpression) -> bool:
+    """``self.add_weight(...)`` (also made lazily in update_state), ``tf.Variable(...)``."""
+    if not isinstance(value, cst.Call):
+        return False
+    if isinstance(value.func, cst.Attribute) and _self_attr(value.func) in _WEIGHT_MAKERS:
+        return True
+    return any(n in ("tensorflow.Variable", "keras.Variable", "keras.backend.Variable") for n in ctx.names(value.func))
 
 
 def _initial_zero(ctx, expr: Optional[cst.BaseExpression]) -> Optional[bool]:
@@ -843,7 +859,7 @@ class TFS408(_Traced):
             if isinstance(sub, cst.AugAssign):
                 attr = _self_attr(sub.target)
                 how = f"self.{attr} {self.source(sub.operator).strip()} ..."
-            elif isinstance(sub, cst.Assign):
+            elif isinstance(sub, cst.Assign) and not _creates_variable(self.ctx, sub.value):
                 for target in sub.targets:
                     attr = _self_attr(target.target)
                     if attr is None and isinstance(target.target, cst.Subscript) and _self_attr(target.target.value) in containers:
