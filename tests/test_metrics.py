@@ -1090,3 +1090,44 @@ def test_408_variables_made_lazily_in_update_state_are_fine():
             self.squared_sum.assign_add(tf.reduce_sum(y_true ** 2, axis=0))
     """
     assert not lint(src)
+
+
+def test_408_plain_assignments_that_do_not_accumulate_are_fine():
+    src = """
+    import keras
+
+
+    class Tracked(keras.metrics.Metric):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.total = self.add_weight(name="total", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.classes = y_pred.shape[-1]
+            self.total.assign_add(keras.ops.sum(y_true))
+    """
+    assert not lint(src)
+
+
+def test_407_predict_of_an_unknown_model_says_classifier():
+    src = """
+    import keras
+
+    model = keras.models.load_model("clf.keras")
+    labels = model.predict(x).astype(int)
+    """
+    assert "a classifier's predictions" in messages(src, "TFS407")[0]
+
+
+def test_404_while_loop_over_epochs():
+    src = """
+    import keras
+
+    loss_avg = keras.metrics.Mean()
+    epoch = 0
+    while epoch < max_epochs:
+        loss_avg.update_state(step())
+        print(loss_avg.result())
+        epoch += 1
+    """
+    assert found(src, "TFS404") == [("TFS404", 8)]

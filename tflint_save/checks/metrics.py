@@ -732,9 +732,9 @@ class TFS407(_Traced):
             return
         activation = probabilities(self.ctx, self.models, value)
         if activation is not None:
-            what = f"{activation} probabilities"
+            what, effect = f"{activation} probabilities", "so nearly every prediction becomes class 0"
         elif self._predicted(value):
-            what = "model.predict() output"
+            what, effect = "model.predict() output", "so a classifier's predictions nearly all become class 0"
         else:
             return
         text = self.source(value)
@@ -744,8 +744,8 @@ class TFS407(_Traced):
             fix = f"tf.round({text}) or tf.cast({text} > 0.5, ...)" if how == "cast" else f"({text} > 0.5).astype(...)"
         self.ctx.report(
             node, self.code,
-            f"casting {what} ({text}) to {dtype_name} truncates toward zero: 0.8 becomes 0, so nearly every "
-            f"prediction becomes class 0 (C13: BinaryAccuracy 0.4 where rounding gives 0.8); use {fix}",
+            f"casting {what} ({text}) to {dtype_name} truncates toward zero: 0.8 becomes 0, {effect} "
+            f"(C13: BinaryAccuracy 0.4 where rounding gives 0.8); use {fix}",
             {"cast": how, "dtype": dtype_name, "activation": activation, "of": "probabilities"},
         )
 
@@ -778,6 +778,11 @@ def _self_attr(expr: cst.BaseExpression) -> Optional[str]:
     if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self":
         return expr.attr.value
     return None
+
+
+def _reads(value: cst.BaseExpression, attr: str) -> bool:
+    """Whether an expression reads ``self.<attr>`` (an accumulation such as ``self.n = self.n + 1``)."""
+    return any(_self_attr(n) == attr for n in nodes.walk(value) if isinstance(n, cst.Attribute))
 
 
 def _creates_variable(ctx, value: cst.BaseExpression) -> bool:
@@ -866,9 +871,10 @@ class TFS408(_Traced):
                         attr = _self_attr(target.target.value)
                         how = f"self.{attr}[...] = ..."
                         break
-                    if attr is not None:
-                        how = f"self.{attr} = ..."
+                    if attr is not None and _reads(sub.value, attr):
+                        how = f"self.{attr} = self.{attr} ..."
                         break
+                    attr = None
             elif isinstance(sub, cst.Call) and isinstance(sub.func, cst.Attribute) and sub.func.attr.value in _MUTATORS:
                 owner = _self_attr(sub.func.value)
                 if owner in containers:
