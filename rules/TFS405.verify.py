@@ -18,4 +18,5 @@ def check(facts, workdir):
         getattr(metric, method)()
     except AttributeError as exc:
         return {"status": "confirmed", "evidence": f"{type(metric).__name__}.{method}(): AttributeError: {exc}"}
-    return {"status": "not reproduced", "evidence": f"{type(metric).__name__}.{method}() works on Keras {keras.__version__}"}
+    works = f"{type(metric).__name__}.{method}() works on Keras {keras.__version__}"
+    return {"status": "not reproduced", "evidence": works}

@@ -49,8 +49,8 @@ def check(facts, workdir):
     try:
         given = value(expression, preds, labels)
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f"{shown}(predictions, labels): {type(exc).__name__}: "
-                                                   f"{str(exc).splitlines()[0][:160]}; (labels, predictions): {right:.4f}"}
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        return {"status": "confirmed", "evidence": f"{shown}(predictions, labels): {error}; (labels, predictions): {right:.4f}"}
     return {
         "status": "confirmed" if abs(given - right) > 1e-4 else "not reproduced",
         "evidence": f"{shown}(predictions, labels): {given:.4f}, (labels, predictions): {right:.4f}",

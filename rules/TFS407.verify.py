@@ -44,7 +44,8 @@ def check(facts, workdir):
     got, truth = float(metric.result()), float(right.result())
     how = "tf.cast" if facts.get("cast") != "astype" else "astype"
     what = ("p.argmax(-1)" if softmax else "(p > 0.5)") if comparison else "p"
-    shown = np.round(probs.astype("float64"), 2).tolist() if softmax else np.round(probs.ravel().astype("float64"), 2).tolist()
+    shown = np.round(probs.astype("float64"), 2)
+    shown = shown.tolist() if softmax else shown.ravel().tolist()
     return {
         "status": "confirmed" if abs(got - truth) > 1e-6 else "not reproduced",
         "evidence": f"{how} of {what} with p = {shown} to {facts.get('dtype')}: "

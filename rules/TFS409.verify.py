@@ -69,7 +69,8 @@ def check(facts, workdir):
             history = model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[callback], **validation)
     except Exception as exc:
         text = " ".join(str(exc).split())
-        return {"status": "confirmed", "evidence": f"fit() with {name}(monitor={monitor!r}): {type(exc).__name__}: {text[:220]}"}
+        error = f"{type(exc).__name__}: {text[:220]}"
+        return {"status": "confirmed", "evidence": f"fit() with {name}(monitor={monitor!r}): {error}"}
     finally:
         logging.getLogger("tensorflow").removeHandler(captured)
     keys = sorted(history.history)

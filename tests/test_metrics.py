@@ -1131,3 +1131,10 @@ def test_404_while_loop_over_epochs():
         epoch += 1
     """
     assert found(src, "TFS404") == [("TFS404", 8)]
+
+
+def test_402_keras2_quotes_keras2_values():
+    wrong = compiled("'sparse_categorical_crossentropy'", "tf.keras.metrics.CategoricalAccuracy()", keras=2)
+    inflated = compiled("'categorical_crossentropy'", "'binary_accuracy'", keras=2)
+    assert "0.097 where the true accuracy is 0.90" in wrong[0].message
+    assert "0.981" in inflated[0].message

@@ -11,7 +11,7 @@ back to what was assigned to them.  Whatever cannot be known is None: rules do n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
