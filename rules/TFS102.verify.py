@@ -5,19 +5,9 @@ import re
 import warnings
 
 
-def _keras():
-    """The Keras the code runs with: tf.keras is tf_keras (Keras 2) under TF_USE_LEGACY_KERAS."""
-    import keras
-
-    if os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
-        import tensorflow as tf
-
-        return tf.keras
-    return keras
-
 
 def check(facts, workdir):
-    keras = _keras()
+    keras = keras_in_use()
     import numpy as np
 
     name = re.sub(r"\{[^}]*\}", "1", os.path.basename(facts.get("path") or "")) or "model.weights.h5"

@@ -4,23 +4,10 @@ import os
 import pickle
 
 
-def _keras():
-    """The Keras the code runs with: tf.keras is tf_keras (Keras 2) under TF_USE_LEGACY_KERAS."""
-    import keras
-
-    if os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
-        import tensorflow as tf
-
-        return tf.keras
-    return keras
-
-
-def _first_line(exc):
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 def check(facts, workdir):
-    keras = _keras()
+    keras = keras_in_use()
     import numpy as np
 
     rng = np.random.default_rng(4)
@@ -37,7 +24,7 @@ def check(facts, workdir):
             np.save(path, value)
             np.load(path)
         except ValueError as exc:
-            return {"status": "confirmed", "evidence": f"np.save/np.load of {len(weights)} weight arrays: {_first_line(exc)}"}
+            return {"status": "confirmed", "evidence": f"np.save/np.load of {len(weights)} weight arrays: {first_line(exc)}"}
         return {"status": "not reproduced", "evidence": "np.save and np.load of the weights worked"}
     if function in ("pickle.dump", "joblib.dump"):
         path = os.path.join(workdir, "weights.pkl")

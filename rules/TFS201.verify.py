@@ -27,10 +27,6 @@ class Unbuildable(Exception):
     """The object cannot be exercised: the reason makes the result inconclusive."""
 
 
-def first_line(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
 
 def construct(name, target, call_args, namespace):
     try:
@@ -93,9 +89,8 @@ def tiny_model(name, obj, target, namespace):
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {first_line(exc)}"}
     confirmed, unclear, loaded = [], [], []

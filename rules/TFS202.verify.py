@@ -15,10 +15,6 @@ import numpy as np
 MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
 
 
-def first_line(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
 
 def check(facts, workdir):
     name = str(facts.get("path") or "").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or "saved_model"

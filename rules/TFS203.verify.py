@@ -12,10 +12,6 @@ import keras
 import numpy as np
 
 
-def first_line(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
 
 def check(facts, workdir):
     safe_mode = bool(facts.get("safe_mode", False))

@@ -13,10 +13,6 @@ import numpy as np
 METHODS = ("fit", "evaluate", "train_on_batch", "test_on_batch")
 
 
-def first_line(exc):
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
 
 def check(facts, workdir):
     method = facts.get("method", "evaluate")

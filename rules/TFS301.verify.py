@@ -16,7 +16,7 @@ import keras
 PLAIN = (bool, int, float, str, type(None))
 
 
-def first_line(exc):
+def first_sentence(exc):
     """The exception's type and first sentence (Keras wraps its messages over several lines)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text.split('. ')[0][:200]}" if text else type(exc).__name__
@@ -61,27 +61,26 @@ def keras_round_trip(obj, namespace, workdir):
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name = facts.get("class", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {first_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {first_sentence(exc)}"}
     try:
         obj = build(cls, facts.get("call_args", ""), namespace)
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"{name}({facts.get('call_args', '')}) could not be built: "
-                                                      f"{first_line(exc)}"}
+                                                      f"{first_sentence(exc)}"}
     try:
         config = obj.get_config()
     except NotImplementedError as exc:
-        return {"status": "confirmed", "evidence": f"{name}.get_config(): {first_line(exc)}"}
+        return {"status": "confirmed", "evidence": f"{name}.get_config(): {first_sentence(exc)}"}
     before = state(obj)
     try:
         rebuilt = type(obj).from_config(config)
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()) failed: {first_line(exc)}"}
+        return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()) failed: {first_sentence(exc)}"}
     changed = differences(before, state(rebuilt))
     if changed:
         return {"status": "confirmed", "evidence": f"{name}({facts.get('call_args', '')}) through "
@@ -89,7 +88,7 @@ def check(facts, workdir):
     try:
         loaded = keras_round_trip(obj, namespace, workdir)
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f".keras save/load failed: {first_line(exc)}"}
+        return {"status": "confirmed", "evidence": f".keras save/load failed: {first_sentence(exc)}"}
     changed = differences(before, state(loaded))
     if changed:
         return {"status": "confirmed", "evidence": f".keras reload changed {'; '.join(changed)}"}

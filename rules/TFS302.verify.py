@@ -14,10 +14,6 @@ import os
 import keras
 
 
-def describe(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:240]}"
-
 
 def other_value(default):
     """A value unlike the default, of its type; None when there is none worth guessing."""
@@ -52,10 +48,9 @@ def held(obj, name, value):
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name = facts.get("class", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
         params = inspect.signature(cls.__init__).parameters
         missing = facts.get("missing") or [
@@ -65,13 +60,13 @@ def check(facts, workdir):
         obj = cls(*args, **kwargs)
         config = obj.get_config()
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"{name} could not be built: {describe(exc)}"}
+        return {"status": "inconclusive", "evidence": f"{name} could not be built: {in_brief(exc)}"}
     missing = [m for m in missing if m not in config]
     given = dict(vars(obj))
     try:
         rebuilt = cls.from_config(config)
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()) failed: {describe(exc)}"}
+        return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()) failed: {in_brief(exc)}"}
     path = os.path.join(workdir, "roundtrip.keras")
     try:
         model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
@@ -80,7 +75,7 @@ def check(facts, workdir):
         loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
         loaded = loaded if model is obj else loaded.layers[0]
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f".keras save/load failed: {describe(exc)}"}
+        return {"status": "confirmed", "evidence": f".keras save/load failed: {in_brief(exc)}"}
     lost, kept, unknown = [], [], []
     for argument in missing:
         attribute = held(obj, argument, kwargs.get(argument, getattr(params.get(argument), "default", None)))

@@ -13,26 +13,21 @@ import keras
 PROBE = {"name": "tflint_probe", "dtype": "float64", "trainable": False}
 
 
-def summary(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:240]}"
-
 
 def base_state(layer):
     return {"name": layer.name, "dtype": layer.dtype, "trainable": layer.trainable}
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name = facts.get("class", "")
     call_args = facts.get("call_args", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
         probe = ", ".join(f"{k}={v!r}" for k, v in PROBE.items())
         obj = eval(f"__cls({call_args}{', ' if call_args else ''}{probe})", dict(namespace, __cls=cls))
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"{name} could not be built with {PROBE}: {summary(exc)}"}
+        return {"status": "inconclusive", "evidence": f"{name} could not be built with {PROBE}: {in_brief(exc)}"}
     before = base_state(obj)
     if before != PROBE:
         return {"status": "inconclusive", "evidence": f"{name} does not keep name/dtype/trainable given at "
@@ -46,7 +41,7 @@ def check(facts, workdir):
         loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
         reloaded = base_state(loaded if model is obj else loaded.layers[0])
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"the round trip failed for another reason: {summary(exc)}"}
+        return {"status": "inconclusive", "evidence": f"the round trip failed for another reason: {in_brief(exc)}"}
     lost = [f"{k} {before[k]!r} -> {rebuilt[k]!r} (from_config), {reloaded[k]!r} (.keras)"
             for k in PROBE if rebuilt[k] != before[k] or reloaded[k] != before[k]]
     if lost:

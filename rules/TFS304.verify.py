@@ -24,11 +24,10 @@ def construct(cls, call_args, namespace, extra=""):
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name = facts.get("class", "")
     call_args = facts.get("call_args", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
         obj = construct(cls, call_args, namespace)
         config = obj.get_config()

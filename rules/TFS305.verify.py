@@ -16,10 +16,6 @@ import tensorflow as tf
 SHAPES = ((4,), (3, 4), (8, 8, 3))
 
 
-def short(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}"
-
 
 def called(obj):
     """The input shape a layer or model can be called on, after calling it; None when none works."""
@@ -33,15 +29,14 @@ def called(obj):
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name, attribute = facts.get("class", ""), facts.get("attribute", "")
     call_args = facts.get("call_args", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
         obj = eval(f"__cls({call_args})", dict(namespace, __cls=cls))
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"{name}({call_args}) could not be built: {short(exc)}"}
+        return {"status": "inconclusive", "evidence": f"{name}({call_args}) could not be built: {in_brief(exc, 200)}"}
     is_metric = isinstance(obj, keras.metrics.Metric)
     shape = None if is_metric else called(obj)
     variable = getattr(obj, attribute, None)
@@ -69,5 +64,5 @@ def check(facts, workdir):
         again = getattr(loaded if model is obj else loaded.layers[-1], attribute)
         evidence += f"; set to {marked.ravel()[:3]}, reloaded from .keras as {np.asarray(again).ravel()[:3]}"
     except Exception as exc:
-        evidence += f"; the .keras round trip failed ({short(exc)})"
+        evidence += f"; the .keras round trip failed ({in_brief(exc, 200)})"
     return {"status": "confirmed", "evidence": evidence}

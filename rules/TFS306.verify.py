@@ -15,19 +15,14 @@ import numpy as np
 SHAPES = ((4,), (3, 4), (8, 8, 3))
 
 
-def text_of(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:240]}"
-
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name, call_args = facts.get("class", ""), facts.get("call_args", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {text_of(exc)}"}
+        return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {in_brief(exc)}"}
     model = probe = None
     for shape in SHAPES:
         try:
@@ -39,18 +34,18 @@ def check(facts, workdir):
             error, model = exc, None
     if model is None:
         return {"status": "inconclusive", "evidence": f"{name}({call_args}) could not be built and run on a small "
-                                                      f"float input: {text_of(error)}"}
+                                                      f"float input: {in_brief(error)}"}
     path = os.path.join(workdir, os.path.basename(facts.get("path") or "model.h5"))
     try:
         model.save(path)
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f"model.save({os.path.basename(path)!r}): {text_of(exc)}"}
+        return {"status": "confirmed", "evidence": f"model.save({os.path.basename(path)!r}): {in_brief(exc)}"}
     customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
     try:
         loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
     except Exception as exc:
         return {"status": "confirmed", "evidence": f"saved without error; load_model({os.path.basename(path)!r}): "
-                                                   f"{text_of(exc)}"}
+                                                   f"{in_brief(exc)}"}
     if not np.allclose(expected, np.asarray(loaded(probe)), atol=1e-5):
         return {"status": "confirmed", "evidence": f"{os.path.basename(path)} reloaded with different predictions"}
     return {"status": "not reproduced",

@@ -15,10 +15,6 @@ import numpy as np
 SHAPES = ((4,), (3, 4), (8, 8, 3))
 
 
-def one_line(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:260]}"
-
 
 def run_definitions(source, namespace):
     """Run the imports, functions and classes of ``source`` one by one (an example's script code
@@ -37,7 +33,7 @@ def check(facts, workdir):
         run_definitions(facts.get("imports", ""), namespace)
         run_definitions(facts.get("source", ""), namespace)
     except SyntaxError as exc:
-        return {"status": "inconclusive", "evidence": f"the module's source could not be read: {one_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"the module's source could not be read: {in_brief(exc, 260)}"}
     model = None
     for shape in SHAPES:
         try:
@@ -50,19 +46,19 @@ def check(facts, workdir):
             error, model = exc, None
     if model is None:
         return {"status": "inconclusive", "evidence": f"{facts.get('layer', '')} could not be run on a small float "
-                                                      f"input: {one_line(error)}"}
+                                                      f"input: {in_brief(error, 260)}"}
     path = os.path.join(workdir, "lambda_check.keras")
     try:
         model.save(path)
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"the model could not be saved: {one_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"the model could not be saved: {in_brief(exc, 260)}"}
     customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
     try:
         loaded = keras.models.load_model(path, custom_objects=customs)
     except Exception as exc:
         if "lambda" in str(exc).lower():
-            return {"status": "confirmed", "evidence": f"load_model() in safe mode: {one_line(exc)}"}
-        return {"status": "inconclusive", "evidence": f"loading failed for another reason: {one_line(exc)}"}
+            return {"status": "confirmed", "evidence": f"load_model() in safe mode: {in_brief(exc, 260)}"}
+        return {"status": "inconclusive", "evidence": f"loading failed for another reason: {in_brief(exc, 260)}"}
     if not np.allclose(expected, np.asarray(loaded(probe)), atol=1e-5):
         return {"status": "confirmed", "evidence": "the reloaded model gives different predictions"}
     return {"status": "not reproduced", "evidence": "the model saved as .keras loaded back in safe mode with the "

@@ -11,10 +11,6 @@ import numpy as np
 import keras
 
 
-def first_line(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
-
 
 def predictions(labels, activation, units):
     """Labels and the predictions of a model that is right about 90% of the time."""
@@ -40,7 +36,7 @@ def check(facts, workdir):
         metric = eval(facts.get("metric") or "keras.metrics.Accuracy()", scope)
         loss = eval(facts["loss"], scope) if facts.get("loss") else None
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {first_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {in_brief(exc, 160)}"}
     labels = facts.get("labels") or "sparse"
     y, p, truth = predictions(labels, facts.get("activation"), facts.get("units"))
     if loss is None:
@@ -52,7 +48,7 @@ def check(facts, workdir):
     try:
         logs = model.evaluate(p, y, batch_size=32, verbose=0, return_dict=True)
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f"{label}: {first_line(exc)} (true accuracy {truth:.2f})"}
+        return {"status": "confirmed", "evidence": f"{label}: {in_brief(exc, 160)} (true accuracy {truth:.2f})"}
     value = next(v for k, v in logs.items() if k != "loss")
     status = "confirmed" if abs(value - truth) > 0.02 else "not reproduced"
     return {"status": status, "evidence": f"{label}: {value:.2f}, true accuracy {truth:.2f}"}

@@ -10,26 +10,21 @@ import numpy as np
 import tensorflow as tf
 
 
-def first_line(exc):
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:160]}" if text else type(exc).__name__
-
 
 def number(value):
     return float(np.asarray(value, dtype="float64").ravel()[0])
 
 
 def check(facts, workdir):
-    namespace = {"__name__": "user_code"}
     name = facts.get("class", "")
     try:
-        exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+        namespace = user_code(facts)
         cls = namespace[name]
         args = facts.get("call_args") or ""
         build = lambda: eval(f"__cls({args})", dict(namespace, __cls=cls))  # noqa: E731
         fresh = number(build().result())
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build {name}: {first_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"cannot build {name}: {in_brief(exc, 160)}"}
     y_true = np.ones((4, 1), dtype="float32")
     y_pred = np.full((4, 1), 0.7, dtype="float32")
     try:
@@ -43,7 +38,7 @@ def check(facts, workdir):
             eager.update_state(y_true, y_pred)
         eager_value = number(eager.result())
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"{name} fails eagerly: {first_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"{name} fails eagerly: {in_brief(exc, 160)}"}
     if abs(after_reset - fresh) > 1e-6:
         return {"status": "confirmed",
                 "evidence": f"{name}: after reset_state() result() is {after_reset:g}, a fresh metric gives {fresh:g}"}
@@ -58,7 +53,7 @@ def check(facts, workdir):
             step(tf.constant(y_true), tf.constant(y_pred))
         traced_value = number(traced.result())
     except Exception as exc:
-        return {"status": "confirmed", "evidence": f"{name} inside tf.function (as in fit): {first_line(exc)}"}
+        return {"status": "confirmed", "evidence": f"{name} inside tf.function (as in fit): {in_brief(exc, 160)}"}
     if abs(traced_value - eager_value) > 1e-6:
         return {"status": "confirmed", "evidence": f"{name}: 3 updates inside tf.function (as in fit) give "
                                                    f"{traced_value:g}, eagerly {eager_value:g}"}

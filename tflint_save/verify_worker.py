@@ -59,8 +59,38 @@ def probe():
 
 
 def first_line(exc):
+    """The exception's type and the first line of its message."""
     text = str(exc).strip().splitlines()
     return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__
+
+
+def in_brief(exc, limit=240):
+    """The exception's type and its whole message on one line, cut at ``limit`` characters:
+    Keras wraps one sentence over several lines, and nests the cause further down."""
+    text = " ".join(str(exc).split())
+    return "%s: %s" % (type(exc).__name__, text[:limit]) if text else type(exc).__name__
+
+
+def user_code(facts):
+    """Run the user's definitions (``facts["source"]``) as a module; its namespace."""
+    namespace = {"__name__": "user_code"}
+    exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+    return namespace
+
+
+def keras_in_use():
+    """The Keras ``tf.keras`` code runs with: tf_keras (Keras 2) under TF_USE_LEGACY_KERAS."""
+    import keras
+
+    if os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
+        import tensorflow as tf
+
+        return tf.keras
+    return keras
+
+
+# What every snippet finds in its globals, so that the snippets hold only their checks.
+SNIPPET_HELPERS = {f.__name__: f for f in (first_line, in_brief, user_code, keras_in_use)}
 
 
 class KerasState:
@@ -108,7 +138,8 @@ class KerasState:
 
 
 def load_check(job):
-    namespace = {"__name__": "tflint_save_snippet_%s" % job.get("code", ""), "__file__": job.get("snippet_path", "")}
+    namespace = {"__name__": "tflint_save_snippet_%s" % job.get("code", ""), "__file__": job.get("snippet_path", ""),
+                 **SNIPPET_HELPERS}
     exec(compile(job["snippet"], job.get("snippet_path") or "<snippet>", "exec"), namespace)
     check = namespace.get("check")
     if not callable(check):
