@@ -213,6 +213,14 @@ def test_suffixes():
     assert report.verified(Finding("a.py", 1, 1, "TFS201", "m")) == ""
 
 
+def test_check_rules_skips_a_bad_example_the_rule_does_not_flag_on_that_keras():
+    # TFS301's bad example defaults an argument to a function: only Keras 3 records defaults.
+    tfs301 = catalog.get("TFS301")
+    assert verify.flags_bad_example(tfs301, 3)
+    assert not verify.flags_bad_example(tfs301, 2)
+    assert verify.flags_bad_example(catalog.get("TFS302"), 2)
+
+
 def test_corrupt_cache_entries_are_ignored_with_a_warning(tmp_path):
     cache = verify.Cache(str(tmp_path))
     cache.put("ab" * 32, {"status": "confirmed", "evidence": "E", "seconds": 0.1})
