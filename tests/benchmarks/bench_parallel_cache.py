@@ -8,8 +8,8 @@ waits for, start-up included), with the CPU time the run's processes used beside
 
 - ``--jobs 1`` vs ``--jobs N`` (no cache): the speed-up, and whether the outputs are identical;
 - a cold cache run (an empty --cache-dir) vs a warm one (the same directory, nothing changed);
-- ``flake8 --select TFS`` (the plugin) vs ``tflint-save`` on the same file list, one process each
-  and then N each;
+- ``flake8 --select TFS`` (the plugin) vs ``tflint-save`` on the same file list, one job each
+  and then N each (``bench_flake8.compare``);
 - with ``--startup``: linting the first n files in-process vs in a pool of N workers, for the
   choice of ``parallel.MIN_FILES_PER_WORKER``.
 
@@ -93,39 +93,6 @@ def bench_cache(corpus, jobs, repeat):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _flake8_config(folder):
-    """A config that loads this checkout's plugin, unless its entry point is installed here."""
-    probe = subprocess.run(
-        [sys.executable, "-c", "from importlib import metadata; print(any(e.name == 'TFS' for e in "
-         "metadata.entry_points(group='flake8.extension')))"],
-        cwd=folder, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True)
-    path = os.path.join(folder, "flake8.cfg")
-    with open(path, "w", encoding="utf-8") as out:
-        out.write("[flake8]\n")
-        if probe.stdout.strip() != "True":
-            out.write(f"[flake8:local-plugins]\nextension =\n    TFS = tflint_save.flake8_plugin:Plugin\npaths = {ROOT}\n")
-    return path
-
-
-def bench_flake8(files, jobs, repeat):
-    try:
-        import flake8  # noqa: F401  (only whether it is installed)
-    except ImportError:
-        print("flake8 not installed: plugin benchmark skipped")
-        return
-    folder = tempfile.mkdtemp(prefix="tflint-save-bench-flake8-")
-    cfg = _flake8_config(folder)
-    absolute = [os.path.abspath(f) for f in files]
-    for n in (1, jobs):
-        plugin = best([sys.executable, "-m", "flake8", "--config", cfg, "--select", "TFS", "--jobs", str(n),
-                       *absolute], repeat, cwd=folder)
-        ours = best(lint(*absolute, "--no-cache", "--jobs", str(n)), repeat, cwd=folder)
-        show(f"tflint-save --jobs {n}", ours)
-        show(f"flake8 --select TFS --jobs {n}", plugin, ours)
-        print(f"{'':<34} findings: tflint-save {len(ours[2].splitlines())}, flake8 {len(plugin[2].splitlines())}")
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def bench_startup(files, jobs, repeat):
     from tflint_save import parallel, run
 
@@ -166,7 +133,16 @@ def main() -> None:
     bench_jobs(corpus, args.jobs, args.repeat)
     bench_cache(corpus, args.jobs, args.repeat)
     if not args.skip_flake8:
-        bench_flake8(files, args.jobs, args.repeat)
+        try:
+            import flake8  # noqa: F401  (only whether it is installed)
+        except ImportError:
+            print("flake8 not installed: plugin benchmark skipped")
+            return
+        from bench_flake8 import compare
+
+        print("the flake8 plugin vs the command line (.py files):")
+        compare(files, 1, args.repeat)
+        compare(files, args.jobs, args.repeat)
 
 
 if __name__ == "__main__":
