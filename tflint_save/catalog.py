@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,7 +17,7 @@ import libcst as cst
 
 from tflint_save import index as index_mod
 from tflint_save.findings import FileResult, Finding, Pending
-from tflint_save.names import EMPTY, Names, Resolver, param_names
+from tflint_save.names import Names, Resolver, param_names
 from tflint_save.positions import positions
 
 # Deeply nested expressions (long `a + b + ...` chains) recurse once per level.
@@ -114,14 +114,40 @@ _SKIP_FIELD = re.compile(
     r"equal|star|operator|leading_lines|lines_after_decorators|header|footer|newline|"
     r"trailing_whitespace|asynchronous|first_line|empty_lines|footer)$"
 )
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
+_FIELDS: Dict[type, Tuple[Tuple[str, ...], bool]] = {}
+# isinstance() against libcst's abstract base classes goes through ABCMeta.__instancecheck__, a
+# tenth of the walk's time when done for every node and field value: ask once per type instead.
+_IS_NODE: Dict[type, bool] = {}
 
 
-def _fields(cls: type) -> Tuple[str, ...]:
+def _fields(cls: type) -> Tuple[Tuple[str, ...], bool]:
+    """The fields of a node type worth descending into, and whether it is a statement."""
     found = _FIELDS.get(cls)
     if found is None:
-        found = tuple(f for f in cls.__dataclass_fields__ if not _SKIP_FIELD.match(f))
+        found = (tuple(f for f in cls.__dataclass_fields__ if not _SKIP_FIELD.match(f)),
+                 issubclass(cls, (cst.SimpleStatementLine, cst.BaseCompoundStatement)))
         _FIELDS[cls] = found
+    return found
+
+
+def _is_node(cls: type) -> bool:
+    known = _IS_NODE.get(cls)
+    if known is None:
+        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
+    return known
+
+
+def children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """A node's children through the fields the walk follows (libcst's ``.children`` rebuilds
+    each node list and costs several times more)."""
+    found = []
+    for name in _fields(type(node))[0]:
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found.extend(child for child in value if _is_node(type(child)))
+        elif _is_node(kind):
+            found.append(value)
     return found
 
 
@@ -193,17 +219,18 @@ class _Walker:
             self.walk(node.body)
             ctx.resolver.pop()
         else:
-            is_statement = isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            fields, is_statement = _fields(cls)
             if is_statement:
                 ctx.statements.append(node)
-            for name in _fields(cls):
+            for name in fields:
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
-                    self.walk(value)
-                elif type(value) is tuple or type(value) is list:
+                kind = type(value)
+                if kind is tuple or kind is list:
                     for child in value:
-                        if isinstance(child, cst.CSTNode):
+                        if _IS_NODE.get(type(child)) or _is_node(type(child)):
                             self.walk(child)
+                elif _IS_NODE.get(kind) or _is_node(kind):
+                    self.walk(value)
             if is_statement:
                 ctx.statements.pop()
             if cls is cst.Assign or cls is cst.AnnAssign:

@@ -31,7 +31,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 import libcst as cst
 
 from tflint_save import nodes, source
-from tflint_save.engine import _fields
+from tflint_save.engine import children
 from tflint_save.findings import Finding
 from tflint_save.names import dotted
 from tflint_save.positions import positions
@@ -83,16 +83,9 @@ class Tree:
                     self.uses.setdefault(node.value, []).append(node)
             elif cls is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 self.assigns.setdefault(node.targets[0].target.value, []).append(node)
-            for name in _fields(cls):
-                value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
-                    parent[id(value)] = node
-                    todo.append(value)
-                elif type(value) is tuple or type(value) is list:
-                    for child in value:
-                        if isinstance(child, cst.CSTNode):
-                            parent[id(child)] = node
-                            todo.append(child)
+            for child in children(node):
+                parent[id(child)] = node
+                todo.append(child)
 
     def ancestors(self, node: cst.CSTNode) -> Iterable[cst.CSTNode]:
         above = self.parent.get(id(node))

@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
-from tflint_save.engine import Context, Rule, _fields
+from tflint_save.engine import Context, Rule, children
 from tflint_save.findings import ClassInfo, Pending
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
@@ -177,18 +177,12 @@ def _dict_value(expr: cst.BaseExpression, env: Dict[str, _Config], depth: int = 
 
 
 def _below(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node of a small subtree, through the fields the walk follows (libcst's .children
-    rebuilds each list and costs several times more)."""
+    """Every node of a small subtree."""
     todo = [node]
     while todo:
         current = todo.pop()
         yield current
-        for name in _fields(type(current)):
-            value = getattr(current, name)
-            if isinstance(value, cst.CSTNode):
-                todo.append(value)
-            elif type(value) is tuple or type(value) is list:
-                todo.extend(v for v in value if isinstance(v, cst.CSTNode))
+        todo.extend(children(current))
 
 
 def _names_in(node: cst.CSTNode) -> Set[str]:
