@@ -163,7 +163,19 @@ def _remove(path: str) -> None:
 # -- FileResult <-> JSON ----------------------------------------------------------------------
 
 def result_to_json(result: FileResult) -> Dict[str, Any]:
-    return dataclasses.asdict(result)
+    return _plain(result)
+
+
+def _plain(value: Any) -> Any:
+    """dataclasses.asdict() without its deep copy of every value (most of a cache write's
+    cost): the result is dumped to JSON at once, never changed."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _tuples(value: Any) -> Any:
