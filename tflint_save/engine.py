@@ -18,6 +18,7 @@ import libcst as cst
 from tflint_save import index as index_mod
 from tflint_save.findings import FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
+from tflint_save.nodes import _IS_NODE, is_node, walk_info
 from tflint_save.positions import positions
 
 # Deeply nested expressions (long `a + b + ...` chains) recurse once per level.
@@ -108,49 +109,6 @@ class Context:
 
 # -- the walk ----------------------------------------------------------------------------
 
-# Fields that hold only whitespace, punctuation or operators: never worth descending into.
-_SKIP_FIELD = re.compile(
-    r"^(whitespace.*|lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|colon|dot|"
-    r"equal|star|operator|leading_lines|lines_after_decorators|header|footer|newline|"
-    r"trailing_whitespace|asynchronous|first_line|empty_lines|footer)$"
-)
-_FIELDS: Dict[type, Tuple[Tuple[str, ...], bool]] = {}
-# isinstance() against libcst's abstract base classes goes through ABCMeta.__instancecheck__, a
-# tenth of the walk's time when done for every node and field value: ask once per type instead.
-_IS_NODE: Dict[type, bool] = {}
-
-
-def _fields(cls: type) -> Tuple[Tuple[str, ...], bool]:
-    """The fields of a node type worth descending into, and whether it is a statement."""
-    found = _FIELDS.get(cls)
-    if found is None:
-        found = (tuple(f for f in cls.__dataclass_fields__ if not _SKIP_FIELD.match(f)),
-                 issubclass(cls, (cst.SimpleStatementLine, cst.BaseCompoundStatement)))
-        _FIELDS[cls] = found
-    return found
-
-
-def _is_node(cls: type) -> bool:
-    known = _IS_NODE.get(cls)
-    if known is None:
-        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
-    return known
-
-
-def children(node: cst.CSTNode) -> List[cst.CSTNode]:
-    """A node's children through the fields the walk follows (libcst's ``.children`` rebuilds
-    each node list and costs several times more)."""
-    found = []
-    for name in _fields(type(node))[0]:
-        value = getattr(node, name)
-        kind = type(value)
-        if kind is tuple or kind is list:
-            found.extend(child for child in value if _is_node(type(child)))
-        elif _is_node(kind):
-            found.append(value)
-    return found
-
-
 _HANDLERS: Dict[type, Dict[str, List[Tuple[type, str]]]] = {}
 
 
@@ -219,7 +177,7 @@ class _Walker:
             self.walk(node.body)
             ctx.resolver.pop()
         else:
-            fields, is_statement = _fields(cls)
+            fields, is_statement = walk_info(cls)
             if is_statement:
                 ctx.statements.append(node)
             for name in fields:
@@ -227,9 +185,9 @@ class _Walker:
                 kind = type(value)
                 if kind is tuple or kind is list:
                     for child in value:
-                        if _IS_NODE.get(type(child)) or _is_node(type(child)):
+                        if _IS_NODE.get(type(child)) or is_node(type(child)):
                             self.walk(child)
-                elif _IS_NODE.get(kind) or _is_node(kind):
+                elif _IS_NODE.get(kind) or is_node(kind):
                     self.walk(value)
             if is_statement:
                 ctx.statements.pop()

@@ -31,7 +31,6 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 import libcst as cst
 
 from tflint_save import nodes, source
-from tflint_save.engine import children
 from tflint_save.findings import Finding
 from tflint_save.names import dotted
 from tflint_save.positions import positions
@@ -83,7 +82,7 @@ class Tree:
                     self.uses.setdefault(node.value, []).append(node)
             elif cls is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 self.assigns.setdefault(node.targets[0].target.value, []).append(node)
-            for child in children(node):
+            for child in nodes.children(node):
                 parent[id(child)] = node
                 todo.append(child)
 

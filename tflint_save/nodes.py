@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -141,13 +141,57 @@ def extension_of(tail: str) -> str:
     return "." + name.rsplit(".", 1)[1]
 
 
+# Fields that hold only whitespace, punctuation or operators: never worth descending into.
+_SKIP_FIELD = re.compile(
+    r"^(whitespace.*|lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|colon|dot|"
+    r"equal|star|operator|leading_lines|lines_after_decorators|header|footer|newline|"
+    r"trailing_whitespace|asynchronous|first_line|empty_lines)$"
+)
+_WALK_INFO: Dict[type, Tuple[Tuple[str, ...], bool]] = {}
+# isinstance() against libcst's abstract base classes goes through ABCMeta.__instancecheck__ for
+# every node and field value the walk meets: ask once per type instead.
+_IS_NODE: Dict[type, bool] = {}
+
+
+def walk_info(cls: type) -> Tuple[Tuple[str, ...], bool]:
+    """The fields of a node type worth descending into, and whether it is a statement."""
+    found = _WALK_INFO.get(cls)
+    if found is None:
+        found = (tuple(f for f in cls.__dataclass_fields__ if not _SKIP_FIELD.match(f)),
+                 issubclass(cls, (cst.SimpleStatementLine, cst.BaseCompoundStatement)))
+        _WALK_INFO[cls] = found
+    return found
+
+
+def is_node(cls: type) -> bool:
+    known = _IS_NODE.get(cls)
+    if known is None:
+        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
+    return known
+
+
+def children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """A node's children in source order, through the fields the walk follows (libcst's
+    ``.children`` also yields whitespace and punctuation and rebuilds each list)."""
+    found: List[cst.CSTNode] = []
+    for name in walk_info(type(node))[0]:
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found.extend(child for child in value if is_node(type(child)))
+        elif is_node(kind):
+            found.append(value)
+    return found
+
+
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node below ``node`` (for small subtrees only: rules must not re-walk files)."""
+    """Every node below ``node``, in source order (for small subtrees only: rules must not
+    re-walk files)."""
     todo = [node]
     while todo:
         current = todo.pop()
         yield current
-        todo.extend(reversed(current.children))
+        todo.extend(reversed(children(current)))
 
 
 _MODEL_NAME = re.compile(

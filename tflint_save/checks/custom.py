@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
-from tflint_save.engine import Context, Rule, children
+from tflint_save.engine import Context, Rule
 from tflint_save.findings import ClassInfo, Pending
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
@@ -176,17 +176,8 @@ def _dict_value(expr: cst.BaseExpression, env: Dict[str, _Config], depth: int = 
     return _Config(False)
 
 
-def _below(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node of a small subtree."""
-    todo = [node]
-    while todo:
-        current = todo.pop()
-        yield current
-        todo.extend(children(current))
-
-
 def _names_in(node: cst.CSTNode) -> Set[str]:
-    return {n.value for n in _below(node) if isinstance(n, cst.Name)}
+    return {n.value for n in nodes.walk(node) if isinstance(n, cst.Name)}
 
 
 def read_get_config(func: cst.FunctionDef) -> _Config:
@@ -405,7 +396,7 @@ class ClassFacts:
         self.kwargs = kwargs is not None
         forwarded = super_init = False
         names: Set[str] = set()
-        for node in _below(init.body):
+        for node in nodes.walk(init.body):
             if isinstance(node, cst.Name):
                 names.add(node.value)
             elif isinstance(node, cst.Call) and _is_self_call(node, "__init__"):
@@ -444,7 +435,7 @@ class ClassFacts:
         if self.get_config is not None:
             read = read_get_config(self.get_config)
             uses_super = any(isinstance(n, cst.Call) and _is_self_call(n, "get_config")
-                             for n in _below(self.get_config.body))
+                             for n in nodes.walk(self.get_config.body))
             config = {"keys": sorted(read.keys), "super": uses_super,
                       "complete": read.complete and read.super == uses_super}
         return {
