@@ -28,6 +28,9 @@ SEQUENTIAL = "keras.models.Sequential"
 PLAIN_BASES = (LAYER, MODEL)
 # What Layer.get_config() adds itself: TFS303's business, never a "missing argument".
 BASE_KEYS = ("name", "trainable", "dtype")
+# What reloading does without each of them (C08).
+_LOST = {"name": "the name changes", "trainable": "a frozen layer (trainable=False) reloads as trainable",
+         "dtype": "a float64 one reloads as float32"}
 TF_VARIABLES = ("tensorflow.Variable", "tensorflow.compat.v1.Variable", "tensorflow.compat.v2.Variable")
 SAVE_MODEL = "keras.saving.save_model"
 MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
@@ -663,8 +666,8 @@ class TFS301(ClassRule):
                     f"__init__ requires {_quoted(required)} and Keras 3 builds a subclassed Model's automatic "
                     f"config from the defaults only")
                 return (f"{name} is a subclassed Model without get_config(): {why}, so get_config() and "
-                        f"model.save() raise NotImplementedError ('{name} was created by passing non-serializable "
-                        f"argument values in __init__()'); {fix}")
+                        f"model.save() raise NotImplementedError ('Object {name} was created by passing "
+                        f"non-serializable argument values in __init__()'); {fix}")
             if not params:
                 return None
             names = _quoted([p["name"] for p in params])
@@ -680,7 +683,8 @@ class TFS301(ClassRule):
                     f"to empty config', so the saved model does not reload with its arguments; {fix}")
         return (f"{name} has no get_config() and its __init__ argument {bad[0]}, which Keras cannot record (only "
                 f"plain str/int/float/bool/None values): get_config() and model.save() raise NotImplementedError "
-                f"('{name} was created by passing non-serializable argument values in __init__()'); {fix}")
+                f"('{'Object' if keras == 3 else 'Layer'} {name} was created by passing non-serializable argument "
+                f"values in __init__()'); {fix}")
 
 
 class TFS302(ClassRule):
@@ -754,9 +758,10 @@ class TFS303(ClassRule):
             return None
         kwargs = "" if not data["has_init"] or data["kwargs"] else (
             " (and let __init__ take **kwargs and pass them to super().__init__, or loading fails: TFS304)")
+        effects = [_LOST[k] for k in lost]
+        effects = ", ".join(effects[:-1]) + (" and " if len(effects) > 1 else "") + effects[-1]
         return (f"get_config() of {data['class']} builds its dict without super().get_config(): "
-                f"{_quoted(lost)} {'is' if len(lost) == 1 else 'are'} not saved, so a frozen layer "
-                f"(trainable=False) reloads as trainable, a float64 one as float32, and the name changes; start "
+                f"{_quoted(lost)} {'is' if len(lost) == 1 else 'are'} not saved, so {effects}; start "
                 f"from config = super().get_config(){kwargs}")
 
 
