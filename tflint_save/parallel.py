@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from typing import List, Optional, Sequence, Tuple, Type
+from typing import List, Optional, Sequence, Type
 
 from tflint_save.cache import Cache
 from tflint_save.config import Settings
@@ -48,38 +48,32 @@ def lint_all(files: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
 
     results: List[Optional[FileResult]] = [None] * len(files)
     todo: List[int] = []
+    keys: List[Optional[str]] = []
     for i, path in enumerate(files):
         if path == "-":
             results[i] = lint_file(stdin_name, settings, rules, text=stdin_text or "")
             continue
+        key = None
         if cache is not None:
+            # The key is taken before linting: were the file edited in between, the entry would
+            # only ever be found for these old bytes, and a later run rehashes the new ones.
             key = cache.key_of(path)
             found = cache.get(key) if key is not None else None
             if found is not None:
                 results[i] = found
                 continue
         todo.append(i)
+        keys.append(key)
     paths = [files[i] for i in todo]
     workers = workers_for(len(paths), jobs)
-    done = _in_pool(paths, settings, rules, workers, cache) if workers else None
+    done = _in_pool(paths, settings, rules, workers) if workers else None
     if done is None:
-        done = [_lint_one(path, settings, rules, cache) for path in paths]
-    for i, (result, key) in zip(todo, done):
+        done = [lint_file(path, settings, rules) for path in paths]
+    for i, key, result in zip(todo, keys, done):
         results[i] = result
         if cache is not None and key is not None:
             cache.put(key, result)
     return results  # type: ignore[return-value]
-
-
-def _lint_one(path: str, settings: Settings, rules: Sequence[Type[Rule]],
-              cache: Optional[Cache]) -> Tuple[FileResult, Optional[str]]:
-    """Lint a file and give the cache key of the bytes it was linted from."""
-    from tflint_save.run import lint_file
-
-    # The key is taken before linting: were the file edited in between, the entry would
-    # only ever be found for these old bytes, and a later run rehashes the new ones.
-    key = cache.key_of(path) if cache is not None else None
-    return lint_file(path, settings, rules), key
 
 
 # -- workers ----------------------------------------------------------------------------------
@@ -87,12 +81,14 @@ def _lint_one(path: str, settings: Settings, rules: Sequence[Type[Rule]],
 _WORKER: dict = {}
 
 
-def _start_worker(settings: Settings, rules: Sequence[Type[Rule]], cache: Optional[Cache]) -> None:
-    _WORKER.update(settings=settings, rules=rules, cache=cache)
+def _start_worker(settings: Settings, rules: Sequence[Type[Rule]]) -> None:
+    _WORKER.update(settings=settings, rules=rules)
 
 
-def _work(path: str) -> Tuple[FileResult, Optional[str]]:
-    return _lint_one(path, _WORKER["settings"], _WORKER["rules"], _WORKER["cache"])
+def _work(path: str) -> FileResult:
+    from tflint_save.run import lint_file
+
+    return lint_file(path, _WORKER["settings"], _WORKER["rules"])
 
 
 def _size(path: str) -> int:
@@ -110,8 +106,8 @@ def _context():
     return multiprocessing.get_context()
 
 
-def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]], workers: int,
-             cache: Optional[Cache]) -> Optional[List[Tuple[FileResult, Optional[str]]]]:
+def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]],
+             workers: int) -> Optional[List[FileResult]]:
     """Results from ``workers`` processes, or None when a pool cannot be used here."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -122,7 +118,7 @@ def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
     chunk = max(1, min(8, len(paths) // (workers * 16)))
     try:
         with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker,
-                                 initargs=(settings, list(rules), cache)) as pool:
+                                 initargs=(settings, list(rules))) as pool:
             done = list(pool.map(_work, [paths[i] for i in order], chunksize=chunk))
         results: List = [None] * len(paths)
         for i, result in zip(order, done):

@@ -108,7 +108,7 @@ def bench_startup(files, jobs, repeat):
                 run.lint_file(path, settings, rules)
             inline.append(time.perf_counter() - start)
             start = time.perf_counter()
-            parallel._in_pool(chosen, settings, rules, jobs, None)
+            parallel._in_pool(chosen, settings, rules, jobs)
             pooled.append(time.perf_counter() - start)
         print(f"{n:>6} {1000 * min(inline):>10.1f}ms {1000 * min(pooled):>10.1f}ms")
 
