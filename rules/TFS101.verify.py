@@ -34,7 +34,7 @@ def check(facts, workdir):
             again.load_weights(path)
         again.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"{how} failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+        return {"status": "inconclusive", "evidence": f"{how} failed: {first_line(exc)}"}
     after = int(again.optimizer.iterations.numpy())
     evidence = f"{name}: trained to iteration {saved}; after {how} and one more step: iteration {after}"
     if after == saved + 1:

@@ -38,7 +38,7 @@ def check(facts, workdir):
         try:
             resumed.load_weights(path)
         except Exception as exc:
-            return {"status": "inconclusive", "evidence": f"load_weights failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+            return {"status": "inconclusive", "evidence": f"load_weights failed: {first_line(exc)}"}
     resumed.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
     after = int(resumed.optimizer.iterations.numpy())
     skipped = [str(w.message).split(",")[0] for w in caught if "Skipping variable loading" in str(w.message)]

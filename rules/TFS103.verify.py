@@ -27,7 +27,7 @@ def check(facts, workdir):
         else:
             loaded.compile(loss="mean_squared_error")  # the default optimizer
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build optimizer {source!r}: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot build optimizer {source!r}: {in_brief(exc)}"}
     loaded.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
     after = int(loaded.optimizer.iterations.numpy())
     evidence = (f"load_model() restored iteration {restored}; after compile(optimizer={source or '<default>'}) and one "

@@ -17,7 +17,7 @@ def check(facts, workdir):
         metric = eval(facts["metric"], {"keras": keras})
         loss = eval(facts["loss"], {"keras": keras})
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {in_brief(exc)}"}
     rng = np.random.default_rng(0)
     classes = facts.get("units") or 10
     if classes < 2:
@@ -36,11 +36,11 @@ def check(facts, workdir):
     try:
         result = passthrough.evaluate(probs, targets, batch_size=32, verbose=0, return_dict=True)
     except Exception as exc:
-        message = " ".join(str(exc).split())
+        error = in_brief(exc, 200)
         for line in str(exc).splitlines():  # graph errors put the useful line last
             if "Incompatible shapes" in line or "must be equal" in line or "squeeze" in line:
-                message = line.strip()
-        return {"status": "confirmed", "evidence": f"{shown}: {type(exc).__name__}: {message[:200]}"}
+                error = f"{type(exc).__name__}: {line.strip()[:200]}"
+        return {"status": "confirmed", "evidence": f"{shown}: {error}"}
     value = [v for name, v in result.items() if name != "loss"][0]
     differs = abs(value - true_accuracy) > 0.02
     return {

@@ -26,7 +26,7 @@ def check(facts, workdir):
         metric = eval(facts["metric"], {"keras": keras})
         loss = eval(facts.get("loss") or "keras.losses.BinaryCrossentropy(from_logits=True)", {"keras": keras})
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {in_brief(exc)}"}
     rng = np.random.default_rng(0)
     labels = (rng.random((2000, 1)) < 0.5).astype("float32")
     logits = ((2 * labels - 1) * 0.8 + rng.normal(size=(2000, 1))).astype("float32")

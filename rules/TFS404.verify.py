@@ -47,7 +47,7 @@ def check(facts, workdir):
         alone.update_state(*second)
         read, truth = float(looped.result()), float(alone.result())
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot feed {expression}: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot feed {expression}: {in_brief(exc)}"}
     how = "after reset_state()" if facts.get("reset") else "without reset_state()"
     return {
         "status": "confirmed" if abs(read - truth) > 1e-6 else "not reproduced",

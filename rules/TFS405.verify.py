@@ -13,10 +13,10 @@ def check(facts, workdir):
     try:
         metric = eval(expression, {"keras": keras})
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build {expression}: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot build {expression}: {in_brief(exc)}"}
     try:
         getattr(metric, method)()
     except AttributeError as exc:
-        return {"status": "confirmed", "evidence": f"{type(metric).__name__}.{method}(): AttributeError: {exc}"}
+        return {"status": "confirmed", "evidence": f"{type(metric).__name__}.{method}(): {first_line(exc)}"}
     works = f"{type(metric).__name__}.{method}() works on Keras {keras.__version__}"
     return {"status": "not reproduced", "evidence": works}

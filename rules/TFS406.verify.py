@@ -41,7 +41,7 @@ def check(facts, workdir):
         labels, preds = data(eval(expression, {"keras": keras}))
         right = value(expression, labels, preds)
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot feed {expression}: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot feed {expression}: {in_brief(exc)}"}
     shown = expression.replace("keras.metrics.", "")
     swapped = facts.get("first") == "prediction" and facts.get("second") == "label"
     if not swapped:
@@ -49,8 +49,8 @@ def check(facts, workdir):
     try:
         given = value(expression, preds, labels)
     except Exception as exc:
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
-        return {"status": "confirmed", "evidence": f"{shown}(predictions, labels): {error}; (labels, predictions): {right:.4f}"}
+        return {"status": "confirmed",
+                "evidence": f"{shown}(predictions, labels): {first_line(exc)}; (labels, predictions): {right:.4f}"}
     return {
         "status": "confirmed" if abs(given - right) > 1e-4 else "not reproduced",
         "evidence": f"{shown}(predictions, labels): {given:.4f}, (labels, predictions): {right:.4f}",

@@ -33,7 +33,7 @@ def check(facts, workdir):
     try:
         casted = cast(decided if comparison else probs, facts)
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"the cast failed: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"the cast failed: {in_brief(exc)}"}
     if softmax and not comparison:
         casted = casted.argmax(axis=1)  # all zeros: every row becomes class 0
     metric, right = keras.metrics.BinaryAccuracy(), keras.metrics.BinaryAccuracy()

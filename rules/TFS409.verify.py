@@ -49,7 +49,7 @@ def check(facts, workdir):
         x, y, units, activation, default_loss = data(facts)
         loss = eval(facts["loss"], scope) if facts.get("loss") else default_loss
     except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"cannot build the metrics or loss: {type(exc).__name__}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot build the metrics or loss: {in_brief(exc)}"}
     name, monitor = facts.get("callback", "EarlyStopping"), facts["monitor"]
     options = {"monitor": monitor, "mode": facts.get("mode") or "auto"}
     if name == "ModelCheckpoint":
@@ -68,9 +68,7 @@ def check(facts, workdir):
             warnings.simplefilter("always")
             history = model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[callback], **validation)
     except Exception as exc:
-        text = " ".join(str(exc).split())
-        error = f"{type(exc).__name__}: {text[:220]}"
-        return {"status": "confirmed", "evidence": f"fit() with {name}(monitor={monitor!r}): {error}"}
+        return {"status": "confirmed", "evidence": f"fit() with {name}(monitor={monitor!r}): {in_brief(exc, 220)}"}
     finally:
         logging.getLogger("tensorflow").removeHandler(captured)
     keys = sorted(history.history)

@@ -6,10 +6,10 @@ import re
 
 
 def check(facts, workdir):
-    import keras
-
-    major = int(keras.__version__.split(".")[0])
-    if major != 3 or os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
+    keras = keras_in_use()
+    # tf.keras's Keras 2 API module (TF_USE_LEGACY_KERAS) has no __version__.
+    major = int(str(getattr(keras, "__version__", None) or "2").split(".")[0])
+    if major != 3:
         return {"status": "inconclusive", "evidence": f"needs Keras 3, Keras {major} is in use"}
     name = re.sub(r"\{[^}]*\}", "1", os.path.basename((facts.get("path") or "").rstrip("/"))) or "saved_model"
     path = os.path.join(workdir, name)
@@ -24,7 +24,7 @@ def check(facts, workdir):
     try:
         model.save(path, **kwargs)
     except ValueError as exc:
-        return {"status": "confirmed", "evidence": f"model.save({name!r}): ValueError: {str(exc).splitlines()[0]}"}
+        return {"status": "confirmed", "evidence": f"model.save({name!r}): {first_line(exc)}"}
     finally:
         logger.removeHandler(handler)
     deprecated = [m for m in logged if "save_format" in m]
@@ -41,6 +41,6 @@ def check(facts, workdir):
         except Exception as exc:
             return {"status": "confirmed", "evidence": (f"model.save({name!r}) wrote a full HDF5 model (model_config "
                                                        f"{'present' if full else 'absent'}); load_weights: "
-                                                       f"{type(exc).__name__}: {str(exc).splitlines()[0]}")}
+                                                       f"{first_line(exc)}")}
         return {"status": "not reproduced", "evidence": f"model.save({name!r}) then load_weights() worked"}
     return {"status": "not reproduced", "evidence": f"model.save({name!r}) worked"}

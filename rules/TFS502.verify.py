@@ -5,10 +5,10 @@ import re
 
 
 def check(facts, workdir):
-    import keras
-
-    major = int(keras.__version__.split(".")[0])
-    if major != 3 or os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
+    keras = keras_in_use()
+    # tf.keras's Keras 2 API module (TF_USE_LEGACY_KERAS) has no __version__.
+    major = int(str(getattr(keras, "__version__", None) or "2").split(".")[0])
+    if major != 3:
         return {"status": "inconclusive", "evidence": f"needs Keras 3, Keras {major} is in use"}
     call = facts.get("call") or "save_weights"
     name = os.path.basename((facts.get("path") or "").rstrip("/")) or "checkpoint"
@@ -24,7 +24,7 @@ def check(facts, workdir):
             try:
                 keras.callbacks.ModelCheckpoint(path, save_weights_only=mode)
             except ValueError as exc:
-                errors.append(f"save_weights_only={mode}: ValueError: {str(exc).splitlines()[0]}")
+                errors.append(f"save_weights_only={mode}: {first_line(exc)}")
             else:
                 return {"status": "not reproduced", "evidence": f"ModelCheckpoint({name!r}, save_weights_only={mode}) worked"}
         return {"status": "confirmed", "evidence": f"ModelCheckpoint({name!r}): " + "; ".join(errors)}
@@ -39,7 +39,7 @@ def check(facts, workdir):
                 model.save(path)
             model.load_weights(path)
     except ValueError as exc:
-        return {"status": "confirmed", "evidence": f"{call}({name!r}): ValueError: {str(exc).splitlines()[0]}"}
+        return {"status": "confirmed", "evidence": f"{call}({name!r}): {first_line(exc)}"}
     except OSError as exc:
-        return {"status": "inconclusive", "evidence": f"{call}({name!r}): {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+        return {"status": "inconclusive", "evidence": f"{call}({name!r}): {first_line(exc)}"}
     return {"status": "not reproduced", "evidence": f"{call}({name!r}) worked"}

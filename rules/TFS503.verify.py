@@ -5,10 +5,10 @@ import re
 
 
 def check(facts, workdir):
-    import keras
-
-    major = int(keras.__version__.split(".")[0])
-    if major != 3 or os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True"):
+    keras = keras_in_use()
+    # tf.keras's Keras 2 API module (TF_USE_LEGACY_KERAS) has no __version__.
+    major = int(str(getattr(keras, "__version__", None) or "2").split(".")[0])
+    if major != 3:
         return {"status": "inconclusive", "evidence": f"needs Keras 3, Keras {major} is in use"}
     import numpy as np
 
@@ -28,6 +28,5 @@ def check(facts, workdir):
             step = "fit after load_model"
             loaded.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)
     except ValueError as exc:
-        message = " ".join(str(exc).split())
-        return {"status": "confirmed", "evidence": f"{name} saved with loss={loss!r}: {step}: ValueError: {message[:200]}"}
+        return {"status": "confirmed", "evidence": f"{name} saved with loss={loss!r}: {step}: {in_brief(exc, 200)}"}
     return {"status": "not reproduced", "evidence": f"{name} saved with loss={loss!r}: {step} worked"}

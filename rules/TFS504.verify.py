@@ -15,7 +15,7 @@ def check(facts, workdir):
         for part in parts[1:]:
             found = getattr(found, part)
     except AttributeError as exc:
-        return {"status": "confirmed", "evidence": f"{attribute}: AttributeError: {exc}"}
+        return {"status": "confirmed", "evidence": f"{attribute}: {first_line(exc)}"}
     except ImportError as exc:
-        return {"status": "inconclusive", "evidence": f"cannot import {parts[0]}: {exc}"}
+        return {"status": "inconclusive", "evidence": f"cannot import {parts[0]}: {first_line(exc)}"}
     return {"status": "not reproduced", "evidence": f"{attribute} exists"}
