@@ -31,6 +31,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 import libcst as cst
 
 from tflint_save import nodes, source
+from tflint_save.checks.custom import BASE_KEYS
 from tflint_save.findings import Finding
 from tflint_save.names import dotted
 from tflint_save.positions import positions
@@ -364,7 +365,6 @@ def _renamed(literal: cst.BaseExpression) -> cst.BaseExpression:
 
 # -- custom layers and models (TFS301-TFS304) ------------------------------------------------
 
-BASE_KEYS = ("name", "trainable", "dtype")  # what Layer.get_config() itself returns
 GETTERS = ("activations", "initializers", "regularizers", "constraints")
 
 
@@ -380,35 +380,12 @@ def _method_at(tree: Tree, f: Finding, name: str) -> Optional[cst.FunctionDef]:
     return _method(cls, name) if cls is not None else None
 
 
-def _own_nodes(function: cst.FunctionDef) -> Iterable[cst.CSTNode]:
-    """The nodes of a function body, not those of functions or classes defined inside it."""
-    todo = [function.body]
-    while todo:
-        node = todo.pop()
-        yield node
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        todo.extend(reversed(node.children))
-
-
-def _super_init(call: cst.CSTNode) -> bool:
-    """``super().__init__(...)``, ``super(C, self).__init__(...)`` or ``Base.__init__(self, ...)``."""
-    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or call.func.attr.value != "__init__":
-        return False
-    owner = call.func.value
-    if isinstance(owner, cst.Call):
-        return isinstance(owner.func, cst.Name) and owner.func.value == "super"
-    first = call.args[0] if call.args else None
-    return dotted(owner) is not None and first is not None and isinstance(first.value, cst.Name) and \
-        first.value.value == "self" and first.keyword is None and not first.star
-
-
 def _stored(init: cst.FunctionDef, name: str) -> Optional[str]:
     """What get_config() returns for __init__ parameter ``name``: ``self.x`` when __init__ keeps
     it as given, ``activations.serialize(self.x)`` when it keeps ``activations.get(name)``...;
     None when it does not keep it in one attribute (or keeps another value there too)."""
     found: Dict[str, Optional[str]] = {}
-    for node in _own_nodes(init):
+    for node in nodes.walk(init.body, into_defs=False):
         if not isinstance(node, cst.Assign) or len(node.targets) != 1:
             continue
         target = node.targets[0].target
@@ -431,8 +408,8 @@ def _stored(init: cst.FunctionDef, name: str) -> Optional[str]:
 def _passed_to_super(init: cst.FunctionDef) -> Set[str]:
     """Parameters given to super().__init__ as ``p=p``: the base config holds them."""
     passed = set()
-    for node in _own_nodes(init):
-        if _super_init(node):
+    for node in nodes.walk(init.body, into_defs=False):
+        if isinstance(node, cst.Call) and nodes.self_call(node, "__init__"):
             for a in node.args:
                 if a.keyword is not None and isinstance(a.value, cst.Name) and a.value.value == a.keyword.value:
                     passed.add(a.keyword.value)
@@ -486,10 +463,9 @@ def _complete_get_config(tree: Tree, f: Finding) -> Optional[Fix]:
     get_config, init = _method_at(tree, f, "get_config"), _method_at(tree, f, "__init__")
     if get_config is None or init is None or not isinstance(f.data.get("params"), list):
         return None
-    # The parameters the finding names ("does not return the __init__ argument 'a' and 'b': ...").
-    head = f.message.split(": ", 1)[0]
-    missing = [p for p in f.data["params"] if isinstance(p, dict) and f"'{p.get('name')}'" in head]
-    dicts = [d for d in _own_nodes(get_config) if isinstance(d, cst.Dict) and any(
+    named = f.data.get("missing") or ()  # the parameters the finding names
+    missing = [p for p in f.data["params"] if isinstance(p, dict) and p.get("name") in named]
+    dicts = [d for d in nodes.walk(get_config.body, into_defs=False) if isinstance(d, cst.Dict) and any(
         isinstance(e, cst.DictElement) and nodes.string(e.key) is not None for e in d.elements)]
     entries = _entries(init, missing) if missing else None
     if not entries or len(dicts) != 1:
@@ -511,7 +487,7 @@ def _merge_super_config(tree: Tree, f: Finding) -> Optional[Fix]:
     get_config = _method_at(tree, f, "get_config")
     if get_config is None:
         return None
-    returns = [r for r in _own_nodes(get_config) if isinstance(r, cst.Return)]
+    returns = [r for r in nodes.walk(get_config.body, into_defs=False) if isinstance(r, cst.Return)]
     if not returns or any(r.value is None for r in returns):
         return None
     changes = {}
@@ -547,7 +523,7 @@ def _forward_kwargs(tree: Tree, f: Finding) -> Optional[Fix]:
     everything = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
     if kwargs is None and any(p.name.value == name for p in everything):
         return None
-    calls = [c for c in _own_nodes(init) if _super_init(c)]
+    calls = [c for c in nodes.walk(init.body, into_defs=False) if isinstance(c, cst.Call) and nodes.self_call(c, "__init__")]
     if len(calls) != 1:
         return None
     call = calls[0]
@@ -614,7 +590,7 @@ def _compiles(text: str) -> bool:
         return False
 
 
-def _result(module: cst.Module, changes: Dict[int, Tuple[cst.CSTNode, cst.CSTNode]], original: str,
+def _result(module: cst.Module, changes: Dict[int, Tuple[cst.CSTNode, cst.CSTNode]],
             compiled: bool) -> Optional[str]:
     """The fixed text, or None when it does not parse (or no longer compiles)."""
     try:
@@ -672,12 +648,12 @@ def fix_text(text: str, findings: Sequence[Finding], unsafe: bool = False) -> Tu
         return text, []
     compiled = _compiles(text)
     merged = {k: v for fix, _ in chosen for k, v in fix.changes.items()}
-    result = _result(tree.module, merged, text, compiled)
+    result = _result(tree.module, merged, compiled)
     if result is not None:
         return result, [f for _, found in chosen for f in found]
     # Some fix broke the file: keep the first one that does not, alone; the next pass does the rest.
     for fix, found in chosen:
-        result = _result(tree.module, fix.changes, text, compiled)
+        result = _result(tree.module, fix.changes, compiled)
         if result is not None:
             return result, found
     return text, []

@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from tflint_save import nodes
 from tflint_save.findings import ClassInfo, FileResult
 
 REGISTER = "keras.saving.register_keras_serializable"
@@ -61,9 +62,7 @@ class Collector:
                 candidates = frozenset({".".join(module + (arg.value.value,))})
             if candidates:
                 bases.append(tuple(sorted(candidates)))
-        methods = tuple(
-            s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)
-        ) if isinstance(node.body, cst.IndentedBlock) else ()
+        methods = tuple(nodes.methods(node))
         registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
         decorators = tuple(sorted({n for n in (_callable_name(d.decorator) for d in node.decorators) if n}))
         self.classes.append(

@@ -83,7 +83,7 @@ def loss_of(ctx, expr: Optional[cst.BaseExpression], depth: int = 0) -> Optional
         from_logits = False if logits is None else nodes.constant(logits)
         if from_logits is not True and from_logits is not False:
             from_logits = None
-        call = f"{name}({call_args(ctx, expr)})"
+        call = f"{name}({nodes.call_args(ctx.module, expr)})"
         return Loss(kind, from_logits, f"keras.losses.{call}", call)
     if isinstance(expr, (cst.Name, cst.Attribute)):
         name = _family_name(ctx, expr, "losses")
@@ -199,7 +199,7 @@ def metric_of(ctx, expr: Optional[cst.BaseExpression], depth: int = 0, tracker: 
     if isinstance(expr, cst.Call):
         name = _family_name(ctx, expr.func, "metrics")
         if name is not None and name[:1].isupper():
-            return Metric(OBJECT, name, node, expr, f"keras.metrics.{name}({call_args(ctx, expr)})")
+            return Metric(OBJECT, name, node, expr, f"keras.metrics.{name}({nodes.call_args(ctx.module, expr)})")
         if tracker is not None and isinstance(expr.func, cst.Name) and expr.func.value in tracker.metric_classes:
             if not ctx.names(expr.func):
                 return Metric(OBJECT, expr.func.value, node, expr, custom=True)
@@ -252,18 +252,6 @@ def metrics_of(ctx, expr: Optional[cst.BaseExpression], tracker: "Optional[Track
     if isinstance(expr, cst.Dict):
         return None
     return [metric_of(ctx, expr, 0, tracker)]
-
-
-def call_args(ctx, call: cst.Call) -> str:
-    """The source text of a call's arguments: ``from_logits=True``."""
-    parts = []
-    for a in call.args:
-        value = ctx.module.code_for_node(a.value)
-        if a.keyword is not None:
-            parts.append(f"{a.keyword.value}={value}")
-        else:
-            parts.append(f"{a.star}{value}")
-    return ", ".join(parts)
 
 
 def _family_name(ctx, expr: cst.BaseExpression, family: str) -> Optional[str]:
@@ -477,8 +465,7 @@ class Tracker:
             names = ctx.names(base.value)
             local = isinstance(base.value, cst.Name) and base.value.value in self.metric_classes
             if local or any(n.startswith("keras.metrics.") for n in names):
-                body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-                methods = tuple(s.name.value for s in body if isinstance(s, cst.FunctionDef))
+                methods = tuple(nodes.methods(node))
                 if local:
                     methods += self.metric_classes[base.value.value]
                 self.metric_classes[node.name.value] = methods

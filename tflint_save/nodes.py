@@ -184,14 +184,45 @@ def children(node: cst.CSTNode) -> List[cst.CSTNode]:
     return found
 
 
-def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def walk(node: cst.CSTNode, into_defs: bool = True) -> Iterator[cst.CSTNode]:
     """Every node below ``node``, in source order (for small subtrees only: rules must not
-    re-walk files)."""
+    re-walk files); with ``into_defs=False``, not below the functions, lambdas and classes
+    defined inside it."""
     todo = [node]
     while todo:
         current = todo.pop()
         yield current
-        todo.extend(reversed(children(current)))
+        if into_defs or current is node or not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            todo.extend(reversed(children(current)))
+
+
+def methods(cls: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
+    """The functions defined directly in a class body, by name (the last one of a name wins)."""
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+
+
+def self_call(call: cst.Call, method: str) -> bool:
+    """``super().m(...)``, ``super(C, self).m(...)`` or ``Base.m(self, ...)``."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != method:
+        return False
+    owner = func.value
+    if isinstance(owner, cst.Call):
+        return isinstance(owner.func, cst.Name) and owner.func.value == "super"
+    if dotted(owner) and call.args and not call.args[0].keyword and not call.args[0].star:
+        first = call.args[0].value
+        return isinstance(first, cst.Name) and first.value == "self"
+    return False
+
+
+def call_args(module: cst.Module, call: cst.Call) -> str:
+    """The arguments of a call as source text (``16, activation="relu"``): what --verify builds
+    the user's object with."""
+    return ", ".join(
+        (f"{a.keyword.value}=" if a.keyword is not None else a.star) + module.code_for_node(a.value)
+        for a in call.args
+    )
 
 
 _MODEL_NAME = re.compile(

@@ -62,33 +62,6 @@ def _code(ctx: Context, node: cst.CSTNode, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _is_self_call(call: cst.Call, method: str) -> bool:
-    """``super().m(...)``, ``super(C, self).m(...)`` or ``Base.m(self, ...)``."""
-    func = call.func
-    if not isinstance(func, cst.Attribute) or func.attr.value != method:
-        return False
-    owner = func.value
-    if isinstance(owner, cst.Call):
-        return isinstance(owner.func, cst.Name) and owner.func.value == "super"
-    if dotted(owner) and call.args and not call.args[0].keyword and not call.args[0].star:
-        first = call.args[0].value
-        return isinstance(first, cst.Name) and first.value == "self"
-    return False
-
-
-def call_args(ctx: Context, call: cst.Call) -> str:
-    """The arguments of a call as source text: what --verify builds the class with."""
-    return ", ".join(
-        (f"{a.keyword.value}=" if a.keyword is not None else a.star) + ctx.module.code_for_node(a.value)
-        for a in call.args
-    )
-
-
-def _methods(node: cst.ClassDef) -> Dict[str, cst.FunctionDef]:
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
-
-
 def _small_statements(block: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
     """The simple statements of a function body in order, into if/for/with/try, not into defs."""
     for statement in block.body:
@@ -159,7 +132,7 @@ def _dict_value(expr: cst.BaseExpression, env: Dict[str, _Config], depth: int = 
         return value
     if not isinstance(expr, cst.Call):
         return _Config(False)
-    if _is_self_call(expr, "get_config"):
+    if nodes.self_call(expr, "get_config"):
         value.super = True
         return value
     func = expr.func
@@ -354,7 +327,7 @@ class ClassFacts:
         self.name = node.name.value
         self.key = ".".join(tuple(module_parts(ctx.path)) + (self.name,))
         self.keras = ctx.keras
-        methods = _methods(node)
+        methods = nodes.methods(node)
         self.init = methods.get("__init__")
         self.get_config = methods.get("get_config")
         self.positional: List[str] = []
@@ -402,7 +375,7 @@ class ClassFacts:
         for node in nodes.walk(init.body):
             if isinstance(node, cst.Name):
                 names.add(node.value)
-            elif isinstance(node, cst.Call) and _is_self_call(node, "__init__"):
+            elif isinstance(node, cst.Call) and nodes.self_call(node, "__init__"):
                 super_init = True
                 args = node.args if isinstance(node.func.value, cst.Call) else node.args[1:]
                 for arg in args:
@@ -419,7 +392,7 @@ class ClassFacts:
         if not call.args:
             return
         if not self.call_args:
-            self.call_args = call_args(ctx, call)
+            self.call_args = nodes.call_args(ctx.module, call)
         by_name = {p["name"]: p for p in self.params}
         index = 0
         for arg in call.args:
@@ -437,7 +410,7 @@ class ClassFacts:
         config = None
         if self.get_config is not None:
             read = read_get_config(self.get_config)
-            uses_super = any(isinstance(n, cst.Call) and _is_self_call(n, "get_config")
+            uses_super = any(isinstance(n, cst.Call) and nodes.self_call(n, "get_config")
                              for n in nodes.walk(self.get_config.body))
             config = {"keys": sorted(read.keys), "super": uses_super,
                       "complete": read.complete and read.super == uses_super}
@@ -936,7 +909,7 @@ class TFS306(ClassRule):
         if not refs and isinstance(built.func, cst.Name):
             refs = [".".join(tuple(module_parts(ctx.path)) + (built.func.value,))]
         if refs:
-            self.saves.append((node, {"class": (dotted(built.func) or [""])[-1], "call_args": call_args(ctx, built),
+            self.saves.append((node, {"class": (dotted(built.func) or [""])[-1], "call_args": nodes.call_args(ctx.module, built),
                                       "refs": refs, "path": saved[1] or "", "keras": ctx.keras}))
 
     def finish(self) -> None:

@@ -836,7 +836,7 @@ class TFS408(_Traced):
         methods = self.models.metric_classes.get(node.name.value)
         if methods is None or not isinstance(node.body, cst.IndentedBlock):
             return
-        defs = {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+        defs = nodes.methods(node)
         containers, variables = set(), set()
         for name, method in defs.items():
             for sub in nodes.walk(method):
@@ -923,7 +923,7 @@ class TFS408(_Traced):
     def on_call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Name) and func.value in self.models.metric_classes and func.value not in self.call_args:
-            self.call_args[func.value] = modelinfo.call_args(self.ctx, node)
+            self.call_args[func.value] = nodes.call_args(self.ctx.module, node)
 
     def finish(self) -> None:
         for node, cls, message in self.found:
