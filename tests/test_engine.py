@@ -150,6 +150,13 @@ def test_noqa_all_codes_and_prefixes():
     assert codes(lint(UNSAFE + "  # noqa: TFS1")) == [("TFS203", 2)]
 
 
+def test_noqa_is_read_from_the_reported_line_after_a_form_feed():
+    # str.splitlines() also breaks at \f; line numbers count only newlines.
+    source = 'import keras\n# page\fbreak\n' + UNSAFE.split("\n")[1]
+    assert codes(lint(source)) == [("TFS203", 3)]
+    assert lint(source + "  # noqa: TFS203") == []
+
+
 def test_noqa_on_first_line_of_multiline_statement():
     source = 'import keras\nm = keras.models.load_model(  # noqa: TFS203\n    "m.keras",\n    safe_mode=False,\n)\n'
     assert lint(source) == []

@@ -409,7 +409,7 @@ def _place(ctx: Context) -> None:
         if statement is not None:
             wanted.append(statement)
     where = positions(ctx.module, wanted)
-    lines = ctx.text.splitlines()
+    lines = ctx.text.split("\n")  # as positions count lines: splitlines() also breaks at \f, \v, \x1c...
 
     def noqa_at(line: int) -> Optional[Tuple[str, ...]]:
         return line_noqa(lines[line - 1]) if 0 < line <= len(lines) else None
