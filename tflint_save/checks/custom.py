@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.checks.saving import names_if
 from tflint_save.engine import Context, Rule
 from tflint_save.findings import ClassInfo, Pending
 from tflint_save.index import ProjectIndex
@@ -338,7 +339,7 @@ class ClassFacts:
         self.functional = False
         self.call_args = ""
         self.maybe_model, self.maybe_keras = self._read_bases(ctx, node)
-        if self.init is not None:
+        if self.init is not None and self.maybe_keras:
             self._read_init(ctx, self.init, module_defs)
 
     @staticmethod
@@ -475,7 +476,7 @@ class ClassRule(Rule):
         if not node.bases or not state.first(node, "leave"):
             return
         facts = ClassFacts(self.ctx, node, state.module_defs)
-        if facts.init is not None or facts.get_config is not None:
+        if facts.maybe_keras and (facts.init is not None or facts.get_config is not None):
             state.classes.append(facts)
             state.by_name[facts.name] = facts
 
@@ -491,8 +492,6 @@ class ClassRule(Rule):
     def finish(self) -> None:
         state = self.state
         for facts in state.classes:
-            if not facts.maybe_keras:
-                continue
             data = state.data_of(facts)
             where = self.where(facts, data)
             if where is not None:
@@ -957,9 +956,7 @@ class TFS307(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
-        if not isinstance(func, (cst.Name, cst.Attribute)):
-            return
-        names = ctx.names(func)
+        names = names_if(ctx, func, ("Lambda", "ModelCheckpoint"))
         if LAMBDA_LAYER in names:
             function = nodes.arg(node, 0, "function")
             if isinstance(function, cst.Name):
@@ -980,7 +977,7 @@ class TFS307(Rule):
         saves = self.saves
         if ctx.keras == 2:  # Keras 2 loads a lambda from .h5 without safe_mode=False
             saves = [tail for tail in saves if tail is not None and tail.endswith(".keras")]
-        if not saves:
+        if not saves or not self.lambdas:
             return
         if ctx.keras == 2:
             error = ("load_model() of the .keras file refuses it by default (ValueError: Requested the "
