@@ -177,6 +177,34 @@ def test_excludes(tmp_path):
     assert os.path.join("venv", "lib", "m.py") in paths(cli(".", "--exclude", "gen", cwd=tmp_path))
 
 
+@pytest.mark.parametrize("where,args", [
+    ("", []), ("", ["."]), ("", ["./pkg"]), ("", ["pkg"]), ("", ["ABS"]), ("", ["ABS/pkg"]), ("pkg", []),
+    ("pkg", ["."]), ("pkg", ["../pkg"]),
+])
+def test_path_excludes_match_from_the_project_root(tmp_path, where, args):
+    # Globs with a '/' are relative to the config file's directory, however the walk starts.
+    write(tmp_path / "pyproject.toml", '[tool.tflint-save]\nextend-exclude = ["notebooks/scratch_*", "pkg/gen"]\n')
+    for rel in ("pkg/gen/a.py", "notebooks/scratch_1/b.py", "pkg/ok.py", "notebooks/keep/c.py"):
+        write(tmp_path / rel, BAD)
+    args = [a.replace("ABS", str(tmp_path)) for a in args]
+    result = cli("--no-cache", *args, cwd=tmp_path / where)
+    linted = {os.path.relpath(os.path.join(str(tmp_path / where), line.split(":")[0]), str(tmp_path))
+              for line in result.stdout.splitlines()}
+    expected = {os.path.join("pkg", "ok.py")}
+    if where == "" and args in ([], ["."], [str(tmp_path)]):
+        expected.add(os.path.join("notebooks", "keep", "c.py"))
+    assert linted == expected, result.stdout + result.stderr
+
+
+def test_force_exclude_matches_path_globs_from_the_project_root(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.tflint-save]\nextend-exclude = ["pkg/gen"]\n')
+    for rel in ("pkg/gen/a.py", "pkg/ok.py"):
+        write(tmp_path / rel, BAD)
+    result = cli("--no-cache", "--force-exclude", "gen/a.py", str(tmp_path / "pkg" / "gen" / "a.py"), "ok.py",
+                 cwd=tmp_path / "pkg")
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"ok.py"}, result.stdout
+
+
 def test_statistics_explain_version(tmp_path):
     write(tmp_path / "m.py", BAD + BAD)
     stats = cli("m.py", "--statistics", cwd=tmp_path).stdout.splitlines()

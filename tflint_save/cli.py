@@ -196,7 +196,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"tflint-save: error: {exc}\n")
         return EXIT_ERROR
     files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude,
-                                        force_exclude=args.force_exclude)
+                                        force_exclude=args.force_exclude, root=settings.root)
     for path in missing:
         sys.stderr.write(f"tflint-save: error: {path}: no such file or directory\n")
     if args.show_settings:

@@ -41,14 +41,20 @@ class Settings:
         ignored = _longest(code, self.ignore)
         return chosen >= 0 and chosen > ignored
 
+    @property
+    def root(self) -> str:
+        """The project root, which path globs are relative to: the config file's directory, else the current one."""
+        return os.path.dirname(self.config_file) if self.config_file else os.getcwd()
+
     def ignored_for(self, path: str) -> Tuple[str, ...]:
         """Codes silenced for this file by per-file-ignores."""
         from fnmatch import fnmatch
 
+        from tflint_save.discovery import project_path
+
         if not self.per_file_ignores:
             return ()
-        base = os.path.dirname(self.config_file) if self.config_file else os.getcwd()
-        rel = os.path.relpath(os.path.abspath(path), base).replace(os.sep, "/")
+        rel = project_path(path, self.root)
         name = os.path.basename(path)
         codes: List[str] = []
         for pattern, values in self.per_file_ignores.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from fnmatch import fnmatch
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 SUFFIXES = (".py", ".ipynb")
 
@@ -13,29 +13,54 @@ SUFFIXES = (".py", ".ipynb")
 CACHE_TAG = "CACHEDIR.TAG"
 
 
-def excluded(path: str, patterns: Sequence[str]) -> bool:
-    """A glob matches the file or directory name, or the path as given."""
-    name = os.path.basename(path.rstrip("/\\")) or path
-    posix = path.replace(os.sep, "/")
-    return any(fnmatch(name, p) or fnmatch(posix, p) or fnmatch(posix, p.rstrip("/") + "/*") for p in patterns)
+def project_path(path: str, root: Optional[str] = None) -> str:
+    """``path`` relative to the project root (default: the current directory), with ``/``.
+
+    What exclude and per-file-ignores globs are matched against, however the path was
+    given (``.``, ``./pkg``, absolute).
+    """
+    try:
+        rel = os.path.relpath(os.path.abspath(path), root or os.getcwd())
+    except ValueError:  # another drive on Windows
+        rel = os.path.abspath(path)
+    return rel.replace(os.sep, "/")
 
 
-def excluded_anywhere(path: str, patterns: Sequence[str]) -> bool:
-    """The path or a directory on it below the current one is excluded (``build/gen/x.py`` by ``build``)."""
-    rel = os.path.relpath(path)
-    if rel.startswith(os.pardir):
-        return excluded(path, patterns)
-    parts = rel.replace(os.sep, "/").split("/")
-    return any(excluded("/".join(parts[:i]), patterns) for i in range(len(parts), 0, -1))
+def excluded(path: str, patterns: Sequence[str], root: Optional[str] = None) -> bool:
+    """A glob matches the file or directory name, its path from the project root, or the path as given."""
+    return _matches(os.path.normpath(path), project_path(path, root), patterns)
+
+
+def _matches(given: str, rel: str, patterns: Sequence[str]) -> bool:
+    name = os.path.basename(given) or given
+    texts = [given.replace(os.sep, "/")]
+    if rel != texts[0] and rel != os.pardir and not rel.startswith(os.pardir + "/"):
+        texts.append(rel)
+    return any(fnmatch(name, p) or any(fnmatch(t, p) or fnmatch(t, p.rstrip("/") + "/*") for t in texts)
+               for p in patterns)
+
+
+def excluded_anywhere(path: str, patterns: Sequence[str], root: Optional[str] = None) -> bool:
+    """The path or a directory on it below the project root is excluded (``build/gen/x.py`` by ``build``)."""
+    if excluded(path, patterns, root):
+        return True
+    rel = project_path(path, root)
+    if rel == os.pardir or rel.startswith(os.pardir + "/"):
+        return False
+    parts = rel.split("/")
+    prefixes = ("/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1))
+    return any(_matches(prefix, prefix, patterns) for prefix in prefixes)
 
 
 def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str, ...] = SUFFIXES,
-             force_exclude: bool = False) -> Tuple[List[str], List[str]]:
+             force_exclude: bool = False, root: Optional[str] = None) -> Tuple[List[str], List[str]]:
     """Return (files to lint, paths that do not exist), both in a deterministic order.
 
     A file named on the command line is linted whatever its name, as flake8 and ruff do;
     exclusions apply to what directory search finds, and with ``force_exclude`` to the
-    paths named too (pre-commit names every changed file, excluded or not).
+    paths named too (pre-commit names every changed file, excluded or not).  Globs with a
+    ``/`` are matched against paths from ``root``, the project root (default: the current
+    directory), as ruff does.
     """
     files: List[str] = []
     missing: List[str] = []
@@ -44,12 +69,12 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
         if path == "-":
             files.append(path)
             continue
-        if force_exclude and excluded_anywhere(path, patterns):
+        if force_exclude and excluded_anywhere(path, patterns, root):
             continue
         if os.path.isfile(path):
             candidates: Iterable[str] = [path]
         elif os.path.isdir(path):
-            candidates = _search(path, patterns, suffixes)
+            candidates = _search(path, patterns, suffixes, root)
         else:
             missing.append(path)
             continue
@@ -61,15 +86,17 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
     return files, missing
 
 
-def _search(root: str, patterns: Sequence[str], suffixes: Tuple[str, ...]) -> List[str]:
+def _search(top: str, patterns: Sequence[str], suffixes: Tuple[str, ...], root: Optional[str]) -> List[str]:
     found = []
-    for current, dirs, names in os.walk(root):
+    for current, dirs, names in os.walk(top):
         if CACHE_TAG in names:  # our result cache, or any other tool's
             dirs[:] = []
             continue
-        dirs[:] = sorted(d for d in dirs if not excluded(os.path.join(current, d), patterns))
+        here = project_path(current, root)  # once per directory, not per entry
+        below = "" if here == "." else here + "/"
+        dirs[:] = sorted(d for d in dirs if not _matches(os.path.normpath(os.path.join(current, d)), below + d, patterns))
         for name in sorted(names):
-            path = os.path.join(current, name)
-            if name.endswith(suffixes) and not excluded(path, patterns):
-                found.append(os.path.normpath(path) if root != "." else os.path.relpath(path))
+            path = os.path.normpath(os.path.join(current, name))
+            if name.endswith(suffixes) and not _matches(path, below + name, patterns):
+                found.append(path)
     return found
