@@ -161,9 +161,24 @@ def test_tfs203_safe_mode_false_and_enable_unsafe():
         a = load_model("m.keras", safe_mode=False)
         b = keras.models.load_model("m.keras", safe_mode=True)
         keras.config.enable_unsafe_deserialization()
-        c = keras.models.model_from_json(text, safe_mode=False)
+        c = keras.saving.deserialize_keras_object(config, safe_mode=False)
     """
     assert codes(lint(source)) == [("TFS203", 4), ("TFS203", 6), ("TFS203", 7)]
+
+
+def test_tfs203_keras2_and_private_spellings_of_enable_unsafe():
+    source = """
+        import tensorflow as tf
+        from keras.src.saving.serialization_lib import enable_unsafe_deserialization
+        tf.keras.__internal__.enable_unsafe_deserialization()
+        enable_unsafe_deserialization()
+    """
+    assert codes(lint(source, keras=2)) == [("TFS203", 4), ("TFS203", 5)]
+
+
+def test_tfs203_ignores_model_from_json():
+    # model_from_json has no safe_mode parameter: the call raises TypeError on both versions
+    assert lint("import keras\nm = keras.models.model_from_json(text, safe_mode=False)\n") == []
 
 
 def test_tfs203_ignores_other_safe_mode_arguments():

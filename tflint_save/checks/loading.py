@@ -148,13 +148,18 @@ class TFS202(Rule):
             )
 
 
+# The loaders that take safe_mode= (model_from_json does not: it raises TypeError).
 UNSAFE_CALLS = (
     "keras.saving.load_model",
-    "keras.models.model_from_json",
     "keras.saving.deserialize_keras_object",
     "keras.utils.deserialize_keras_object",
 )
-ENABLE_UNSAFE = ("keras.config.enable_unsafe_deserialization", "keras.saving.enable_unsafe_deserialization")
+ENABLE_UNSAFE = (
+    "keras.config.enable_unsafe_deserialization",  # Keras 3
+    "keras.__internal__.enable_unsafe_deserialization",  # Keras 2.15
+    # keras.src.saving.serialization_lib.enable_unsafe_deserialization (both versions), canonically
+    "keras.saving.enable_unsafe_deserialization",
+)
 
 
 class TFS203(Rule):
