@@ -147,6 +147,11 @@ def test_config_file_is_found_above_and_overridden_by_the_command_line(tmp_path)
         ('keras-version = 4', 'keras-version: expected 2, 3 or "auto"'),
         ('per-file-ignores = {"a.py" = "TFS1"}', "expected a list of codes"),
         ('select = [\n', "invalid TOML"),
+        ('exclude = [1]', "exclude: expected a list of strings, got int 1 in the list"),
+        ('per-file-ignores = {"a.py" = ["TFS1", 2.5]}', "got float 2.5 in the list"),
+        ('ignore = [""]', "ignore: empty rule code"),
+        ('ignore = [" "]', "ignore: empty rule code"),
+        ('select = [""]', "select: empty rule code"),
     ],
 )
 def test_bad_config_is_exit_2_naming_key_and_file(tmp_path, body, message):
@@ -157,6 +162,35 @@ def test_bad_config_is_exit_2_naming_key_and_file(tmp_path, body, message):
     assert message in result.stderr
     assert "pyproject.toml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_tool_that_is_not_a_table_is_exit_2(tmp_path):
+    write(tmp_path / "pyproject.toml", 'tool = 5\n[project]\nname = "tflint-save"\n')
+    write(tmp_path / "m.py", GOOD)
+    result = cli("m.py", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "tool must be a table" in result.stderr and "pyproject.toml" in result.stderr
+
+
+def test_pyproject_naming_tflint_save_only_as_a_dependency_is_not_the_config(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.tflint-save]\nignore = ["TFS203"]\n')
+    write(tmp_path / "sub" / "pyproject.toml", '[project]\ndependencies = ["tflint-save"]\n')
+    write(tmp_path / "sub" / "m.py", BAD)
+    result = cli("m.py", cwd=tmp_path / "sub")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    # A broken file that names the tool is still reported, not skipped.
+    write(tmp_path / "sub" / "pyproject.toml", '[project\ndependencies = ["tflint-save"]\n')
+    result = cli("m.py", cwd=tmp_path / "sub")
+    assert result.returncode == 2 and "invalid TOML" in result.stderr
+    assert str(tmp_path / "sub" / "pyproject.toml") in result.stderr
+
+
+@pytest.mark.parametrize("value", ["", ",", " , "])
+def test_select_without_a_code_is_a_usage_error(tmp_path, value):
+    write(tmp_path / "m.py", BAD)
+    result = cli("m.py", "--select", value, cwd=tmp_path)
+    assert result.returncode == 2 and "--select: no rule code given" in result.stderr, result.stderr
+    assert result.stdout == ""
 
 
 def test_malformed_toml_names_the_line(tmp_path):

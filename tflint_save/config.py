@@ -77,6 +77,8 @@ def check_codes(values: Sequence[str], known: Sequence[str], where: str) -> List
     out = []
     for value in values:
         value = value.strip().upper()
+        if not value:  # an empty prefix would match every code
+            raise ConfigError(f"{where}: empty rule code")
         if value != "ALL" and not any(code.startswith(value) for code in known):
             raise ConfigError(f"{where}: unknown rule code or prefix {value!r}")
         out.append(value)
@@ -115,12 +117,25 @@ def find_config(paths: Sequence[str]) -> Optional[str]:
                     raw = handle.read()
             except OSError:
                 raw = b""
-            if b"tool.tflint-save" in raw or b'"tflint-save"' in raw:
+            if (b"tool.tflint-save" in raw or b'"tflint-save"' in raw) and _configures(raw):
                 return candidate
         parent = os.path.dirname(current)
         if parent == current:
             return None
         current = parent
+
+
+def _configures(raw: bytes) -> bool:
+    """The file has a [tool.tflint-save] table, not just the name (as a dependency, say).
+
+    A file that cannot be parsed, or whose ``tool`` is not a table, counts: load_config
+    then reports the error instead of a config further up being used silently.
+    """
+    try:
+        tool = tomllib.loads(raw.decode("utf-8")).get("tool", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return True
+    return not isinstance(tool, dict) or SECTION in tool
 
 
 def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
@@ -132,7 +147,10 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    table = data.get("tool", {}).get(SECTION, {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: tool must be a table ([tool.{SECTION}]), got {type(tool).__name__}")
+    table = tool.get(SECTION, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
     out: Dict[str, Any] = {}
@@ -143,7 +161,7 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
             raise ConfigError(f"{path}: [tool.{SECTION}] unknown key {key!r} (known: {', '.join(sorted(_KEYS))})")
         if kind in ("codes", "strings"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}: expected a list of strings, got {type(value).__name__}")
+                raise ConfigError(f"{where}: expected a list of strings, got {_not_strings(value)}")
             out[key] = check_codes(value, known_codes, where) if kind == "codes" else list(value)
         elif kind == "table":
             if not isinstance(value, dict):
@@ -151,12 +169,20 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
             table_out = {}
             for pattern, codes in value.items():
                 if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-                    raise ConfigError(f"{where}.{pattern!r}: expected a list of codes")
+                    raise ConfigError(f"{where}.{pattern!r}: expected a list of codes, got {_not_strings(codes)}")
                 table_out[pattern] = check_codes(codes, known_codes, f"{where}.{pattern!r}")
             out[key] = table_out
         else:
             out[key] = parse_keras_version(value, where)
     return out
+
+
+def _not_strings(value: Any) -> str:
+    """What is wrong with a value that should be a list of strings: ``int 1 in the list``, or its type."""
+    if isinstance(value, list):
+        bad = next(v for v in value if not isinstance(v, str))
+        return f"{type(bad).__name__} {bad!r} in the list"
+    return type(value).__name__
 
 
 def parse_keras_version(value: Any, where: str) -> str:
@@ -175,9 +201,7 @@ def detect_keras_version() -> Tuple[int, str]:
     def version(name: str) -> Optional[str]:
         try:
             return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-        except Exception:
+        except Exception:  # PackageNotFoundError, or broken metadata
             return None
 
     legacy = os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
@@ -214,6 +238,8 @@ def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
     for key, attr in (("select", "select"), ("ignore", "ignore"), ("extend-select", "extend_select")):
         value = getattr(args, attr)
         if value is not None:
+            if key == "select" and not split_codes(value):  # "$CODES" unset would silently check nothing
+                raise ConfigError(f"--select: no rule code given in {value!r}")
             setattr(settings, attr, check_codes(split_codes(value), known_codes, f"--{key}"))
             origin[key] = "command line"
     for key, attr in (("exclude", "exclude"), ("extend-exclude", "extend_exclude")):
