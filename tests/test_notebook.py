@@ -205,6 +205,15 @@ def test_nbformat_3_input_cells(tmp_path, capsys):
     assert status == 1 and out.startswith(f"{path}:cell 2:2:{COL}: TFS203")
 
 
+@pytest.mark.parametrize("cells", [5, "import keras", {"a": 1}, None])
+def test_nbformat_3_cells_that_are_not_a_list_are_tfs001(tmp_path, capsys, cells):
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps({"nbformat": 3, "worksheets": [{"cells": cells}]}), encoding="utf-8")
+    status, out, err = run_cli(capsys, str(path))
+    assert status == 1 and "Traceback" not in err
+    assert out == f"{path}:1:1: TFS001 could not read notebook: not a Jupyter notebook: no \"cells\" list\n"
+
+
 @pytest.mark.parametrize("source", [
     [UNSAFE],  # one string per line: the layout Jupyter writes
     UNSAFE,  # one string for the whole cell

@@ -81,7 +81,9 @@ def cells_of(document: Any) -> List[Dict[str, Any]]:
         raise NotebookError("not a Jupyter notebook: the top level is not a JSON object")
     cells = document.get("cells")
     if cells is None and isinstance(document.get("worksheets"), list):  # nbformat 3
-        cells = [c for sheet in document["worksheets"] if isinstance(sheet, dict) for c in sheet.get("cells", ())]
+        sheets = [sheet.get("cells", []) for sheet in document["worksheets"] if isinstance(sheet, dict)]
+        if all(isinstance(sheet, list) for sheet in sheets):
+            cells = [c for sheet in sheets for c in sheet]
     if not isinstance(cells, list):
         raise NotebookError("not a Jupyter notebook: no \"cells\" list")
     return [c if isinstance(c, dict) else {} for c in cells]
