@@ -152,6 +152,30 @@ def test_tfs202_silent_when_module_writes_orbax_checkpoints():
     assert lint(source) == []
 
 
+@pytest.mark.parametrize(
+    "save", ["model.save('export_dir', zipped=False)", "keras.saving.save_model(model, 'export_dir', zipped=zip_it)"]
+)
+def test_tfs202_silent_when_module_saves_unzipped_directories(save):
+    # Keras 3.15 load_model() reads the directory that model.save(dir, zipped=False) writes
+    source = f"""
+        import keras
+        model = keras.Sequential([keras.layers.Dense(1)])
+        {save}
+        m = keras.saving.load_model("export_dir")
+    """
+    assert lint(source) == []
+
+
+def test_tfs202_fires_when_the_module_saves_zipped():
+    source = """
+        import keras
+        model = keras.Sequential([keras.layers.Dense(1)])
+        model.save("model.keras", zipped=True)
+        m = keras.saving.load_model("export_dir")
+    """
+    assert codes(lint(source)) == [("TFS202", 5)]
+
+
 # -- TFS203 unsafe-deserialization -----------------------------------------------------------------
 
 def test_tfs203_safe_mode_false_and_enable_unsafe():

@@ -113,6 +113,15 @@ class TFS201(Rule):
         )
 
 
+def _saves_unzipped(call: cst.Call) -> bool:
+    """``model.save(path, zipped=False)`` / ``save_model(model, path, zipped=...)``: a directory
+    (zipped= not literally True)."""
+    if nodes.method_name(call) not in ("save", "save_model"):
+        return False
+    zipped = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "zipped"), None)
+    return zipped is not None and nodes.constant(zipped) is not True
+
+
 class TFS202(Rule):
     """Keras 3 load_model() of a SavedModel directory."""
 
@@ -121,13 +130,15 @@ class TFS202(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.orbax = False
+        # The module writes directories Keras 3 load_model() reads: Orbax checkpoints, or
+        # unzipped .keras directories (model.save(path, zipped=False)).
+        self.writes_dirs = False
         self.loads = []
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if any(n.endswith("OrbaxCheckpoint") for n in ctx.names(node.func)):
-            self.orbax = True
+        if any(n.endswith("OrbaxCheckpoint") for n in ctx.names(node.func)) or _saves_unzipped(node):
+            self.writes_dirs = True
         if not is_load_model(ctx, node):
             return
         tail = nodes.path_tail(nodes.arg(node, 0, "filepath"), ctx)
@@ -136,7 +147,7 @@ class TFS202(Rule):
         self.loads.append((node, tail))
 
     def finish(self) -> None:
-        if self.orbax:  # Keras 3 loads Orbax checkpoint directories too
+        if self.writes_dirs:
             return
         for node, tail in self.loads:
             self.ctx.report(
