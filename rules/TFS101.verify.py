@@ -3,6 +3,8 @@
 import os
 import re
 
+# The iteration of an optimizer that restarted at 0, after the one step the check takes.
+RESTARTED = 1
 
 
 def check(facts, workdir):
@@ -39,4 +41,6 @@ def check(facts, workdir):
     evidence = f"{name}: trained to iteration {saved}; after {how} and one more step: iteration {after}"
     if after == saved + 1:
         return {"status": "not reproduced", "evidence": evidence + " (optimizer state kept)"}
-    return {"status": "confirmed", "evidence": evidence + " (optimizer restarted)"}
+    if after == RESTARTED:
+        return {"status": "confirmed", "evidence": evidence + " (optimizer restarted)"}
+    return {"status": "inconclusive", "evidence": evidence + " (neither kept nor restarted)"}

@@ -4,6 +4,8 @@ import os
 import re
 import warnings
 
+# The iteration of an optimizer that restarted at 0, after the one step the check takes.
+RESTARTED = 1
 
 
 def check(facts, workdir):
@@ -46,4 +48,6 @@ def check(facts, workdir):
                 f"{saved}, resumed run at iteration {after} after one step" + (f"; warning: {skipped[0]}" if skipped else ""))
     if after == saved + 1:
         return {"status": "not reproduced", "evidence": evidence}
-    return {"status": "confirmed", "evidence": evidence}
+    if after == RESTARTED:
+        return {"status": "confirmed", "evidence": evidence}
+    return {"status": "inconclusive", "evidence": evidence + " (neither kept nor restarted)"}

@@ -38,4 +38,6 @@ def check(facts, workdir):
                 f"{len(stored)} optimizer variables saved, restored optimizer at iteration {after}")
     if after == saved:
         return {"status": "not reproduced", "evidence": evidence}
-    return {"status": "confirmed", "evidence": evidence}
+    if after == 0:
+        return {"status": "confirmed", "evidence": evidence}
+    return {"status": "inconclusive", "evidence": evidence + " (neither restored nor restarted)"}

@@ -24,7 +24,8 @@ def check(facts, workdir):
     try:
         model.save(path, **kwargs)
     except ValueError as exc:
-        return {"status": "confirmed", "evidence": f"model.save({name!r}): {first_line(exc)}"}
+        # The evidence names the user's file, not this check's temporary directory.
+        return {"status": "confirmed", "evidence": f"model.save({name!r}): {first_line(exc).replace(path, name)}"}
     finally:
         logger.removeHandler(handler)
     deprecated = [m for m in logged if "save_format" in m]
@@ -41,6 +42,6 @@ def check(facts, workdir):
         except Exception as exc:
             return {"status": "confirmed", "evidence": (f"model.save({name!r}) wrote a full HDF5 model (model_config "
                                                        f"{'present' if full else 'absent'}); load_weights: "
-                                                       f"{first_line(exc)}")}
+                                                       f"{first_line(exc).replace(path, name)}")}
         return {"status": "not reproduced", "evidence": f"model.save({name!r}) then load_weights() worked"}
     return {"status": "not reproduced", "evidence": f"model.save({name!r}) worked"}

@@ -15,6 +15,11 @@ def check(facts, workdir):
     if call != "ModelCheckpoint":  # only ModelCheckpoint fills in {epoch}
         name = re.sub(r"\{[^}]*\}", "1", name)
     path = os.path.join(workdir, name)
+
+    def said(exc):
+        # The evidence names the user's file, not this check's temporary directory.
+        return first_line(exc).replace(path, name)
+
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mean_squared_error")
     if call == "ModelCheckpoint":
@@ -24,7 +29,7 @@ def check(facts, workdir):
             try:
                 keras.callbacks.ModelCheckpoint(path, save_weights_only=mode)
             except ValueError as exc:
-                errors.append(f"save_weights_only={mode}: {first_line(exc)}")
+                errors.append(f"save_weights_only={mode}: {said(exc)}")
             else:
                 return {"status": "not reproduced", "evidence": f"ModelCheckpoint({name!r}, save_weights_only={mode}) worked"}
         return {"status": "confirmed", "evidence": f"ModelCheckpoint({name!r}): " + "; ".join(errors)}
@@ -39,7 +44,7 @@ def check(facts, workdir):
                 model.save(path)
             model.load_weights(path)
     except ValueError as exc:
-        return {"status": "confirmed", "evidence": f"{call}({name!r}): {first_line(exc)}"}
+        return {"status": "confirmed", "evidence": f"{call}({name!r}): {said(exc)}"}
     except OSError as exc:
-        return {"status": "inconclusive", "evidence": f"{call}({name!r}): {first_line(exc)}"}
+        return {"status": "inconclusive", "evidence": f"{call}({name!r}): {said(exc)}"}
     return {"status": "not reproduced", "evidence": f"{call}({name!r}) worked"}

@@ -290,6 +290,46 @@ def test_snippet_confirms_the_bad_example_and_not_the_good_one(code, catalog_res
     assert bad["evidence"] and good["evidence"]
 
 
+# Projection with a get_config() that returns KEYS.
+CONFIGURED = NEEDS_ARGS + """
+    def get_config(self):
+        return {**super().get_config(), KEYS}
+"""
+
+
+def snippet_job(code, key, facts):
+    path, snippet = verify.snippet_for(code)
+    return verify.Job(key, code, path, snippet, dict(facts, keras_version=3))
+
+
+@needs_tf
+def test_snippets_confirm_only_the_failure_their_rule_names():
+    forgot = source_of(CONFIGURED.replace("KEYS", '"vocabulary": self.vocabulary'), "Projection")
+    unexpected = source_of(CONFIGURED.replace("KEYS", '"units": self.units, "vocabulary": self.vocabulary, "bogus": 1'),
+                           "Projection")
+    args = {"class": "Projection", "call_args": "4, ['a', 'b']"}
+    jobs = [
+        snippet_job("TFS302", "forgot", dict(args, missing=["units"], source=forgot)),
+        # from_config() fails, but on a key __init__ does not take: not the forgotten argument TFS302 names.
+        snippet_job("TFS302", "unexpected", dict(args, missing=["vocabulary"], source=unexpected)),
+        snippet_job("TFS105", "unknown-dump", {"function": "shelve.dump"}),
+        snippet_job("TFS502", "path", {"call": "save_weights", "path": "out/weights.h5"}),
+    ]
+    results = verify.run_jobs(jobs, verify.Options(jobs=1))
+    assert results["forgot"]["status"] == "confirmed", results["forgot"]
+    assert "missing 1 required positional argument: 'units'" in results["forgot"]["evidence"]
+    assert results["unexpected"]["status"] == "inconclusive", results["unexpected"]
+    assert "from_config(get_config()) failed" in results["unexpected"]["evidence"]
+    assert "'bogus'" in results["unexpected"]["evidence"]
+    assert results["unknown-dump"] == {"status": "inconclusive", "evidence": "'shelve.dump' is not a dump this check knows",
+                                       "seconds": results["unknown-dump"]["seconds"]}
+    if verify.probe(sys.executable)["keras"].startswith("3."):
+        # The evidence names the user's file, never the check's temporary directory.
+        assert results["path"]["status"] == "confirmed", results["path"]
+        assert "filepath=weights.h5" in results["path"]["evidence"]
+        assert "tflint-save-verify-" not in results["path"]["evidence"]
+
+
 # -- the worker, for real --------------------------------------------------------------------
 
 @needs_tf
