@@ -286,6 +286,17 @@ def test_tfs503_negatives(src):
     assert found(src, "TFS503") == []
 
 
+@pytest.mark.parametrize("loss, fires", [("MSE", True), ("msle", True), ("Mse", False), ("Mae", False)])
+def test_tfs503_aliases_in_lower_or_upper_case_only(loss, fires):
+    # Keras 3.15: 'MSE' compiles and the .h5 fails to load; 'Mse' is no loss ('Could not interpret
+    # loss identifier: Mse' at compile), so the save is never reached
+    src = (
+        "import keras\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+        f"model.compile(optimizer='adam', loss={loss!r})\nmodel.save('model.h5')\n"
+    )
+    assert found(src, "TFS503") == ([("TFS503", 4)] if fires else [])
+
+
 def test_tfs503_keras2():
     src = """
     from tensorflow import keras

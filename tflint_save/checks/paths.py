@@ -182,7 +182,9 @@ class TFS502(Rule):
             )
 
 
+# Keras knows these aliases in lower or upper case only ('Mse' is no loss at all).
 SHORT_LOSSES = ("mse", "mae", "mape", "msle")
+SHORT_LOSSES += tuple(alias.upper() for alias in SHORT_LOSSES)
 
 
 def _short_losses(node: Optional[cst.BaseExpression]) -> Set[str]:
@@ -190,7 +192,7 @@ def _short_losses(node: Optional[cst.BaseExpression]) -> Set[str]:
     found: Set[str] = set()
     value = nodes.constant(node)
     if isinstance(value, str):
-        if value.lower() in SHORT_LOSSES:
+        if value in SHORT_LOSSES:
             found.add(value)
     elif isinstance(node, (cst.List, cst.Tuple)):
         for element in node.elements:
