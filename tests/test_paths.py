@@ -329,6 +329,15 @@ def test_tfs504_data():
     assert findings[0].data == {"attribute": "tensorflow.keras.saving.register_keras_serializable"}
 
 
+def test_tfs504_data_with_a_function_local_import():
+    src = "def load(p):\n    import tensorflow as tf\n    return tf.keras.saving.load_model(p)\n"
+    findings = lint(src)
+    assert codes(findings) == [("TFS504", 3)]
+    assert findings[0].data == {"attribute": "tensorflow.keras.saving.load_model"}
+    bare = lint("def f():\n    from tensorflow import keras as K\n    return K.saving\n")
+    assert bare[0].data == {"attribute": "tensorflow.keras.saving"}
+
+
 @pytest.mark.parametrize("src", [
     "import keras\nkeras.saving.load_model('m.keras')",
     "from tensorflow.keras.saving import load_model\nload_model('m.keras')",

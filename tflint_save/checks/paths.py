@@ -338,7 +338,7 @@ class TFS504(Rule):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.imported = False
-        self.uses: List[Tuple[cst.Attribute, str]] = []
+        self.uses: List[Tuple[cst.Attribute, str, str]] = []
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -366,23 +366,23 @@ class TFS504(Rule):
         if _guarded(stack):
             return
         if stack and isinstance(stack[-1], cst.Attribute) and stack[-1].value is node:
-            outer, member = stack[-1], stack[-1].attr.value  # tf.keras.saving.load_model
+            outer, member, tail = stack[-1], stack[-1].attr.value, "saving." + stack[-1].attr.value
         else:
-            outer, member = node, "X"
-        self.uses.append((outer, member))
+            outer, member, tail = node, "X", "saving"
+        # Resolved here: at finish() only the module's imports are in scope, not a function's.
+        self.uses.append((outer, member, min(f"{r}.{tail}" for r in raw)))
 
     def finish(self) -> None:
         if self.imported:  # importing tensorflow.keras.saving makes the attribute exist
             return
         ctx = self.ctx
-        for node, member in self.uses:
-            source = text(ctx, node)
-            self.ctx.report(
+        for node, member, attribute in self.uses:
+            ctx.report(
                 node, self.code,
-                f"{source}: under Keras 3 tf.keras has no 'saving' attribute ('AttributeError: module ... has no "
-                f"attribute 'saving''); use keras.saving.{member} after "
+                f"{text(ctx, node)}: under Keras 3 tf.keras has no 'saving' attribute ('AttributeError: module ... "
+                f"has no attribute 'saving''); use keras.saving.{member} after "
                 f"`import keras`, or `from tensorflow.keras.saving import {member}`",
-                {"attribute": sorted(ctx.raw_names(node))[0] if ctx.raw_names(node) else source},
+                {"attribute": attribute},
             )
 
 
