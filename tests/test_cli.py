@@ -1,5 +1,6 @@
 """The command line, run as a user runs it: a subprocess, exit codes, stdout and stderr."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -237,6 +238,27 @@ def test_force_exclude_matches_path_globs_from_the_project_root(tmp_path):
     result = cli("--no-cache", "--force-exclude", "gen/a.py", str(tmp_path / "pkg" / "gen" / "a.py"), "ok.py",
                  cwd=tmp_path / "pkg")
     assert {line.split(":")[0] for line in result.stdout.splitlines()} == {"ok.py"}, result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--select", "XYZ"], "--select: unknown rule code or prefix 'XYZ'"),
+    (["--select", ","], "--select: no rule code given"),
+    (["--ignore", "TFS9"], "--ignore: unknown rule code or prefix 'TFS9'"),
+    (["--ignore", "ALL"], "leave no rule to check"),
+    (["--select", "TFS001"], "leave no rule to check"),  # an engine code has no snippet
+])
+def test_check_rules_rejects_codes_that_check_nothing(tmp_path, args, message):
+    result = cli("--check-rules", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="--check-rules runs TensorFlow")
+def test_check_rules_applies_select_ignore_and_extend_select(tmp_path):
+    result = cli("--check-rules", "--select", "TFS20", "--ignore", "TFS201,TFS203", "--extend-select", "TFS501",
+                 cwd=tmp_path)
+    rows = [line.split()[0] for line in result.stdout.splitlines()[2:] if line.startswith("TFS")]
+    assert (result.returncode, rows) == (0, ["TFS202", "TFS204", "TFS501"]), result.stdout + result.stderr
 
 
 def test_statistics_explain_version(tmp_path):

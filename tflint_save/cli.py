@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify-jobs", type=_jobs, default=1, metavar="N",
                    help="run checks in N worker processes, each importing TensorFlow once (default: 1)")
     p.add_argument("--check-rules", action="store_true",
-                   help="run every rule's snippet on its bad and good example against the installed "
-                        "TensorFlow, print a table, then exit")
+                   help="run every rule's snippet (or those --select/--ignore pick) on its bad and good "
+                        "example against the installed TensorFlow, print a table, then exit")
     return p
 
 
@@ -134,16 +134,33 @@ def _verify(args: argparse.Namespace, settings, result, files: List[str], stdin_
 
 
 def _check_rules(args: argparse.Namespace) -> int:
-    from tflint_save import config, verify
+    from tflint_save import config, run, verify
 
-    select = config.split_codes(args.select.upper()) if args.select else []
     try:
-        lines, ok = verify.check_rules(_verify_options(args), select)
+        codes = _checked_codes(args, run.known_codes())
+    except config.ConfigError as exc:
+        sys.stderr.write(f"tflint-save: error: {exc}\n")
+        return EXIT_ERROR
+    try:
+        lines, ok = verify.check_rules(_verify_options(args), codes)
     except verify.VerifyError as exc:
         sys.stderr.write(f"tflint-save: error: {exc}\n")
         return EXIT_ERROR
     sys.stdout.write("".join(line + "\n" for line in lines))
     return EXIT_CLEAN if ok else EXIT_FINDINGS
+
+
+def _checked_codes(args: argparse.Namespace, known: List[str]) -> List[str]:
+    """The codes --check-rules runs: --select/--ignore/--extend-select checked and applied as a lint run does them."""
+    from tflint_save import catalog, config
+
+    chosen = {key: config.option_codes("--" + key.replace("_", "-"), getattr(args, key), known)
+              for key in ("select", "ignore", "extend_select") if getattr(args, key) is not None}
+    settings = config.Settings(**chosen)
+    codes = [code for code in catalog.entries() if settings.enabled(code)]
+    if not codes:  # verify.check_rules would read an empty list as every rule
+        raise config.ConfigError("--check-rules: the --select/--ignore options leave no rule to check")
+    return codes
 
 
 def _explain(code: str) -> int:

@@ -85,6 +85,14 @@ def check_codes(values: Sequence[str], known: Sequence[str], where: str) -> List
     return out
 
 
+def option_codes(option: str, text: str, known: Sequence[str]) -> List[str]:
+    """The codes of a --select, --ignore or --extend-select value, checked."""
+    codes = split_codes(text)
+    if option == "--select" and not codes:  # "$CODES" unset would silently check nothing
+        raise ConfigError(f"--select: no rule code given in {text!r}")
+    return check_codes(codes, known, option)
+
+
 def split_codes(text: str) -> List[str]:
     return [part for part in (p.strip() for p in text.split(",")) if part]
 
@@ -238,9 +246,7 @@ def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
     for key, attr in (("select", "select"), ("ignore", "ignore"), ("extend-select", "extend_select")):
         value = getattr(args, attr)
         if value is not None:
-            if key == "select" and not split_codes(value):  # "$CODES" unset would silently check nothing
-                raise ConfigError(f"--select: no rule code given in {value!r}")
-            setattr(settings, attr, check_codes(split_codes(value), known_codes, f"--{key}"))
+            setattr(settings, attr, option_codes(f"--{key}", value, known_codes))
             origin[key] = "command line"
     for key, attr in (("exclude", "exclude"), ("extend-exclude", "extend_exclude")):
         value = getattr(args, attr)
