@@ -64,7 +64,7 @@ class Collector:
                 bases.append(tuple(sorted(candidates)))
         methods = tuple(nodes.methods(node))
         registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
-        decorators = tuple(sorted({n for n in (_callable_name(d.decorator) for d in node.decorators) if n}))
+        decorators = tuple(sorted({n for n in (_called_name(d.decorator) for d in node.decorators) if n}))
         self.classes.append(
             ClassInfo(ctx.path, module, node.name.value, tuple(bases), registered, methods, 0, decorators)
         )
@@ -76,7 +76,7 @@ class Collector:
 
     def call(self, ctx, node: cst.Call) -> None:
         func = node.func
-        name = _callable_name(func)
+        name = _called_name(func)
         if name and not ctx.classes:
             # Sub-layers built inside another class are rebuilt by its constructor on load;
             # only what model-building code instantiates is looked up by name.
@@ -139,15 +139,9 @@ class Collector:
         result.called = sorted(self.called)
 
 
-def _callable_name(node: cst.BaseExpression) -> Optional[str]:
+def _called_name(node: cst.BaseExpression) -> Optional[str]:
     """``@export("x")`` or ``@pkg.export`` -> 'export'."""
-    if isinstance(node, cst.Call):
-        node = node.func
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    if isinstance(node, cst.Name):
-        return node.value
-    return None
+    return nodes.last_name(node.func if isinstance(node, cst.Call) else node)
 
 
 def _outermost(ctx) -> cst.CSTNode:

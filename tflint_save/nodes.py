@@ -12,14 +12,18 @@ from tflint_save.names import dotted
 MISSING = object()
 
 
+def last_name(node: cst.BaseExpression) -> Optional[str]:
+    """``a.b.fit`` -> 'fit'; ``fit`` -> 'fit'; None for anything else."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return None
+
+
 def method_name(call: cst.Call) -> Optional[str]:
     """``x.fit(...)`` -> 'fit'; ``fit(...)`` -> 'fit'."""
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    if isinstance(func, cst.Name):
-        return func.value
-    return None
+    return last_name(call.func)
 
 
 def receiver(call: cst.Call) -> Optional[cst.BaseExpression]:

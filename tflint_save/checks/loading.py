@@ -20,6 +20,17 @@ def is_load_model(ctx, call: cst.Call) -> bool:
     return LOAD_MODEL in ctx.names(call.func)
 
 
+def writes_orbax(ctx, call: cst.Call, names=None) -> bool:
+    """``keras.callbacks.OrbaxCheckpoint(...)``: Keras 3 load_model() and load_weights() read its
+    directories.  ``names``: the callee's canonical names, when the caller has them already."""
+    if names is None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and not func.attr.value.endswith("OrbaxCheckpoint"):
+            return False
+        names = ctx.names(func)
+    return any(n.endswith("OrbaxCheckpoint") for n in names)
+
+
 def _in_custom_object_scope(ctx) -> bool:
     for node in ctx.stack:
         if isinstance(node, cst.With):
@@ -52,10 +63,8 @@ class TFS201(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        func = node.func
-        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
-        if name[:1].isupper():
-            self._built(func)
+        if (nodes.method_name(node) or "")[:1].isupper():
+            self._built(node.func)
         for arg in node.args:
             if arg.keyword is not None and arg.keyword.value in ("loss", "metrics", "activation"):
                 self.used.update(index_names(arg.value))
@@ -137,7 +146,7 @@ class TFS202(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if any(n.endswith("OrbaxCheckpoint") for n in ctx.names(node.func)) or _saves_unzipped(node):
+        if writes_orbax(ctx, node) or _saves_unzipped(node):
             self.writes_dirs = True
         if not is_load_model(ctx, node):
             return

@@ -7,30 +7,21 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.checks.loading import MODEL_EXTENSIONS, writes_orbax
 from tflint_save.checks.saving import (
-    H5, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename, compiled_load, dotted_key,
-    ends_with, model_call, names_if, path_of, renamed, shown, text,
+    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
+    compiled_load, dotted_key, ends_with, model_call, names_if, path_of, renamed, shown, text, weights_only,
 )
 from tflint_save.engine import Rule
-
-MODEL_FILES = (".keras", ".h5", ".hdf5")
 
 
 def _saved_path(ctx, node: cst.Call) -> Optional[Tuple[cst.BaseExpression, Optional[cst.BaseExpression]]]:
     """For ``model.save(p)`` / ``save_model(model, p)``: (the model, the path node)."""
     if model_call(ctx, node, ("save",)):
         return node.func.value, nodes.arg(node, 0, "filepath")
-    if isinstance(node.func, cst.Attribute) and node.func.attr.value not in ("save_model",):
-        return None
-    if SAVE_MODEL in ctx.names(node.func):
+    if SAVE_MODEL in names_if(ctx, node.func, ("save_model",)):
         return nodes.arg(node, 0, "model"), nodes.arg(node, 1, "filepath")
     return None
-
-
-def _uses_orbax(ctx, node: cst.Call) -> bool:
-    func = node.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-    return "Orbax" in name and any(n.endswith("OrbaxCheckpoint") for n in ctx.names(func))
 
 
 class TFS501(Rule):
@@ -54,7 +45,7 @@ class TFS501(Rule):
             return
         if nodes.has_keyword(node, "zipped") or path is None:
             return  # zipped=False writes a directory under any name
-        if ends_with(path, MODEL_FILES) is False:
+        if ends_with(path, MODEL_EXTENSIONS) is False:
             ctx.report(
                 node, self.code,
                 f"Keras 3 model.save() only writes .keras and .h5 files: {shown(path)} raises 'ValueError: Invalid "
@@ -74,10 +65,10 @@ class TFS501(Rule):
     def _save_format(self, node: cst.Call, save_format: cst.BaseExpression, path: Optional[Path]) -> None:
         value = nodes.constant(save_format)
         shown_format = repr(value) if value is not nodes.MISSING else text(self.ctx, save_format)
-        if path is not None and ends_with(path, MODEL_FILES):
+        if path is not None and ends_with(path, MODEL_EXTENSIONS):
             effect = "is deprecated and ignored (Keras only logs a warning); remove it"
         else:
-            where = "with this path" if path is not None and ends_with(path, MODEL_FILES) is False else \
+            where = "with this path" if path is not None and ends_with(path, MODEL_EXTENSIONS) is False else \
                 "unless the path ends in .keras or .h5"
             effect = (
                 f"raises 'ValueError: The `save_format` argument is deprecated in Keras 3' {where}; remove it "
@@ -88,9 +79,6 @@ class TFS501(Rule):
             f"save_format={shown_format} in Keras 3 {effect}",
             {"path": path[0] if path else None, "save_format": value if value is not nodes.MISSING else shown_format},
         )
-
-
-LOAD_WEIGHTS_FILES = (".keras", ".h5", ".hdf5", ".weights.json")
 
 
 class TFS502(Rule):
@@ -121,26 +109,25 @@ class TFS502(Rule):
             return
         if method == "load_weights":
             path = path_of(nodes.arg(node, 0, "filepath"), ctx)
-            if path is not None and "://" not in path[0] and ends_with(path, LOAD_WEIGHTS_FILES) is False:
+            if path is not None and "://" not in path[0] and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
                 self.loads.append((node, path))
             return
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value != "ModelCheckpoint":
-            if _uses_orbax(ctx, node):
+            if writes_orbax(ctx, node):
                 self.orbax = True
             return
         names = names_if(ctx, func, ("ModelCheckpoint",))
         if MODEL_CHECKPOINT in names:
             self._checkpoint(node)
-        elif any(n.endswith("OrbaxCheckpoint") for n in names):
+        elif writes_orbax(ctx, node, names):
             self.orbax = True
 
     def _checkpoint(self, node: cst.Call) -> None:
         path = path_of(nodes.arg(node, 0, "filepath"), self.ctx)
         if path is None:
             return
-        only = nodes.arg(node, 4, "save_weights_only")
-        mode = False if only is None and not nodes.has_keyword(node, "save_weights_only") else nodes.constant(only)
+        mode = weights_only(node)
         if mode is True:
             if ends_with(path, WEIGHTS) is False:
                 self._report_checkpoint(

@@ -7,11 +7,11 @@ from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.checks.loading import is_load_model, writes_orbax
 from tflint_save.engine import Rule
 from tflint_save.names import EMPTY, dotted
 
 TRAIN_METHODS = ("fit", "fit_generator", "train_on_batch")
-LOAD_MODEL = "keras.saving.load_model"
 SAVE_MODEL = "keras.saving.save_model"
 MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
 BACKUP = "keras.callbacks.BackupAndRestore"
@@ -288,7 +288,7 @@ class TFS101(Rule):
                 self.full_state = True
         elif SAVE_MODEL in names or BACKUP in names or is_tf_checkpoint(names):
             self.full_state = True
-        elif any(n.endswith("OrbaxCheckpoint") for n in names):
+        elif writes_orbax(ctx, node, names):
             self.full_state = True
 
     def finish(self) -> None:
@@ -458,7 +458,7 @@ def new_optimizer(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Op
 
 def compiled_load(ctx, value: Optional[cst.BaseExpression]) -> Optional[Tuple[Optional[Path]]]:
     """For ``load_model(p)`` that compiles the model (the default): (the path of p,), else None."""
-    if not isinstance(value, cst.Call) or LOAD_MODEL not in ctx.names(value.func):
+    if not isinstance(value, cst.Call) or not is_load_model(ctx, value):
         return None
     given = nodes.arg(value, 2, "compile")
     if given is None and nodes.has_keyword(value, "compile"):
