@@ -28,11 +28,9 @@ class Unbuildable(Exception):
 
 
 
-def construct(name, target, call_args, namespace):
+def instance(name, call_args, namespace):
     try:
-        if call_args:
-            return eval(f"__target({call_args})", dict(namespace, __target=target))
-        return target()
+        return construct(namespace, name, call_args)
     except TypeError as exc:
         text = str(exc)
         if "missing" in text and "required" in text:
@@ -70,19 +68,19 @@ def tiny_model(name, obj, target, namespace):
         return model
     if kind == "layer":
         return with_input(name, lambda shape, dtype: keras.Sequential(
-            [keras.Input(shape, dtype=dtype), construct(name, target, call_args, namespace)]))
+            [keras.Input(shape, dtype=dtype), instance(name, call_args, namespace)]))
     if kind == "model":
         def build(shape, dtype):
-            model = construct(name, target, call_args, namespace)
+            model = instance(name, call_args, namespace)
             model(np.zeros((2,) + shape, dtype))
             return model
         return with_input(name, build)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    instance = construct(name, target, call_args, namespace)
+    built = instance(name, call_args, namespace)
     if kind == "loss":
-        model.compile(optimizer="sgd", loss=instance)
+        model.compile(optimizer="sgd", loss=built)
     elif kind == "metric":
-        model.compile(optimizer="sgd", loss="mse", metrics=[instance])
+        model.compile(optimizer="sgd", loss="mse", metrics=[built])
     else:
         raise Unbuildable(f"{name} is a {kind!r}, which this check does not know how to use in a model")
     return model

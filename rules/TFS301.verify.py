@@ -9,7 +9,6 @@ and the configs of its sublayers are compared with the original's.
 """
 
 import inspect
-import os
 
 import keras
 
@@ -30,12 +29,6 @@ def first_sentence(exc):
 def claimed(exc):
     text = " ".join(str(exc).split())  # Keras wraps its messages over several lines
     return any(words in text for words in CLAIMED)
-
-
-def build(cls, call_args, namespace):
-    if not call_args:
-        return cls()
-    return eval(f"__cls({call_args})", dict(namespace, __cls=cls))
 
 
 def state(obj):
@@ -61,24 +54,15 @@ def differences(before, after, prefix=""):
     return found
 
 
-def keras_round_trip(obj, namespace, workdir):
-    path = os.path.join(workdir, "roundtrip.keras")
-    model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
-    model.save(path)
-    customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
-    loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
-    return loaded if model is obj else loaded.layers[0]
-
-
 def check(facts, workdir):
     name = facts.get("class", "")
     try:
         namespace = user_code(facts)
-        cls = namespace[name]
+        namespace[name]  # a KeyError: the definitions do not hold the class
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {first_sentence(exc)}"}
     try:
-        obj = build(cls, facts.get("call_args", ""), namespace)
+        obj = construct(namespace, name, facts.get("call_args", ""))
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"{name}({facts.get('call_args', '')}) could not be built: "
                                                       f"{first_sentence(exc)}"}

@@ -9,10 +9,7 @@ save and load in workdir; the attribute holding each argument is compared.
 """
 
 import inspect
-import os
 import re
-
-import keras
 
 # What the rule says loading raises: a forgotten required argument (TypeError: __init__() missing
 # 1 required positional argument), a forgotten shape argument whose weights no longer fit (Keras 3
@@ -73,13 +70,8 @@ def check(facts, workdir):
     except Exception as exc:
         return {"status": "confirmed" if CLAIMED.search(" ".join(str(exc).split())) else "inconclusive",
                 "evidence": f"{name}.from_config(get_config()) failed: {in_brief(exc)}"}
-    path = os.path.join(workdir, "roundtrip.keras")
     try:
-        model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
-        model.save(path)
-        customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
-        loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
-        loaded = loaded if model is obj else loaded.layers[0]
+        loaded = keras_round_trip(obj, namespace, workdir)
     except Exception as exc:
         return {"status": "confirmed" if CLAIMED.search(" ".join(str(exc).split())) else "inconclusive",
                 "evidence": f".keras save/load failed: {in_brief(exc)}"}

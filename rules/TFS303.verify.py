@@ -6,10 +6,6 @@ rebuilt with from_config(get_config()) and saved and loaded as ``.keras`` in wor
 are compared.
 """
 
-import os
-
-import keras
-
 PROBE = {"name": "tflint_probe", "dtype": "float64", "trainable": False}
 
 
@@ -24,8 +20,7 @@ def check(facts, workdir):
     try:
         namespace = user_code(facts)
         cls = namespace[name]
-        probe = ", ".join(f"{k}={v!r}" for k, v in PROBE.items())
-        obj = eval(f"__cls({call_args}{', ' if call_args else ''}{probe})", dict(namespace, __cls=cls))
+        obj = construct(namespace, name, call_args, ", ".join(f"{k}={v!r}" for k, v in PROBE.items()))
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"{name} could not be built with {PROBE}: {in_brief(exc)}"}
     before = base_state(obj)
@@ -34,12 +29,7 @@ def check(facts, workdir):
                                                       f"construction ({before}), see TFS304"}
     try:
         rebuilt = base_state(cls.from_config(obj.get_config()))
-        path = os.path.join(workdir, "roundtrip.keras")
-        model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
-        model.save(path)
-        customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
-        loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
-        reloaded = base_state(loaded if model is obj else loaded.layers[0])
+        reloaded = base_state(keras_round_trip(obj, namespace, workdir))
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"the round trip failed for another reason: {in_brief(exc)}"}
     lost = [f"{k} {before[k]!r} -> {rebuilt[k]!r} (from_config), {reloaded[k]!r} (.keras)"

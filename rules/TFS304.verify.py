@@ -6,10 +6,6 @@ own config is fed back: from_config(get_config()), then a ``.keras`` save and lo
 object is built again with name= and trainable=False, which must stick.
 """
 
-import os
-
-import keras
-
 
 def brief(exc):
     text = " ".join(str(exc).split())
@@ -18,18 +14,13 @@ def brief(exc):
     return f"{type(exc).__name__}: {inner[:240]}"
 
 
-def construct(cls, call_args, namespace, extra=""):
-    joined = ", ".join(part for part in (call_args, extra) if part)
-    return eval(f"__cls({joined})", dict(namespace, __cls=cls))
-
-
 def check(facts, workdir):
     name = facts.get("class", "")
     call_args = facts.get("call_args", "")
     try:
         namespace = user_code(facts)
         cls = namespace[name]
-        obj = construct(cls, call_args, namespace)
+        obj = construct(namespace, name, call_args)
         config = obj.get_config()
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"{name}({call_args}) could not be built: {brief(exc)}"}
@@ -39,18 +30,14 @@ def check(facts, workdir):
         if "unexpected keyword argument" in str(exc):
             return {"status": "confirmed", "evidence": f"{name}.from_config(get_config()): {brief(exc)}"}
         return {"status": "inconclusive", "evidence": f"from_config() failed for another reason: {brief(exc)}"}
-    path = os.path.join(workdir, "roundtrip.keras")
     try:
-        model = obj if isinstance(obj, keras.Model) else keras.Sequential([obj])
-        model.save(path)
-        customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
-        keras.models.load_model(path, custom_objects=customs, compile=False)
+        keras_round_trip(obj, namespace, workdir)
     except Exception as exc:
         if "unexpected keyword argument" in str(exc):
             return {"status": "confirmed", "evidence": f".keras load: {brief(exc)}"}
         return {"status": "inconclusive", "evidence": f".keras save/load failed for another reason: {brief(exc)}"}
     try:
-        named = construct(cls, call_args, namespace, "name='tflint_probe', trainable=False")
+        named = construct(namespace, name, call_args, "name='tflint_probe', trainable=False")
     except TypeError as exc:
         return {"status": "confirmed", "evidence": f"{name}(name=..., trainable=False): {brief(exc)}"}
     dropped = [f"{k}={v!r} became {getattr(named, k)!r}" for k, v in (("name", "tflint_probe"), ("trainable", False))

@@ -7,8 +7,6 @@ the object's weights; for a layer or model, it is also set to a new value before
 save and load in workdir, and the reloaded value is compared.
 """
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -33,8 +31,7 @@ def check(facts, workdir):
     call_args = facts.get("call_args", "")
     try:
         namespace = user_code(facts)
-        cls = namespace[name]
-        obj = eval(f"__cls({call_args})", dict(namespace, __cls=cls))
+        obj = construct(namespace, name, call_args)
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"{name}({call_args}) could not be built: {in_brief(exc, 200)}"}
     is_metric = isinstance(obj, keras.metrics.Metric)
@@ -55,13 +52,8 @@ def check(facts, workdir):
         return {"status": "confirmed", "evidence": evidence}
     marked = variable.numpy() + 7.0
     variable.assign(marked)
-    path = os.path.join(workdir, "roundtrip.keras")
     try:
-        model = obj if isinstance(obj, keras.Model) else keras.Sequential([keras.Input(shape), obj])
-        model.save(path)
-        customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
-        loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
-        again = getattr(loaded if model is obj else loaded.layers[-1], attribute)
+        again = getattr(keras_round_trip(obj, namespace, workdir, shape), attribute)
         evidence += f"; set to {marked.ravel()[:3]}, reloaded from .keras as {np.asarray(again).ravel()[:3]}"
     except Exception as exc:
         evidence += f"; the .keras round trip failed ({in_brief(exc, 200)})"

@@ -23,13 +23,13 @@ def check(facts, workdir):
     name, call_args = facts.get("class", ""), facts.get("call_args", "")
     try:
         namespace = user_code(facts)
-        cls = namespace[name]
+        namespace[name]  # a KeyError: the definitions do not hold the class
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"the user's definitions could not be run: {in_brief(exc)}"}
     model = probe = None
     for shape in SHAPES:
         try:
-            model = eval(f"__cls({call_args})", dict(namespace, __cls=cls))
+            model = construct(namespace, name, call_args)
             probe = np.random.default_rng(0).random((2,) + shape).astype("float32")
             expected = np.asarray(model(probe))
             break

@@ -19,9 +19,8 @@ def check(facts, workdir):
     name = facts.get("class", "")
     try:
         namespace = user_code(facts)
-        cls = namespace[name]
         args = facts.get("call_args") or ""
-        build = lambda: eval(f"__cls({args})", dict(namespace, __cls=cls))  # noqa: E731
+        build = lambda: construct(namespace, name, args)  # noqa: E731
         fresh = number(build().result())
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot build {name}: {in_brief(exc, 160)}"}

@@ -371,6 +371,22 @@ def test_a_hanging_or_crashing_check_is_reported_and_a_fresh_worker_takes_over()
     assert "RuntimeError: snippet bug" in results["raises"]["evidence"]
 
 
+@needs_tf
+def test_snippets_build_the_users_class_and_round_trip_it_with_the_worker_helpers():
+    snippet = textwrap.dedent("""
+        def check(facts, workdir):
+            namespace = user_code(facts)
+            layer = construct(namespace, "Scale", "3.0", "name='probe'")
+            again = keras_round_trip(layer, namespace, workdir, (4,))
+            return {"status": "not reproduced",
+                    "evidence": f"{type(again).__name__} {again.name} {again.factor} {again is layer}"}
+    """)
+    job = verify.Job("helpers", "TEST", "<helpers>", snippet, {"source": source_of(UNREGISTERED, "Scale")})
+    result = verify.run_jobs([job], verify.Options(jobs=1))["helpers"]
+    assert result["status"] == "not reproduced", result
+    assert result["evidence"] == "Scale probe 3.0 False"
+
+
 # -- the command line, for real ----------------------------------------------------------------
 
 def _project(tmp_path, text):

@@ -89,8 +89,32 @@ def keras_in_use():
     return keras
 
 
+def construct(namespace, name, call_args="", extra=""):
+    """An instance of the user's class ``name`` from ``namespace``, built with ``call_args`` (the
+    source text of the arguments seen at a call site) followed by ``extra``."""
+    joined = ", ".join(part for part in (call_args, extra) if part)
+    return eval("__cls(%s)" % joined, dict(namespace, __cls=namespace[name]))
+
+
+def keras_round_trip(obj, namespace, workdir, shape=None):
+    """``obj`` saved as ``.keras`` in ``workdir`` and loaded back, with the classes of ``namespace``
+    as custom_objects: a Model as it is, a layer in a Sequential (after ``keras.Input(shape)`` when
+    a shape is given).  The loaded Model, or the loaded layer."""
+    keras = keras_in_use()
+    path = os.path.join(workdir, "roundtrip.keras")
+    if isinstance(obj, keras.Model):
+        model = obj
+    else:
+        model = keras.Sequential(([keras.Input(shape)] if shape is not None else []) + [obj])
+    model.save(path)
+    customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
+    loaded = keras.models.load_model(path, custom_objects=customs, compile=False)
+    return loaded if model is obj else loaded.layers[-1]
+
+
 # What every snippet finds in its globals, so that the snippets hold only their checks.
-SNIPPET_HELPERS = {f.__name__: f for f in (first_line, in_brief, user_code, keras_in_use)}
+SNIPPET_HELPERS = {f.__name__: f for f in (first_line, in_brief, user_code, keras_in_use, construct,
+                                           keras_round_trip)}
 
 
 class KerasState:
