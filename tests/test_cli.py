@@ -296,3 +296,29 @@ def test_a_lint_run_never_imports_tensorflow_or_keras(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+FIXABLE = "import keras\nm = keras.metrics.Mean()\nm.reset_states()\n"
+
+
+def test_diff_goes_to_the_output_file(tmp_path):
+    write(tmp_path / "m.py", FIXABLE)
+    result = cli("--diff", "--output-file", os.path.join("out", "fixes.diff"), "m.py", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    diff = (tmp_path / "out" / "fixes.diff").read_text(encoding="utf-8")
+    assert diff.startswith("--- m.py\n+++ m.py\n") and "-m.reset_states()\n+m.reset_state()\n" in diff
+    assert (tmp_path / "m.py").read_text(encoding="utf-8") == FIXABLE  # --diff writes no fix
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--statistics"], "--statistics"),
+    (["--verify"], "--verify"),
+    (["--verified-only"], "--verified-only"),
+    (["--output-format", "json"], "--output-format json"),
+    (["--statistics", "--verify"], "--statistics, --verify"),
+])
+def test_diff_with_flags_it_would_drop_is_a_usage_error(tmp_path, flags, named):
+    write(tmp_path / "m.py", FIXABLE)
+    result = cli("--diff", *flags, "m.py", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"tflint-save: error: --diff prints only the diff; it cannot be used with {named}\n" in result.stderr

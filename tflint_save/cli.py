@@ -190,7 +190,16 @@ def _show_settings(settings, files: List[str]) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.diff:
+        # The diff is the whole report: these would be dropped without a word.
+        clash = [flag for flag, given in (("--statistics", args.statistics), ("--verify", args.verify),
+                                          ("--verified-only", args.verified_only),
+                                          (f"--output-format {args.output_format}", args.output_format != "concise"))
+                 if given]
+        if clash:
+            parser.error(f"--diff prints only the diff; it cannot be used with {', '.join(clash)}")
     if args.explain:
         return _explain(args.explain)
     try:
@@ -233,7 +242,8 @@ def _run(args: argparse.Namespace) -> int:
 
         result, diff = fix.command(args, settings, result, stdin_text)
         if diff is not None:  # --diff: the diff is the report
-            sys.stdout.write(diff)
+            if not _emit(args, diff):
+                return EXIT_ERROR
             if missing or result.internal_error:
                 return EXIT_ERROR
             return EXIT_FINDINGS if (diff or result.findings) and not args.exit_zero else EXIT_CLEAN
@@ -256,12 +266,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str]) -> bool:
     """The report in --output-format, to --output-file or standard output; False if it cannot be written."""
-    import os
-
     from tflint_save import formats, report
 
-    to_file = args.output_file is not None
-    color = not to_file and report.use_color(args.color, sys.stdout)
+    color = args.output_file is None and report.use_color(args.color, sys.stdout)
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else None
     text = formats.render(findings, args.output_format, color, texts)
     if args.statistics:
@@ -270,7 +277,14 @@ def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str])
             text += "".join(line + "\n" for line in lines)
         else:  # keep a machine-readable report parseable
             report.write_lines(lines, sys.stderr)
-    if not to_file:
+    return _emit(args, text)
+
+
+def _emit(args: argparse.Namespace, text: str) -> bool:
+    """Write the report (or the diff) to --output-file or standard output; False if it cannot be written."""
+    import os
+
+    if args.output_file is None:
         sys.stdout.write(text)
         return True
     try:
