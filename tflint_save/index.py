@@ -145,11 +145,9 @@ def _called_name(node: cst.BaseExpression) -> Optional[str]:
 
 
 def _outermost(ctx) -> cst.CSTNode:
-    """The module-level function or class the walk is inside."""
-    for node in ctx.stack:
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            return node
-    return ctx.functions[0] if ctx.functions else ctx.classes[0]
+    """The module-level function or class the walk is inside (asked only inside one: the engine
+    puts a def on the stack before it enters its body)."""
+    return next(node for node in ctx.stack if isinstance(node, (cst.FunctionDef, cst.ClassDef)))
 
 
 def names_in(value: cst.BaseExpression) -> Iterable[str]:

@@ -10,7 +10,7 @@ fallback); every candidate is kept, so rules never depend on which branch ran.
 from __future__ import annotations
 
 import os
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence
+from typing import Dict, FrozenSet, Iterable, List, Optional
 
 import libcst as cst
 
@@ -53,7 +53,6 @@ _SYNONYMS = {
     "keras.Loss": "keras.losses.Loss",
     "keras.Metric": "keras.metrics.Metric",
     "keras.Optimizer": "keras.optimizers.Optimizer",
-    "keras.layers.InputLayer": "keras.layers.InputLayer",
     "keras.engine.base_layer.Layer": "keras.layers.Layer",
     "keras.engine.training.Model": "keras.models.Model",
     "keras.engine.sequential.Sequential": "keras.models.Sequential",
@@ -254,7 +253,3 @@ def param_names(params: cst.Parameters) -> List[str]:
     if params.star_kwarg is not None:
         names.append(params.star_kwarg.name.value)
     return names
-
-
-def any_in(names: Names, wanted: Sequence[str]) -> bool:
-    return any(n in names for n in wanted)

@@ -116,7 +116,7 @@ def path_tail(node: Optional[cst.BaseExpression], ctx=None, depth: int = 0) -> O
     if isinstance(node, cst.Call):
         parts = dotted(node.func) or []
         name = ".".join(parts)
-        if name.endswith(("path.join", "os.path.join")) or parts[-1:] in (["Path"], ["PurePath"], ["joinpath"]):
+        if name.endswith("path.join") or parts[-1:] in (["Path"], ["PurePath"], ["joinpath"]):
             if not node.args or node.args[-1].star:
                 return None
             tail = path_tail(node.args[-1].value, ctx, depth + 1)
@@ -133,16 +133,6 @@ def path_tail(node: Optional[cst.BaseExpression], ctx=None, depth: int = 0) -> O
     if isinstance(node, cst.Name) and ctx is not None:
         return path_tail(ctx.value_of(node.value), ctx, depth + 1)
     return None
-
-
-def extension_of(tail: str) -> str:
-    """The file name's extension(s) as Keras checks them: 'x.weights.h5' -> '.weights.h5'."""
-    name = tail.replace("\\", "/").rsplit("/", 1)[-1]
-    if name.endswith(".weights.h5"):
-        return ".weights.h5"
-    if "." not in name:
-        return ""
-    return "." + name.rsplit(".", 1)[1]
 
 
 # Fields that hold only whitespace, punctuation or operators: never worth descending into.

@@ -151,7 +151,7 @@ class TFS202(Rule):
         if not is_load_model(ctx, node):
             return
         tail = nodes.path_tail(nodes.arg(node, 0, "filepath"), ctx)
-        if tail is None or tail.endswith(MODEL_EXTENSIONS) or tail.startswith("hf://") or "://" in tail:
+        if tail is None or tail.endswith(MODEL_EXTENSIONS) or "://" in tail:  # hf://, gs://...
             return
         self.loads.append((node, tail))
 
