@@ -322,3 +322,22 @@ def test_diff_with_flags_it_would_drop_is_a_usage_error(tmp_path, flags, named):
     result = cli("--diff", *flags, "m.py", cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert f"tflint-save: error: --diff prints only the diff; it cannot be used with {named}\n" in result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="os.mkfifo and /dev/null")
+def test_a_path_that_exists_but_is_not_a_regular_file_says_so(tmp_path):
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    result = cli(os.devnull, "pipe.py", "absent.py", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"tflint-save: error: {os.devnull}: not a regular file (pipe it to '-' instead)",
+        "tflint-save: error: pipe.py: not a regular file (pipe it to '-' instead)",
+        "tflint-save: error: absent.py: no such file or directory",
+    ]
+
+
+def test_standard_input_named_twice_is_read_and_reported_once(tmp_path):
+    result = cli("-", "-", cwd=tmp_path, stdin=BAD)
+    assert result.returncode == 1
+    assert [line.split(": ")[1].split()[0] for line in result.stdout.splitlines()] == ["TFS203"]

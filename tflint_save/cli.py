@@ -7,6 +7,7 @@ path of a lint run imports TensorFlow or Keras.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -224,7 +225,9 @@ def _run(args: argparse.Namespace) -> int:
     files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude,
                                         force_exclude=args.force_exclude, root=settings.root)
     for path in missing:
-        sys.stderr.write(f"tflint-save: error: {path}: no such file or directory\n")
+        # A pipe (<(cmd), /dev/stdin) or a device exists but is not read: only '-' reads a stream.
+        problem = "not a regular file (pipe it to '-' instead)" if os.path.exists(path) else "no such file or directory"
+        sys.stderr.write(f"tflint-save: error: {path}: {problem}\n")
     if args.show_settings:
         return _show_settings(settings, files)
     stdin_text = None
@@ -282,8 +285,6 @@ def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str])
 
 def _emit(args: argparse.Namespace, text: str) -> bool:
     """Write the report (or the diff) to --output-file or standard output; False if it cannot be written."""
-    import os
-
     if args.output_file is None:
         sys.stdout.write(text)
         return True

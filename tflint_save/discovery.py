@@ -54,7 +54,7 @@ def excluded_anywhere(path: str, patterns: Sequence[str], root: Optional[str] = 
 
 def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str, ...] = SUFFIXES,
              force_exclude: bool = False, root: Optional[str] = None) -> Tuple[List[str], List[str]]:
-    """Return (files to lint, paths that do not exist), both in a deterministic order.
+    """Return (files to lint, paths that are neither a file nor a directory), both in a deterministic order.
 
     A file named on the command line is linted whatever its name, as flake8 and ruff do;
     exclusions apply to what directory search finds, and with ``force_exclude`` to the
@@ -67,7 +67,9 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
     seen = set()
     for path in paths:
         if path == "-":
-            files.append(path)
+            if path not in seen:  # standard input is read once
+                seen.add(path)
+                files.append(path)
             continue
         if force_exclude and excluded_anywhere(path, patterns, root):
             continue
@@ -94,7 +96,8 @@ def _search(top: str, patterns: Sequence[str], suffixes: Tuple[str, ...], root: 
             continue
         here = project_path(current, root)  # once per directory, not per entry
         below = "" if here == "." else here + "/"
-        dirs[:] = sorted(d for d in dirs if not _matches(os.path.normpath(os.path.join(current, d)), below + d, patterns))
+        dirs[:] = sorted(d for d in dirs
+                         if not _matches(os.path.normpath(os.path.join(current, d)), below + d, patterns))
         for name in sorted(names):
             path = os.path.normpath(os.path.join(current, name))
             if name.endswith(suffixes) and not _matches(path, below + name, patterns):
