@@ -232,6 +232,17 @@ def test_corrupt_cache_entries_are_ignored_with_a_warning(tmp_path):
     assert "ignored 1 unreadable entry" in warning and cache.folder in warning
 
 
+def test_a_missing_cache_entry_is_a_miss_and_a_failed_write_leaves_no_temporary_file(tmp_path):
+    cache = verify.Cache(str(tmp_path))
+    assert cache.get("cd" * 32) is None and cache.warnings() == []
+    # A directory where the entry should go: the final rename fails.
+    os.makedirs(cache._path("ef" * 32))
+    cache.put("ef" * 32, {"status": "confirmed", "evidence": "E", "seconds": 0.1})
+    [warning] = cache.warnings()
+    assert "could not write the verify cache" in warning
+    assert os.listdir(os.path.dirname(cache._path("ef" * 32))) == [os.path.basename(cache._path("ef" * 32))]
+
+
 def test_without_tensorflow_verify_exits_2_naming_the_interpreter_and_the_install(tmp_path, capsys):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
     python = str(tmp_path / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))

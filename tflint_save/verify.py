@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -31,7 +32,6 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify_worker
 SNIPPET_SUFFIX = ".verify.py"
 INSTALL = 'pip install "tflint-save[verify]"'
 STATUSES = ("confirmed", "not reproduced", "inconclusive", "timeout")
-ENGINE_CODES = ("TFS001", "TFS002")
 # Bump when what a cached result means changes (worker isolation, job format).
 CACHE_VERSION = 1
 STARTUP_TIMEOUT = 180.0
@@ -113,7 +113,6 @@ class Worker:
     """One worker process: TensorFlow imported once, jobs answered one at a time."""
 
     def __init__(self, python: str, startup_timeout: float = STARTUP_TIMEOUT):
-        self.python = python
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
         self.proc = subprocess.Popen(
@@ -277,15 +276,14 @@ class Cache:
         return os.path.join(self.folder, key[:2], key + ".json")
 
     def get(self, key: str) -> Optional[Dict[str, Any]]:
-        path = self._path(key)
-        if not os.path.exists(path):
-            return None
         try:
-            with open(path, encoding="utf-8") as handle:
+            with open(self._path(key), encoding="utf-8") as handle:
                 value = json.load(handle)
             if value.get("status") in STATUSES and isinstance(value.get("evidence"), str):
                 return {"status": value["status"], "evidence": value["evidence"],
                         "seconds": float(value.get("seconds", 0.0))}
+        except FileNotFoundError:
+            return None
         except (OSError, ValueError, AttributeError, TypeError):
             pass
         self.corrupt += 1
@@ -296,9 +294,14 @@ class Cache:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({k: result[k] for k in ("status", "evidence", "seconds")}, handle)
-            os.replace(temporary, path)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump({k: result[k] for k in ("status", "evidence", "seconds")}, handle)
+                os.replace(temporary, path)
+            except BaseException:
+                with suppress(OSError):
+                    os.remove(temporary)
+                raise
         except OSError as exc:
             self.write_error = self.write_error or str(exc)
 
@@ -436,6 +439,8 @@ def verify_findings(findings: Sequence[Finding], settings, options: Options, pro
 
 def confirmed_only(findings: Iterable[Finding]) -> List[Finding]:
     """--verified-only: what TensorFlow confirmed, plus files that could not be linted at all."""
+    from tflint_save.run import ENGINE_CODES
+
     return [f for f in findings if f.code in ENGINE_CODES or (f.verification or {}).get("status") == "confirmed"]
 
 
@@ -507,8 +512,8 @@ def check_rules(options: Options, select: Sequence[str] = ()) -> Tuple[List[str]
             facts = example_facts(entry, side)
             if facts is None:
                 break
-            key = job_key(snippet[1], facts, ("check-rules", side))
-            pair.append(Job(key, code, snippet[0], snippet[1], facts))
+            # Results are keyed by job only within this run; --check-rules never caches.
+            pair.append(Job(f"{code}/{side}", code, snippet[0], snippet[1], facts))
         rows.append((code, (pair[0], pair[1]) if len(pair) == 2 else None))
         jobs.extend(pair)
     seen: List[Tuple[str, str]] = []
