@@ -307,3 +307,16 @@ def test_github_notebook_annotation_names_the_cell(capsys):
     row = next(i for i, raw in enumerate(text.split("\n"), 1) if "enable_unsafe" in raw)
     assert line.startswith(f"::error file=nb.ipynb,line={row},col=")
     assert "title=TFS203::cell 1:2:1: enable_unsafe_deserialization()" in line
+
+
+def test_a_lint_run_does_not_import_urllib_request(tmp_path):
+    # urllib.request brings http.client, ssl and socket (~10 ms on every run); only SARIF needs it.
+    (tmp_path / "m.py").write_text("import keras\nm = keras.models.load_model('m.keras', safe_mode=False)\n")
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['tflint-save', '--no-cache', '--output-format', 'full', 'm.py']\n"
+             "try:\n    runpy.run_module('tflint_save', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "sys.stderr.write(' '.join(m for m in ('urllib.request', 'ssl', 'http.client') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+    assert "TFS203" in result.stdout and result.stderr == "", result.stderr

@@ -10,8 +10,6 @@ import json
 import os
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import quote
-from urllib.request import pathname2url
 
 from tflint_save import __version__, catalog, report
 from tflint_save.findings import Finding
@@ -184,11 +182,20 @@ def _descriptor(code: str) -> Dict[str, Any]:
 
 def _uri(path: str) -> Tuple[str, Optional[str]]:
     """(uri, uriBaseId): relative to the working directory (the checkout in CI) when possible."""
+    from urllib.parse import quote
+
     absolute = os.path.abspath(path)
     rel = os.path.relpath(absolute)
     if not rel.startswith(os.pardir):
         return quote(rel.replace(os.sep, "/")), "%SRCROOT%"
-    return "file://" + pathname2url(absolute), None
+    return _file_uri(absolute), None
+
+
+def _file_uri(absolute: str) -> str:
+    # urllib.request pulls in http.client, ssl and socket (~10 ms): only SARIF pays for it.
+    from urllib.request import pathname2url
+
+    return "file://" + pathname2url(absolute)
 
 
 def sarif(findings: Sequence[Finding], sources: Sources) -> Dict[str, Any]:
@@ -227,7 +234,7 @@ def sarif(findings: Sequence[Finding], sources: Sources) -> Dict[str, Any]:
             "semanticVersion": __version__,
             "rules": [_descriptor(code) for code in codes],
         }},
-        "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + pathname2url(os.getcwd().rstrip(os.sep) + os.sep)}},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": _file_uri(os.getcwd().rstrip(os.sep) + os.sep)}},
         "columnKind": "unicodeCodePoints",
         "results": results,
     }
