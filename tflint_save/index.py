@@ -76,6 +76,7 @@ class Collector:
 
     def call(self, ctx, node: cst.Call) -> None:
         func = node.func
+        names = ctx.names(func)
         name = _called_name(func)
         if name and not ctx.classes:
             # Sub-layers built inside another class are rebuilt by its constructor on load;
@@ -85,7 +86,7 @@ class Collector:
             # Project decorators that register what they wrap, directly or through a helper
             # (keras_hub_export -> maybe_register_serializable -> register_keras_serializable).
             outer = _outermost(ctx).name.value
-            if _is_register(ctx, func):
+            if REGISTER in names:
                 self.registering.add(outer)
             elif name:
                 self.def_calls.setdefault(outer, set()).add(name)
@@ -105,7 +106,7 @@ class Collector:
             if arg.keyword is not None and arg.keyword.value == "activation" and isinstance(arg.value, cst.Name):
                 if not ctx.names(arg.value):
                     self.uses.append((arg.value.value, "activation"))
-        if len(ctx.stack) >= 3 and GET_CUSTOM_OBJECTS in ctx.names(func):
+        if len(ctx.stack) >= 3 and GET_CUSTOM_OBJECTS in names:
             # get_custom_objects()["MyLayer"] = MyLayer
             subscript, assign_target = ctx.stack[-2], ctx.stack[-3]
             if isinstance(subscript, cst.Subscript) and isinstance(assign_target, cst.AssignTarget):

@@ -195,9 +195,9 @@ class Resolver:
 
     def rebind(self, name: str, value: cst.BaseExpression) -> None:
         """``name = value``: an alias of an import (``K = tf.keras``) or a shadowing value."""
-        if name not in self.aliases and not self.raw(value):
-            return
         targets = self.raw(value)
+        if name not in self.aliases and not targets:
+            return
         self.aliases.add(name)
         self.scopes[-1].names[name] = targets if targets else SHADOWED
 

@@ -240,22 +240,19 @@ def model_like(node: Optional[cst.BaseExpression], ctx) -> bool:
         # self.model in callbacks; trainer.model; self.generator...
         return bool(_MODEL_NAME.search(node.attr.value))
     if isinstance(node, cst.Call):
-        return _constructs_model(node, ctx)
+        return _makes_model(ctx.names(node.func))
     if not isinstance(node, cst.Name):
         return False
     value = ctx.value_of(node.value)
     if isinstance(value, cst.Call):
-        if _constructs_model(value, ctx):
-            return True
         names = ctx.names(value.func)
-        if names:  # a known non-model API (tf.train.Checkpoint, np.load...)
-            return False
+        if names:  # a model factory, else a known non-model API (tf.train.Checkpoint, np.load...)
+            return _makes_model(names)
         called = (dotted(value.func) or [""])[-1]
         if re.search(r"(?i)model|net", called):
             return True
     return bool(_MODEL_NAME.search(node.value))
 
 
-def _constructs_model(call: cst.Call, ctx) -> bool:
-    names = ctx.names(call.func)
+def _makes_model(names) -> bool:
     return any(n in _MODEL_FACTORIES or n.startswith("keras.applications.") for n in names)
