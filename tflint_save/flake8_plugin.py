@@ -17,8 +17,6 @@ from typing import Any, Iterator, List, Optional, Tuple, Type
 from tflint_save import __version__
 from tflint_save.config import Settings, detect_keras_version
 
-PREFIX = "TFS"
-
 
 class Plugin:
     name = "tflint-save"

@@ -38,7 +38,7 @@ def concise(findings: Sequence[Finding], color: bool) -> List[str]:
 
 def verified(f: Finding) -> str:
     """--verify's outcome as a suffix: `` [confirmed on keras 3.15.1: TypeError: ...]``; '' if not run."""
-    v = getattr(f, "verification", None)
+    v = f.verification
     if not v:
         return ""
     status = v["status"]
