@@ -341,3 +341,12 @@ def test_standard_input_named_twice_is_read_and_reported_once(tmp_path):
     result = cli("-", "-", cwd=tmp_path, stdin=BAD)
     assert result.returncode == 1
     assert [line.split(": ")[1].split()[0] for line in result.stdout.splitlines()] == ["TFS203"]
+
+
+def test_readme_names_every_word_that_gets_a_file_parsed():
+    from tflint_save.engine import _PREFILTER
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        text = " ".join(handle.read().split())
+    sentence = text[text.index("Files that contain none of"):].split(" are not parsed at all.")[0]
+    assert sorted(sentence.count(f"`{word}`") for word in _PREFILTER) == [1] * len(_PREFILTER), sentence
