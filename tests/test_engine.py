@@ -207,3 +207,23 @@ def test_scripts_that_only_use_project_models_are_still_linted(tmp_path):
     }
     found = [(f.code, f.path.rsplit("/", 1)[-1]) for f in lint_files(files, str(tmp_path))]
     assert ("TFS306", "train.py") in found
+
+
+def test_a_loop_or_comprehension_variable_is_not_the_value_the_name_held_before():
+    # p held probabilities before the loop; inside it, p is each element of hard_predictions.
+    loop = """
+import tensorflow as tf
+acc = tf.keras.metrics.Accuracy()
+p = tf.nn.sigmoid(z)
+for p in hard_predictions:
+    acc.update_state(y, p)
+"""
+    assert lint(loop) == []
+    assert codes(lint(loop.replace("for p in hard_predictions:", "for q in hard_predictions:"))) == [("TFS401", 6)]
+    comprehension = """
+import tensorflow as tf
+p = tf.nn.sigmoid(z)
+classes = [tf.cast(p, tf.int32) for p in label_batches]
+"""
+    assert lint(comprehension) == []
+    assert codes(lint(comprehension.replace("for p in", "for q in"))) == [("TFS407", 4)]

@@ -18,7 +18,7 @@ import libcst as cst
 from tflint_save import index as index_mod
 from tflint_save.findings import FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
-from tflint_save.nodes import _IS_NODE, is_node, walk_info
+from tflint_save.nodes import _IS_NODE, children, is_node, walk_info
 from tflint_save.positions import positions
 
 # Deeply nested expressions (long `a + b + ...` chains) recurse once per level.
@@ -109,6 +109,17 @@ class Context:
 
 # -- the walk ----------------------------------------------------------------------------
 
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
+
+
+def _target_names(target: cst.BaseExpression) -> List[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    return []
+
+
 _HANDLERS: Dict[type, Dict[str, List[Tuple[type, str]]]] = {}
 
 
@@ -176,6 +187,27 @@ class _Walker:
             self.walk(node.params)
             self.walk(node.body)
             ctx.resolver.pop()
+        elif cls is cst.For:
+            ctx.statements.append(node)
+            self.walk(node.target)
+            self.walk(node.iter)
+            # The body runs with the target rebound: what the name held before the loop is stale there.
+            self._shadow_target(node.target)
+            self.walk(node.body)
+            if node.orelse is not None:
+                self.walk(node.orelse)
+            ctx.statements.pop()
+        elif cls in _COMPREHENSIONS:
+            # Comprehension variables live in their own scope and shadow the enclosing names.
+            targets: List[str] = []
+            clause = node.for_in
+            while clause is not None:
+                targets += _target_names(clause.target)
+                clause = clause.inner_for_in
+            ctx.resolver.push("function", targets)
+            for child in children(node):
+                self.walk(child)
+            ctx.resolver.pop()
         else:
             fields, is_statement = walk_info(cls)
             if is_statement:
@@ -196,8 +228,6 @@ class _Walker:
             elif cls is cst.Import or cls is cst.ImportFrom:
                 if len(ctx.resolver.scopes) > 1:  # module-level imports were read up front
                     ctx.resolver.add_import(node)
-            elif cls is cst.For:
-                self._shadow_target(node.target)
             elif cls is cst.WithItem and node.asname is not None:
                 self._shadow_target(node.asname.name)
             elif cls is cst.Call:
@@ -266,12 +296,9 @@ class _Walker:
     def _shadow_target(self, target: cst.BaseExpression) -> None:
         resolver = self.ctx.resolver
         values = resolver.scopes[-1].values
-        if isinstance(target, cst.Name):
-            values[target.value] = None
-            resolver.shadow(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._shadow_target(element.value)
+        for name in _target_names(target):
+            values[name] = None
+            resolver.shadow(name)
 
 
 def _module_imports(resolver: Resolver, body: Iterable[cst.CSTNode]) -> None:
