@@ -22,7 +22,7 @@ MAX_DEPTH = 12
 
 # -- losses --------------------------------------------------------------------------------
 
-BINARY, CATEGORICAL, SPARSE, REGRESSION, OTHER = "binary", "categorical", "sparse", "regression", "other"
+BINARY, CATEGORICAL, SPARSE, REGRESSION = "binary", "categorical", "sparse", "regression"
 CROSSENTROPY = (BINARY, CATEGORICAL, SPARSE)
 
 _LOSS_CLASSES = {
@@ -60,7 +60,7 @@ _FROM_LOGITS_FIRST = ("BinaryCrossentropy", "CategoricalCrossentropy", "SparseCa
 
 @dataclass
 class Loss:
-    kind: str  # BINARY, CATEGORICAL, SPARSE, REGRESSION or OTHER
+    kind: str  # BINARY, CATEGORICAL, SPARSE or REGRESSION
     from_logits: Optional[bool]  # None: given, but not as a literal
     source: str  # a runnable expression, for --verify
     label: str  # how messages name it
@@ -75,7 +75,7 @@ def loss_of(ctx, expr: Optional[cst.BaseExpression], depth: int = 0) -> Optional
         kind = _LOSS_FUNCTIONS.get(text) or _LOSS_CLASSES.get(text) or _LOSS_ALIASES.get(text)
         return Loss(kind, False, repr(text), repr(text)) if kind else None
     if isinstance(expr, cst.Call):
-        name = _family_name(ctx, expr.func, "losses")
+        name = family_name(ctx, expr.func, "losses")
         kind = _LOSS_CLASSES.get(name) if name else None
         if kind is None:
             return None
@@ -86,7 +86,7 @@ def loss_of(ctx, expr: Optional[cst.BaseExpression], depth: int = 0) -> Optional
         call = f"{name}({nodes.call_args(ctx.module, expr)})"
         return Loss(kind, from_logits, f"keras.losses.{call}", call)
     if isinstance(expr, (cst.Name, cst.Attribute)):
-        name = _family_name(ctx, expr, "losses")
+        name = family_name(ctx, expr, "losses")
         if name is not None:
             kind = _LOSS_FUNCTIONS.get(name)
             return Loss(kind, False, f"keras.losses.{name}", name) if kind else None
@@ -197,7 +197,7 @@ def metric_of(ctx, expr: Optional[cst.BaseExpression], depth: int = 0, tracker: 
     if text is not None:
         return Metric(STRING, text, node, source=repr(text))
     if isinstance(expr, cst.Call):
-        name = _family_name(ctx, expr.func, "metrics")
+        name = family_name(ctx, expr.func, "metrics")
         if name is not None and name[:1].isupper():
             return Metric(OBJECT, name, node, expr, f"keras.metrics.{name}({nodes.call_args(ctx.module, expr)})")
         if tracker is not None and isinstance(expr.func, cst.Name) and expr.func.value in tracker.metric_classes:
@@ -205,7 +205,7 @@ def metric_of(ctx, expr: Optional[cst.BaseExpression], depth: int = 0, tracker: 
                 return Metric(OBJECT, expr.func.value, node, expr, custom=True)
         return None
     if isinstance(expr, (cst.Name, cst.Attribute)):
-        name = _family_name(ctx, expr, "metrics")
+        name = family_name(ctx, expr, "metrics")
         if name is not None:
             kind = CLASS if name[:1].isupper() else FUNCTION
             return Metric(kind, name, node, source=f"keras.metrics.{name}")
@@ -254,7 +254,7 @@ def metrics_of(ctx, expr: Optional[cst.BaseExpression], tracker: "Optional[Track
     return [metric_of(ctx, expr, 0, tracker)]
 
 
-def _family_name(ctx, expr: cst.BaseExpression, family: str) -> Optional[str]:
+def family_name(ctx, expr: cst.BaseExpression, family: str) -> Optional[str]:
     """'Accuracy' for an expression naming keras.metrics.Accuracy (family 'metrics')."""
     prefix = f"keras.{family}."
     for name in ctx.names(expr):
@@ -317,13 +317,6 @@ def probability_function(ctx, func: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _layer_name(ctx, expr: cst.BaseExpression) -> Optional[str]:
-    for name in ctx.names(expr):
-        if name.startswith("keras.layers.") and name.count(".") == 2:
-            return name[len("keras.layers."):]
-    return None
-
-
 def layer_output(ctx, layer: Optional[cst.BaseExpression], before, depth: int = 0) -> Output:
     """The output of a layer expression (a constructor call, or a name bound to one).
 
@@ -335,7 +328,7 @@ def layer_output(ctx, layer: Optional[cst.BaseExpression], before, depth: int = 
         return layer_output(ctx, ctx.value_of(layer.value), before, depth + 1)
     if not isinstance(layer, cst.Call):
         return UNKNOWN
-    name = _layer_name(ctx, layer.func)
+    name = family_name(ctx, layer.func, "layers")
     if name is None:
         return UNKNOWN
     if name in _UNIT_LAYERS:
@@ -402,17 +395,14 @@ def is_multi_output(ctx, outputs: Optional[cst.BaseExpression], depth: int = 0) 
 
 @dataclass
 class Compile:
-    node: cst.Call
     loss: Optional[Loss]  # None: not one of the losses above, or one per output
     metrics: Optional[List[Optional[Metric]]]  # None: not a plain list (a dict per output...)
     weighted: Optional[List[Optional[Metric]]]  # weighted_metrics=, read like metrics=
     output: Output  # the model's output, as known when compile() ran
-    per_output: bool = False  # a loss per output: Keras logs '<output>_loss' keys too
 
 
 @dataclass
 class Model:
-    node: cst.CSTNode
     output: Output = UNKNOWN
     multi_output: bool = False
     depth: int = 0  # conditional blocks around the construction
@@ -489,7 +479,7 @@ class Tracker:
 
     def _construct(self, call: cst.Call, names) -> Model:
         ctx = self.ctx
-        model = Model(call, depth=_conditional_depth(ctx))
+        model = Model(depth=_conditional_depth(ctx))
         if "keras.models.Sequential" in names:
             model.output = sequential_output(ctx, nodes.arg(call, 0, "layers"))
         else:
@@ -538,10 +528,9 @@ class Tracker:
         per_output = isinstance(loss_expr, (cst.Dict, cst.List, cst.Tuple))
         loss = None if per_output else loss_of(ctx, loss_expr)
         compiled = Compile(
-            node, loss, metrics_of(ctx, metrics_expr, self),
+            loss, metrics_of(ctx, metrics_expr, self),
             metrics_of(ctx, nodes.arg(node, None, "weighted_metrics"), self),
             model.output if model is not None else UNKNOWN,
-            per_output or (model is not None and model.multi_output),
         )
         self.compiles.append(compiled)
         if model is not None:

@@ -183,8 +183,6 @@ class TFS402(_Traced):
             wanted = _ACCURACY_KINDS.get(metric.cls or "")
             if loss is None or wanted is None or loss.kind not in CROSSENTROPY or wanted == loss.kind:
                 continue
-            if wanted == BINARY and loss.kind == BINARY:
-                continue
             effect = self._effect(wanted, loss.kind)
             if effect is None:
                 continue
@@ -199,9 +197,8 @@ class TFS402(_Traced):
 
     def _effect(self, metric: str, loss: str) -> Optional[str]:
         keras3 = self.ctx.keras == 3
-        if metric == SPARSE and loss in (CATEGORICAL, BINARY):
-            if loss == BINARY:
-                return None  # 0/1 labels of shape (n, 1) are valid sparse labels for one output
+        # SPARSE with a binary loss is left alone: 0/1 labels of shape (n, 1) are valid sparse labels
+        if metric == SPARSE and loss == CATEGORICAL:
             error = ("InvalidArgumentError: Incompatible shapes: [32,10] vs. [32]" if keras3
                      else "ValueError: Can not squeeze dim[1], expected a dimension of 1, got 10")
             return f"with one-hot labels it fails with '{error}' (C12)"
@@ -1005,10 +1002,9 @@ class TFS409(_Traced):
                 if isinstance(value, cst.Name) and not ctx.names(value):
                     value = ctx.value_of(value.value)
                 if isinstance(value, cst.Call):
-                    for name in ctx.names(value.func):
-                        cls = name.rpartition(".")[2]
-                        if name == f"keras.callbacks.{cls}" and cls in _MONITORS:
-                            found.append((cls, value))
+                    cls = modelinfo.family_name(ctx, value.func, "callbacks")
+                    if cls in _MONITORS:
+                        found.append((cls, value))
         return found
 
     def _validation(self, node: cst.Call, positional: bool) -> Optional[bool]:
