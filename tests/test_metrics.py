@@ -616,6 +616,33 @@ def test_405_model_metrics_loop_and_self_attributes():
     assert found(src, "TFS405") == [("TFS405", 12), ("TFS405", 13), ("TFS405", 17)]
 
 
+def test_405_message_names_the_class_that_raises():
+    # Keras 3.15 raised "'SparseCategoricalAccuracy' object has no attribute 'reset_states'" for the
+    # list below (its first element), and "'Mean' ..." for a compiled model's metrics (the loss tracker).
+    src = """
+    import keras
+
+    acc = keras.metrics.SparseCategoricalAccuracy()
+    loss = keras.metrics.Mean()
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+
+
+    def end(other_model):
+        for m in [acc, loss]:
+            m.reset_states()
+        for m in model.metrics:
+            m.reset_states()
+        for m in other_model.metrics:
+            m.reset_states()
+    """
+    first, compiled, unknown = messages(src, "TFS405")
+    assert "AttributeError: 'SparseCategoricalAccuracy' object has no attribute 'reset_states'" in first
+    assert "AttributeError: 'Mean' object has no attribute 'reset_states'" in compiled
+    assert "'Mean'" not in unknown and "the metric object has no attribute 'reset_states'" in unknown
+    assert "m.reset_state()" in unknown
+
+
 def test_405_rnn_layers_models_and_custom_methods_are_fine():
     src = """
     import keras

@@ -583,30 +583,31 @@ class TFS405(_Traced):
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value != "reset_states" or node.args:
             return
-        metric = self.metric(func.value)
+        metric, _ = self.metric_call(node)
         if metric is not None:
-            if metric.kind != OBJECT:
-                return
             if metric.custom and "reset_states" in self.models.metric_classes.get(metric.name, ()):
                 return  # the class defines it
-            cls = metric.name
-        elif self._iterated_metric(func.value):
-            cls = "Mean"  # what model.metrics holds first: the loss tracker
+            cls: Optional[str] = metric.name
         else:
-            return
+            cls = self._iterated_metric(func.value)
+            if cls is None:
+                return
         receiver = self.source(func.value)
+        error = (f"AttributeError: '{cls}' object has no attribute 'reset_states'" if cls
+                 else "AttributeError (the metric object has no attribute 'reset_states')")
         self.ctx.report(
             node, self.code,
-            f"Keras 3 metrics have no reset_states(): {receiver}.reset_states() raises AttributeError: "
-            f"'{cls}' object has no attribute 'reset_states' (C14); call {receiver}.reset_state()",
+            f"Keras 3 metrics have no reset_states(): {receiver}.reset_states() raises {error} (C14); "
+            f"call {receiver}.reset_state()",
             {"metric": (metric.source if metric is not None else "") or None, "method": "reset_states"},
         )
 
-    def _iterated_metric(self, expr: cst.BaseExpression) -> bool:
-        """A loop variable over ``model.metrics`` (or a list of metric objects)."""
+    def _iterated_metric(self, expr: cst.BaseExpression) -> Optional[str]:
+        """For a loop variable over ``model.metrics`` or a list of metric objects: the class of the
+        first metric, the one that raises ('' when not known); None for anything else."""
         ctx = self.ctx
         if not isinstance(expr, cst.Name) or ctx.names(expr) or ctx.value_of(expr.value) is not None:
-            return False
+            return None
         for node in reversed(ctx.stack):
             loops = []
             if isinstance(node, cst.For):
@@ -619,23 +620,31 @@ class TFS405(_Traced):
             for target, iterated in loops:
                 if isinstance(target, cst.Name) and target.value == expr.value:
                     return self._metrics_collection(iterated)
-        return False
+        return None
 
-    def _metrics_collection(self, expr: cst.BaseExpression) -> bool:
+    def _metrics_collection(self, expr: cst.BaseExpression) -> Optional[str]:
         ctx = self.ctx
         if isinstance(expr, cst.Attribute) and expr.attr.value == "metrics":
             owner = expr.value
             if isinstance(owner, cst.Name) and owner.value == "self" and ctx.classes:
-                return any(n.startswith(("keras.models.", "keras.layers."))
-                           for base in ctx.classes[-1].bases for n in ctx.names(base.value))
-            return nodes.model_like(owner, ctx)
+                subclass = any(n.startswith(("keras.models.", "keras.layers."))
+                               for base in ctx.classes[-1].bases for n in ctx.names(base.value))
+                return "" if subclass else None
+            if not nodes.model_like(owner, ctx):
+                return None
+            model = self.models.model(owner)
+            if model is not None and model.compiled is not None:
+                return "Mean"  # compile() puts its loss tracker, a Mean, first in model.metrics
+            return ""
         if isinstance(expr, (cst.List, cst.Tuple)) and expr.elements:
+            classes = []
             for element in expr.elements:
                 metric = self.metric(element.value)
                 if metric is None or metric.kind != OBJECT or metric.custom:
-                    return False
-            return True
-        return False
+                    return None
+                classes.append(metric.name)
+            return classes[0]
+        return None
 
 
 # -- TFS406 ---------------------------------------------------------------------------------
