@@ -837,6 +837,38 @@ def test_408_python_counter_and_list_append():
     assert findings[0].data == {"class": "Counter", "call_args": 'name="c"'}
 
 
+def test_408_message_follows_what_the_attribute_holds():
+    # Observed: a Python number freezes in fit() (C21); self.total += tf.reduce_sum(y_pred) made Keras 2.15
+    # fit() raise TypeError "... is out of scope and cannot be used here" and Keras 3.15 fit() log graph tensors.
+    src = """
+    import numpy as np
+    import tensorflow as tf
+
+
+    class Number(tf.keras.metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.count += int(np.prod(np.shape(y_true)))
+
+
+    class Tensor(tf.keras.metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total = self.total + tf.reduce_sum(y_pred)
+
+
+    class Unknown(tf.keras.metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total += helper(y_pred)
+    """
+    number, tensor, unknown = messages(src, "TFS408")
+    assert "so the value freezes (C21: 32 per epoch" in number and "Tensor" not in number
+    assert "graph tensors" in tensor and "freezes" not in tensor and "instead of numbers" in tensor
+    assert "a Python number there freezes" in unknown and "for tensors fit() logs graph tensors" in unknown
+    k2_number, k2_tensor, k2_unknown = messages(src, "TFS408", keras=2)
+    assert "freezes" in k2_number and "TypeError" not in k2_number
+    assert "is out of scope and cannot be used here" in k2_tensor and "freezes" not in k2_tensor
+    assert "freezes" in k2_unknown and "is out of scope" in k2_unknown
+
+
 def test_408_rebinding_a_variable():
     src = """
     import keras

@@ -806,6 +806,37 @@ def _creates_variable(ctx, value: cst.BaseExpression) -> bool:
     return any(n in ("tensorflow.Variable", "keras.Variable", "keras.backend.Variable") for n in ctx.names(value.func))
 
 
+_TENSOR_MODULES = ("tensorflow.", "keras.ops.", "keras.backend.")
+_NUMBER_BUILTINS = ("int", "float", "len", "round", "abs")
+TENSOR, NUMBER = "tensor", "number"
+
+
+def _holds(ctx, expr: Optional[cst.BaseExpression], tensors: Set[str], depth: int = 0) -> Optional[str]:
+    """What a value stored in a Python attribute is: TENSOR (a TF/Keras op, update_state's
+    y_true/y_pred), NUMBER (a literal, int(...), len(...)) or None when it cannot be told."""
+    if expr is None or depth > 8:
+        return None
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return NUMBER
+    if isinstance(expr, cst.Name):
+        return TENSOR if expr.value in tensors else None
+    if isinstance(expr, cst.Call):
+        names = ctx.names(expr.func)
+        if any(n.startswith(_TENSOR_MODULES) for n in names):
+            return TENSOR
+        func = expr.func
+        return NUMBER if isinstance(func, cst.Name) and func.value in _NUMBER_BUILTINS and not names else None
+    if isinstance(expr, cst.UnaryOperation):
+        return _holds(ctx, expr.expression, tensors, depth + 1)
+    if isinstance(expr, cst.BinaryOperation):
+        # self.n = self.n + x: the attribute read adds nothing; a tensor on either side makes a tensor
+        sides = [_holds(ctx, e, tensors, depth + 1) for e in (expr.left, expr.right) if _self_attr(e) is None]
+        if TENSOR in sides:
+            return TENSOR
+        return NUMBER if sides and all(side == NUMBER for side in sides) else None
+    return None
+
+
 def _initial_zero(ctx, expr: Optional[cst.BaseExpression]) -> Optional[bool]:
     """Whether an initializer is all zeros (True), not (False), or cannot be known (None)."""
     if expr is None:
@@ -871,12 +902,16 @@ class TFS408(_Traced):
         return False
 
     def _python_state(self, cls: str, update: cst.FunctionDef, containers: Set[str], variables: Set[str]) -> None:
+        # update_state(self, y_true, y_pred, ...): fit() passes tensors
+        tensors = {p.name.value for p in update.params.params[1:3]}
         for sub in nodes.walk(update.body):
-            attr, how = None, ""
+            attr, how, value = None, "", None
             if isinstance(sub, cst.AugAssign):
                 attr = _self_attr(sub.target)
                 how = f"self.{attr} {self.source(sub.operator).strip()} ..."
+                value = sub.value
             elif isinstance(sub, cst.Assign) and not _creates_variable(self.ctx, sub.value):
+                value = sub.value
                 for target in sub.targets:
                     attr = _self_attr(target.target)
                     item = target.target.value if isinstance(target.target, cst.Subscript) else None
@@ -892,6 +927,7 @@ class TFS408(_Traced):
                 owner = _self_attr(sub.func.value)
                 if owner in containers:
                     attr, how = owner, f"self.{owner}.{sub.func.attr.value}(...)"
+                    value = sub.args[-1].value if sub.args else None
             if attr is None:
                 continue
             if attr in variables:
@@ -903,13 +939,27 @@ class TFS408(_Traced):
             else:
                 message = (
                     f"{cls}.update_state changes the Python attribute self.{attr} ({how}) instead of a metric "
-                    f"variable: inside fit() update_state runs only while the step is traced, so the value "
-                    f"freezes (C21: 32 per epoch where 64 is right), and the default reset_state() does not "
-                    f"reset it (C21: 8 stays 8); keep the state in self.add_weight(..., initializer='zeros') "
-                    f"and update it with assign_add()"
+                    f"variable: inside fit() update_state runs only while the step is traced, so "
+                    f"{self._traced_effect(_holds(self.ctx, value, tensors))}, and the default reset_state() "
+                    f"does not reset it (C21: 8 stays 8); keep the state in "
+                    f"self.add_weight(..., initializer='zeros') and update it with assign_add()"
                 )
             self.found.append((sub, cls, message))
             return
+
+    def _traced_effect(self, held: Optional[str]) -> str:
+        frozen = "the value freezes (C21: 32 per epoch where 64 is right)"
+        if self.ctx.keras == 3:
+            tensor = ("fit() logs graph tensors such as <tf.Tensor 'add_3:0' shape=() dtype=float32> instead "
+                      "of numbers when result() returns them")
+        else:
+            tensor = ("fit() raises 'TypeError: <tf.Tensor 'add:0' shape=() dtype=float32> is out of scope and "
+                      "cannot be used here' when result() reads them")
+        if held == NUMBER:
+            return frozen
+        if held == TENSOR:
+            return f"it keeps graph tensors of the traced step: {tensor}"
+        return f"a Python number there freezes (C21: 32 per epoch where 64 is right) and for tensors {tensor}"
 
     def _initializer(self, cls: str, call: cst.Call, methods) -> None:
         if "reset_state" in methods or "reset_states" in methods:
