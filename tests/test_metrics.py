@@ -52,6 +52,26 @@ def test_401_tf_keras_spelling_and_class_reference():
     assert "SparseCategoricalAccuracy()" in findings[0].message
 
 
+def test_401_keras3_error_only_for_labels_of_shape_n():
+    # Keras 3.15 fit()/evaluate() with softmax + sparse loss + Accuracy(): labels (n,) raised
+    # "ValueError: Dimensions must be equal", labels (n, 1) gave accuracy 0.0 and no error.
+    # Keras 2.15 raised "Shapes (8, 1) and (8, 3) are incompatible" for both.
+    sparse = """
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[keras.metrics.Accuracy()])
+    """
+    message = messages(sparse, "TFS401")[0]
+    assert "integer labels of shape (n,) it fails with 'ValueError: Dimensions must be equal'" in message
+    assert "labels of shape (n, 1) it reports 0.0" in message
+    assert "(n, 1)" not in messages(sparse, "TFS401", keras=2)[0]
+    softmax_only = sparse.replace('loss="sparse_categorical_crossentropy", ', "")
+    message = messages(softmax_only, "TFS401")[0]
+    assert "integer labels of shape (n,) and reports 0.0 with labels of shape (n, 1)" in message
+    assert "(n,)" not in messages(softmax_only, "TFS401", keras=2)[0]
+
+
 def test_401_keras2_quotes_the_keras2_error():
     src = """
     import tensorflow as tf

@@ -148,15 +148,20 @@ class TFS401(_Traced):
             effect = "it reports 0.0 (C11: 0.0 where the true accuracy is 0.99)"
             instead = "BinaryAccuracy()"
         elif kind == SPARSE:
-            error = ("ValueError: Dimensions must be equal" if self.ctx.keras == 3
-                     else "ValueError: Shapes (32, 1) and (32, 3) are incompatible")
-            effect = f"with integer labels it fails with '{error}'"
+            if self.ctx.keras == 3:
+                # Keras 3.15 fit()/evaluate(): labels (n,) raise, labels (n, 1) compare elementwise
+                effect = ("with integer labels of shape (n,) it fails with 'ValueError: Dimensions must be "
+                          "equal', with labels of shape (n, 1) it reports 0.0")
+            else:
+                effect = "with integer labels it fails with 'ValueError: Shapes (32, 1) and (32, 3) are incompatible'"
             instead = "SparseCategoricalAccuracy()"
         elif kind == CATEGORICAL:
             effect = "one-hot labels never equal probabilities, so it reports 0.0"
             instead = "CategoricalAccuracy()"
         else:
-            effect = "it reports 0.0 with one-hot labels and fails with a shape error with integer labels"
+            integer = ("fails with a shape error with integer labels of shape (n,) and reports 0.0 with labels "
+                       "of shape (n, 1)" if self.ctx.keras == 3 else "fails with a shape error with integer labels")
+            effect = f"it reports 0.0 with one-hot labels and {integer}"
             instead = "SparseCategoricalAccuracy() or CategoricalAccuracy()"
         return (
             f"keras.metrics.Accuracy() counts exact matches between labels and predictions, but {why}: "
