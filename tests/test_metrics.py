@@ -413,6 +413,30 @@ def test_403_custom_loop_with_probabilities_is_fine():
     assert not lint(src)
 
 
+def test_403_and_406_quote_the_value_of_the_files_keras_version():
+    # C12: BinaryAccuracy on logits 0.715 (Keras 3.15) / 0.721 (Keras 2.15), Recall 0.92 / 0.90;
+    # C16: swapped BinaryCrossentropy 0.26 -> 3.43 / 3.29.
+    logits = """
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.BinaryAccuracy(), keras.metrics.Recall()])
+    """
+    accuracy, recall = messages(logits, "TFS403")
+    assert "0.715 where" in accuracy and "Recall 0.92 where" in recall
+    accuracy, recall = messages(logits, "TFS403", keras=2)
+    assert "0.721 where" in accuracy and "Recall 0.90 where" in recall
+    swapped = """
+    import keras
+
+    bce = keras.metrics.BinaryCrossentropy()
+    bce.update_state(preds, labels)
+    """
+    assert "(C16: 0.26 becomes 3.43)" in messages(swapped, "TFS406")[0]
+    assert "(C16: 0.26 becomes 3.29)" in messages(swapped, "TFS406", keras=2)[0]
+
+
 # -- TFS404 metric-never-reset ------------------------------------------------------------------
 
 TRAIN_STEP = """
