@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from helpers import lint
-from tflint_save import catalog, cli, formats
+from tflint_save import catalog, cli
+from tflint_save import report as formats  # the formats live in report.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The official OASIS schema, which CI has beside the checkout.

@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from tflint_save import cache, parallel, run
+from tflint_save import cache, run
+from tflint_save import run as parallel  # the pool lives in run.py
 from tflint_save.config import Settings
 from tflint_save.discovery import discover
 

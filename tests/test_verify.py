@@ -15,7 +15,7 @@ from helpers import lint_files
 from tflint_save import catalog, cli, report, run, verify
 from tflint_save.config import Settings
 from tflint_save.findings import Finding
-from tflint_save.verify_source import Extractor, SourceUnavailable
+from tflint_save.verify.source import Extractor, SourceUnavailable
 
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
 needs_tf = pytest.mark.skipif(

@@ -20,12 +20,12 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
 from tflint_save import __version__
 from tflint_save.findings import ClassInfo, FileResult, Finding, Pending
+from tflint_save.source import write_atomic
 
 DIR_NAME = ".tflint_save_cache"
 FORMAT = "1"
@@ -41,9 +41,9 @@ def default_dir(config_file: Optional[str]) -> str:
     return os.path.join(base, DIR_NAME)
 
 
-def for_run(settings, rules: Sequence[Any], cache_dir: Optional[str] = None) -> "Cache":
+def for_run(settings, rules: Sequence[Any], cache_dir: Optional[str] = None) -> "FileCache":
     """The cache for a run with these settings and enabled rule classes."""
-    return Cache(cache_dir or default_dir(settings.config_file), settings.keras_version, [r.code for r in rules])
+    return FileCache(cache_dir or default_dir(settings.config_file), settings.keras_version, [r.code for r in rules])
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +65,7 @@ def tool_digest() -> str:
     return digest.hexdigest()
 
 
-class Cache:
+class FileCache:
     """One run's view of the cache directory; collects warnings instead of raising."""
 
     def __init__(self, root: str, keras_version: int, rule_codes: Sequence[str]):
@@ -122,14 +122,7 @@ class Cache:
             if not self._writable:
                 return
         try:
-            handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    out.write(text)
-                os.replace(temp, os.path.join(self.folder, key + ".json"))
-            except BaseException:
-                _remove(temp)
-                raise
+            write_atomic(os.path.join(self.folder, key + ".json"), text.encode("utf-8"))
         except OSError as exc:
             self._writable = False
             self._warn(f"cannot write to cache directory {self.root}: {exc.strerror or exc}; continuing without it")
@@ -151,13 +144,6 @@ class Cache:
         if message not in self.warnings:
             self.warnings.append(message)
             sys.stderr.write(f"tflint-save: warning: {message}\n")
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 # -- FileResult <-> JSON ----------------------------------------------------------------------

@@ -4,7 +4,7 @@ Each entry holds the rule's name, summary, the Keras versions it applies to, its
 documentation (what, why, instead, when to leave it alone), bad and good examples and
 the verification snippet.  ``--explain``, ``docs/rules/<CODE>.md`` and the example tests
 are all built from it.  In a checkout the catalog is ``rules/``; in an installed wheel it
-is the package data ``tflint_save/catalog``.
+is the package data ``tflint_save/rules``.
 
 ``python -m tflint_save.catalog [DIR]`` regenerates the Markdown docs (default docs/rules).
 """
@@ -21,6 +21,13 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+# Codes the engine itself reports, with no rule class and no rules/ entry: name, summary.
+PARSE_ERROR, INTERNAL_ERROR = "TFS001", "TFS002"
+ENGINE_RULES = {
+    PARSE_ERROR: ("parse-error", "The file could not be read, decoded or parsed"),
+    INTERNAL_ERROR: ("internal-error", "A rule failed on this file (a bug in tflint-save: please report it)"),
+}
 
 # Relative to the repository root: the project has no published site yet.
 DOCS_URL = "docs/rules/{code}.md"
@@ -57,7 +64,7 @@ class Entry:
 
 def catalog_dir() -> str:
     here = os.path.dirname(os.path.abspath(__file__))
-    packaged = os.path.join(here, "catalog")
+    packaged = os.path.join(here, "rules")
     if os.path.isdir(packaged):
         return packaged
     return os.path.join(os.path.dirname(here), "rules")

@@ -99,9 +99,9 @@ def _jobs(text: str) -> int:
 
 def _scale(args: argparse.Namespace, settings):
     """(jobs, cache) for run.lint_paths."""
-    from tflint_save import cache, parallel, run
+    from tflint_save import cache, run
 
-    jobs = args.jobs or parallel.cpu_count()
+    jobs = args.jobs or run.cpu_count()
     if args.no_cache:
         return jobs, None
     return jobs, cache.for_run(settings, run.enabled_rules(settings), args.cache_dir)
@@ -240,16 +240,21 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
     result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-", *_scale(args, settings))
-    if args.fix or args.diff or args.output_format == "json":
+    texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
+    if args.fix or args.diff:
         from tflint_save import fix
 
-        result, diff = fix.command(args, settings, result, stdin_text)
+        result, diff = fix.apply(result, settings, texts, args.unsafe_fixes, args.diff)
         if diff is not None:  # --diff: the diff is the report
             if not _emit(args, diff):
                 return EXIT_ERROR
             if missing or result.internal_error:
                 return EXIT_ERROR
             return EXIT_FINDINGS if (diff or result.findings) and not args.exit_zero else EXIT_CLEAN
+    elif args.output_format == "json":  # each finding's fix, as ruff shows it
+        from tflint_save import fix
+
+        result.findings = fix.attach(result.findings, texts)
     summary = None
     if args.verify or args.verified_only:
         failed, summary = _verify(args, settings, result, files, stdin_text)
@@ -269,11 +274,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str]) -> bool:
     """The report in --output-format, to --output-file or standard output; False if it cannot be written."""
-    from tflint_save import formats, report
+    from tflint_save import report
 
     color = args.output_file is None and report.use_color(args.color, sys.stdout)
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else None
-    text = formats.render(findings, args.output_format, color, texts)
+    text = report.render(findings, args.output_format, color, texts)
     if args.statistics:
         lines = report.statistics(findings)
         if args.output_format in ("concise", "full"):

@@ -16,9 +16,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import libcst as cst
 
 from tflint_save import index as index_mod
+from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.findings import FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
-from tflint_save.nodes import _IS_NODE, children, is_node, walk_info
+from tflint_save.nodes import IS_NODE, children, is_node, walk_info
 from tflint_save.positions import positions
 
 # Deeply nested expressions (long `a + b + ...` chains) recurse once per level.
@@ -167,7 +168,7 @@ class _Walker:
         ctx = self.ctx
         name = type(rule).__name__
         message = f"internal error in {rule.code} {name} (please report): {type(exc).__name__}: {exc}"
-        ctx._reports.append((node or ctx.module, None, "TFS002", message, {}, False))
+        ctx._reports.append((node or ctx.module, None, INTERNAL_ERROR, message, {}, False))
         ctx.result.error = message
 
     def walk(self, node: cst.CSTNode) -> None:
@@ -217,9 +218,9 @@ class _Walker:
                 kind = type(value)
                 if kind is tuple or kind is list:
                     for child in value:
-                        if _IS_NODE.get(type(child)) or is_node(type(child)):
+                        if IS_NODE.get(type(child)) or is_node(type(child)):
                             self.walk(child)
-                elif _IS_NODE.get(kind) or is_node(kind):
+                elif IS_NODE.get(kind) or is_node(kind):
                     self.walk(value)
             if is_statement:
                 ctx.statements.pop()
@@ -352,7 +353,7 @@ def file_noqa(text: str) -> Optional[Tuple[str, ...]]:
     return found
 
 
-def _silenced(code: str, codes: Optional[Tuple[str, ...]]) -> bool:
+def silenced(code: str, codes: Optional[Tuple[str, ...]]) -> bool:
     return codes is not None and (not codes or any(code.startswith(c) for c in codes))
 
 
@@ -374,13 +375,13 @@ def parse_error(path: str, text: str, exc: Exception) -> Finding:
         ast.parse(text)
     except SyntaxError as syntax:
         if syntax.lineno:
-            return Finding(path, syntax.lineno, max(syntax.offset or 1, 1), "TFS001",
+            return Finding(path, syntax.lineno, max(syntax.offset or 1, 1), PARSE_ERROR,
                            f"could not parse file: {syntax.msg}")
     except (ValueError, RecursionError, MemoryError) as other:  # null bytes, absurd nesting
-        return Finding(path, 1, 1, "TFS001", f"could not parse file: {other}")
+        return Finding(path, 1, 1, PARSE_ERROR, f"could not parse file: {other}")
     line = getattr(exc, "raw_line", None) or 1
     message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).splitlines()[0]
-    return Finding(path, int(line), 1, "TFS001", f"could not parse file: {message}")
+    return Finding(path, int(line), 1, PARSE_ERROR, f"could not parse file: {message}")
 
 
 def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: int) -> FileResult:
@@ -443,13 +444,13 @@ def _place(ctx: Context) -> None:
 
     for node, statement, code, message, data, deferred in reports:
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
-        if code != "TFS002" and _silenced(code, whole_file):
+        if code != INTERNAL_ERROR and silenced(code, whole_file):
             continue
-        if code != "TFS002" and _silenced(code, noqa_at(line)):
+        if code != INTERNAL_ERROR and silenced(code, noqa_at(line)):
             continue
-        if statement is not None and code != "TFS002":
+        if statement is not None and code != INTERNAL_ERROR:
             first = where.get(id(statement), (line,))[0]
-            if first != line and _silenced(code, noqa_at(first)):
+            if first != line and silenced(code, noqa_at(first)):
                 continue
         finding = Finding(ctx.path, line, col, code, message, end_line, end_col, data)
         if deferred:

@@ -22,7 +22,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
@@ -31,7 +30,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 import libcst as cst
 
 from tflint_save import nodes, source
-from tflint_save.checks.custom import BASE_KEYS
+from tflint_save.checks.classes import BASE_KEYS
 from tflint_save.findings import Finding
 from tflint_save.names import dotted
 from tflint_save.positions import positions
@@ -756,19 +755,7 @@ def write(path: str, original: bytes, text: str) -> Optional[str]:
         with open(real, "rb") as handle:
             if handle.read() != original:
                 return "it changed while it was being fixed; run again"
-        mode = stat.S_IMODE(os.stat(real).st_mode)
-        handle, temp = tempfile.mkstemp(dir=os.path.dirname(real), prefix=f".{os.path.basename(real)}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temp, mode)
-            os.replace(temp, real)
-        except BaseException:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            raise
+        source.write_atomic(real, data, stat.S_IMODE(os.stat(real).st_mode))
     except (OSError, UnicodeError) as exc:
         return getattr(exc, "strerror", None) or str(exc)
     return None
@@ -778,17 +765,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def command(args, settings, report, stdin_text: Optional[str]):
-    """--fix, --diff and the fix of each finding in JSON output: (the report left, the diff text
-    for --diff or None).  Fix summaries go to stderr; a file that cannot be written is an error."""
-    stdin_name = args.stdin_filename or "-"
-    texts = {stdin_name: stdin_text} if stdin_text is not None else {}
-    if not (args.fix or args.diff):
-        report.findings = attach(report.findings, texts)
-        return report, None
-    outcome = fix_run(report, settings, args.unsafe_fixes, skip=list(texts))
+def apply(report, settings, texts: Dict[str, str], unsafe: bool = False, diff: bool = False):
+    """--fix (or, with ``diff``, --diff): (the report left, the diff text for --diff or None).
+    ``texts``: what was read from standard input, by its name (never fixed).  Fix summaries go to
+    stderr; a file that cannot be written is an error."""
+    outcome = fix_run(report, settings, unsafe, skip=list(texts))
     left = outcome.report
-    if args.diff:
+    if diff:
         text = outcome.diff()
         if outcome.fixed:
             sys.stderr.write(f"tflint-save: would fix {_plural(outcome.fixed, 'finding')} in "
@@ -802,7 +785,7 @@ def command(args, settings, report, stdin_text: Optional[str]):
     left.findings = attach(left.findings, texts)
     unsafe_left = sum(1 for f in left.findings if f.fix and f.fix["applicability"] == UNSAFE)
     if outcome.fixed or unsafe_left:
-        note = f" ({unsafe_left} fixable with --unsafe-fixes)" if unsafe_left and not args.unsafe_fixes else ""
+        note = f" ({unsafe_left} fixable with --unsafe-fixes)" if unsafe_left and not unsafe else ""
         sys.stderr.write(f"tflint-save: fixed {_plural(outcome.fixed, 'finding')} in "
                          f"{_plural(len(outcome.files), 'file')}; {_plural(len(left.findings), 'finding')} "
                          f"left{note}\n")

@@ -52,7 +52,7 @@ class Collector:
         self._local: Set[str] = set()
 
     def class_def(self, ctx, node: cst.ClassDef) -> None:
-        module = tuple(ctx.resolver._module)
+        module = tuple(ctx.resolver.module_parts)
         bases = []
         for arg in node.bases:
             if arg.keyword is not None or arg.star:

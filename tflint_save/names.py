@@ -133,7 +133,7 @@ class Resolver:
     """Import tables for the scopes of one file, queried while the file is walked."""
 
     def __init__(self, path: str, is_package: bool = False):
-        self._module = module_parts(path)
+        self.module_parts = module_parts(path)
         self._is_package = is_package
         self.scopes: List[Scope] = [Scope("module")]
         # Every alias any import in the file binds: only these need shadowing checks.
@@ -183,7 +183,7 @@ class Resolver:
         level = len(node.relative)
         if not level:
             return ".".join(parts)
-        package = self._module if self._is_package else self._module[:-1]
+        package = self.module_parts if self._is_package else self.module_parts[:-1]
         if level > 1:
             package = package[: len(package) - (level - 1)]
         return ".".join(package + parts)

@@ -144,7 +144,7 @@ _SKIP_FIELD = re.compile(
 _WALK_INFO: Dict[type, Tuple[Tuple[str, ...], bool]] = {}
 # isinstance() against libcst's abstract base classes goes through ABCMeta.__instancecheck__ for
 # every node and field value the walk meets: ask once per type instead.
-_IS_NODE: Dict[type, bool] = {}
+IS_NODE: Dict[type, bool] = {}
 
 
 def walk_info(cls: type) -> Tuple[Tuple[str, ...], bool]:
@@ -158,9 +158,9 @@ def walk_info(cls: type) -> Tuple[Tuple[str, ...], bool]:
 
 
 def is_node(cls: type) -> bool:
-    known = _IS_NODE.get(cls)
+    known = IS_NODE.get(cls)
     if known is None:
-        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
+        known = IS_NODE[cls] = issubclass(cls, cst.CSTNode)
     return known
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
+from tflint_save.catalog import PARSE_ERROR
 from tflint_save.engine import Rule, lint_text
 from tflint_save.findings import FileResult, Finding
 
@@ -224,14 +225,14 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
         notebook = parse(read(path) if text is None else text)
     except NotebookError as exc:
         result = FileResult(path)
-        result.findings.append(Finding(path, exc.line, exc.col, "TFS001", f"could not read notebook: {exc}"))
+        result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read notebook: {exc}"))
         return result
     if not notebook.python or not notebook.text:
         return FileResult(path)
     result = lint_text(path, notebook.text, rules, keras)
     result.findings = [place(notebook, f) for f in result.findings]
     for i, f in enumerate(result.findings):
-        if f.code == "TFS001":  # the parser's message names positions in the joined module
+        if f.code == PARSE_ERROR:  # the parser's message names positions in the joined module
             result.findings[i] = replace(f, message=_AT.sub(lambda m: _at(notebook, m), f.message))
     for pending in result.pending:
         pending.finding = place(notebook, pending.finding)

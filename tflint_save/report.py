@@ -1,14 +1,273 @@
-"""Writing findings for people and tools."""
+"""Writing findings for people and tools: ``--output-format`` concise, full, json, sarif, github.
+
+``render`` turns a run's findings into the report text; ``statistics`` counts them per code.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections import Counter
-from typing import IO, List, Sequence
+from functools import lru_cache
+from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from tflint_save import __version__, catalog
+from tflint_save.catalog import ENGINE_RULES
 from tflint_save.findings import Finding
 
+FORMATS = ("concise", "full", "json", "sarif", "github")
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+
+def render(findings: Sequence[Finding], fmt: str, color: bool = False,
+           texts: Optional[Mapping[str, str]] = None) -> str:
+    """The whole report.  ``texts``: file contents to use instead of reading the path (stdin)."""
+    sources = Sources(texts or {})
+    if fmt == "concise":
+        lines = concise(findings, color)
+    elif fmt == "full":
+        lines = full(findings, color, sources)
+    elif fmt == "github":
+        lines = github(findings, sources)
+    elif fmt == "json":
+        return json.dumps([as_json(f) for f in findings], indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "sarif":
+        return json.dumps(sarif(findings, sources), indent=2, ensure_ascii=False) + "\n"
+    else:
+        raise ValueError(f"unknown output format {fmt!r}")
+    return "".join(line + "\n" for line in lines)
+
+
+class Sources:
+    """Source lines for the report, read once per file (only formats that show code read any)."""
+
+    def __init__(self, texts: Mapping[str, str]):
+        self.texts = dict(texts)
+
+    def text(self, path: str) -> Optional[str]:
+        if path not in self.texts:
+            from tflint_save import notebook, source
+
+            try:
+                self.texts[path] = notebook.read(path) if path.endswith(notebook.SUFFIX) else source.read(path)[1]
+            except (notebook.NotebookError, source.SourceError):
+                self.texts[path] = None
+        return self.texts[path]
+
+    def line(self, f: Finding) -> Optional[str]:
+        """The finding's line as the user wrote it (in a notebook: of its cell)."""
+        text = self.text(f.path)
+        if text is None:
+            return None
+        if f.cell is not None:
+            lines = _cells(text).get(f.cell, [])
+        else:
+            lines = _lines(text)
+        return lines[f.line - 1] if 0 < f.line <= len(lines) else None
+
+    def file_position(self, f: Finding) -> Tuple[int, int]:
+        """(line, col) in the file itself: for a notebook finding, inside the .ipynb JSON."""
+        if f.cell is None:
+            return f.line, f.col
+        from tflint_save import notebook
+
+        text = self.text(f.path)
+        found = notebook.file_position(text, f.cell, f.line, f.col) if text is not None else None
+        return found or (1, 1)
+
+
+@lru_cache(maxsize=16)
+def _lines(text: str) -> List[str]:
+    # Lines as the engine counts them (positions.py counts "\n" only).
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+
+
+@lru_cache(maxsize=16)
+def _cells(text: str) -> Dict[int, List[str]]:
+    from tflint_save import notebook
+
+    try:
+        return notebook.parse(text).cells
+    except notebook.NotebookError:
+        return {}
+
+
+# -- full ---------------------------------------------------------------------------------
+
+def full(findings: Sequence[Finding], color: bool, sources: Sources) -> List[str]:
+    """The concise line, then the source line with carets under the finding and the fix hint."""
+    out: List[str] = []
+    red = reset = ""
+    if color:
+        from colorama import Fore, Style
+
+        red, reset = Fore.RED + Style.BRIGHT, Style.RESET_ALL
+    for f, head in zip(findings, concise(findings, color)):
+        out.append(head)
+        line = sources.line(f)
+        if line is not None:
+            number = str(f.line)
+            gutter = " " * len(number)
+            start = min(max(f.col - 1, 0), len(line))
+            if f.end_line == f.line and f.end_col > f.col:
+                end = f.end_col - 1
+            else:  # to the end of the line when the finding spans lines; one caret when its end is unknown
+                end = len(line.rstrip()) if f.end_line > f.line else start + 1
+            width = max(1, end - start)
+            # Keep tabs so the carets line up under the code whatever the tab width.
+            pad = "".join(ch if ch == "\t" else " " for ch in line[:start])
+            out += [f"{gutter} |", f"{number} | {line}", f"{gutter} | {pad}{red}{'^' * width}{reset}"]
+        entry = catalog.get(f.code)
+        if entry is not None:
+            out.append(f"{' ' * len(str(f.line))} = fix: {entry.fix}")
+        out.append("")
+    return out
+
+
+# -- json ---------------------------------------------------------------------------------
+
+def fix_of(finding: Finding) -> Optional[Dict[str, Any]]:
+    """The JSON ``fix`` member: ``{"applicability": "safe" | "unsafe", "message"}`` as fix.attach
+    put it on the finding, None when the finding offers no fix."""
+    return dict(finding.fix) if finding.fix else None
+
+
+def verification_of(finding: Finding) -> Optional[Dict[str, Any]]:
+    """What ``--verify`` observed for this finding (status, evidence, versions), None when it did not run."""
+    return dict(finding.verification) if finding.verification else None
+
+
+def as_json(f: Finding) -> Dict[str, Any]:
+    entry = catalog.get(f.code)
+    end = {"row": f.end_line, "column": f.end_col} if f.end_line else {"row": f.line, "column": f.col}
+    return {
+        "code": f.code,
+        "name": rule_name(f.code),
+        "message": f.message,
+        "filename": f.path,
+        "cell": f.cell,
+        "location": {"row": f.line, "column": f.col},
+        "end_location": end,
+        "url": entry.url if entry else None,
+        "fix": fix_of(f),
+        "verification": verification_of(f),
+    }
+
+
+# -- sarif --------------------------------------------------------------------------------
+
+def _descriptor(code: str) -> Dict[str, Any]:
+    entry = catalog.get(code)
+    if entry is None:
+        name, summary = ENGINE_RULES[code]
+        return {
+            "id": code, "name": name,
+            "shortDescription": {"text": summary},
+            "help": {"text": summary},
+            "defaultConfiguration": {"level": "error"},
+        }
+    text = "\n\n".join([entry.summary, entry.what, entry.why, entry.instead, f"Fix: {entry.fix}"])
+    descriptor = {
+        "id": code,
+        "name": entry.name,
+        "shortDescription": {"text": entry.summary},
+        "fullDescription": {"text": entry.what},
+        "help": {"text": text, "markdown": catalog.render(entry)},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["tensorflow", "keras"], "keras": list(entry.keras)},
+    }
+    if "://" in entry.url:  # SARIF wants an absolute URI; the catalog's is relative until docs are published
+        descriptor["helpUri"] = entry.url
+    return descriptor
+
+
+def _uri(path: str) -> Tuple[str, Optional[str]]:
+    """(uri, uriBaseId): relative to the working directory (the checkout in CI) when possible."""
+    from urllib.parse import quote
+
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute)
+    if not rel.startswith(os.pardir):
+        return quote(rel.replace(os.sep, "/")), "%SRCROOT%"
+    return _file_uri(absolute), None
+
+
+def _file_uri(absolute: str) -> str:
+    # urllib.request pulls in http.client, ssl and socket (~10 ms): only SARIF pays for it.
+    from urllib.request import pathname2url
+
+    return "file://" + pathname2url(absolute)
+
+
+def sarif(findings: Sequence[Finding], sources: Sources) -> Dict[str, Any]:
+    """A SARIF 2.1.0 log that GitHub code scanning accepts (upload-sarif)."""
+    codes = sorted(set(catalog.entries()) | set(ENGINE_RULES))
+    index = {code: i for i, code in enumerate(codes)}
+    results = []
+    for f in findings:
+        line, col = sources.file_position(f)
+        region: Dict[str, Any] = {"startLine": line, "startColumn": col}
+        if f.end_line and f.cell is None:
+            region.update(endLine=f.end_line, endColumn=f.end_col)
+        uri, base = _uri(f.path)
+        location: Dict[str, Any] = {"uri": uri}
+        if base:
+            location["uriBaseId"] = base
+        result: Dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
+        }
+        properties: Dict[str, Any] = {}
+        if f.cell is not None:
+            properties.update(cell=f.cell, cellLine=f.line, cellColumn=f.col)
+        if f.verification:
+            properties["verification"] = verification_of(f)
+        if properties:
+            result["properties"] = properties
+        results.append(result)
+    run = {
+        "tool": {"driver": {
+            "name": "tflint-save",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "rules": [_descriptor(code) for code in codes],
+        }},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": _file_uri(os.getcwd().rstrip(os.sep) + os.sep)}},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+# -- github -------------------------------------------------------------------------------
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(findings: Sequence[Finding], sources: Sources) -> List[str]:
+    """GitHub Actions workflow commands: each finding becomes an annotation on its line."""
+    out = []
+    for f in findings:
+        line, col = sources.file_position(f)
+        props = [f"file={_escape_property(f.path.replace(os.sep, '/'))}", f"line={line}", f"col={col}"]
+        if f.end_line and f.cell is None:
+            props += [f"endLine={f.end_line}", f"endColumn={f.end_col}"]
+        props.append(f"title={_escape_property(f.code)}")
+        where = f"cell {f.cell}:{f.line}:{f.col}: " if f.cell is not None else ""
+        out.append(f"::error {','.join(props)}::{_escape_data(where + f.message)}")
+    return out
+
+
+# -- concise, and what every format shares -----------------------------------------------
 
 def use_color(choice: str, stream: IO[str]) -> bool:
     if choice == "always":
@@ -61,15 +320,7 @@ def shorten(text: str, limit: int = 100) -> str:
     return line[:limit - 3] + "..."
 
 
-ENGINE_RULES = {  # codes the engine itself reports: name, summary
-    "TFS001": ("parse-error", "The file could not be read, decoded or parsed"),
-    "TFS002": ("internal-error", "A rule failed on this file (a bug in tflint-save: please report it)"),
-}
-
-
 def rule_name(code: str) -> str:
-    from tflint_save import catalog
-
     entry = catalog.get(code)
     return entry.name if entry else ENGINE_RULES.get(code, ("",))[0]
 

@@ -1,18 +1,31 @@
-"""A whole run: read every file once, lint it, then settle what needs the project index."""
+"""A whole run: every file read and linted once (from the cache, in this process or in worker
+processes), then what needs the project index settled once, in this process.
+
+The per-file work (``lint_file``) gives a ``FileResult`` of plain data, so workers send
+results back and the parent keeps them in the order of ``files``; ``settle`` then runs
+once, in the parent, over every result.  Output is therefore the same whatever ``jobs``
+is.  Few files are linted in this process: starting workers costs more than it saves
+below ``MIN_FILES_PER_WORKER`` files per worker (see tests/benchmarks).
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Type
 
 from tflint_save import source
+from tflint_save.cache import FileCache
+from tflint_save.catalog import ENGINE_RULES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
 from tflint_save.config import Settings
-from tflint_save.engine import Rule, _silenced, lint_text
+from tflint_save.engine import Rule, lint_text, silenced
 from tflint_save.findings import FileResult, Finding
 from tflint_save.index import ProjectIndex
 
-ENGINE_CODES = ("TFS001", "TFS002")
+ENGINE_CODES = tuple(ENGINE_RULES)
 
 
 def known_codes() -> List[str]:
@@ -43,7 +56,7 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
             _, text = source.read(path)
         except source.SourceError as exc:
             result = FileResult(path)
-            result.findings.append(Finding(path, exc.line, exc.col, "TFS001", f"could not read file: {exc}"))
+            result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read file: {exc}"))
             return result
     return lint_text(path, text, rules, settings.keras_version)
 
@@ -68,13 +81,13 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
                 report.internal_error = True
                 f = pending.finding
                 message = None
-                candidates.append(replace(f, code="TFS002", end_line=0, end_col=0, data={},
+                candidates.append(replace(f, code=INTERNAL_ERROR, end_line=0, end_col=0, data={},
                                           message=f"internal error in {pending.code} (please report): {type(exc).__name__}: {exc}"))
             if message:
                 f = pending.finding
                 candidates.append(replace(f, message=message))
         for finding in candidates:
-            if finding.code != "TFS002" and (not settings.enabled(finding.code) or _silenced(finding.code, ignored or None)):
+            if finding.code != INTERNAL_ERROR and (not settings.enabled(finding.code) or silenced(finding.code, ignored or None)):
                 continue
             report.findings.append(finding)
     report.findings.sort(key=Finding.sort_key)
@@ -86,14 +99,122 @@ def enabled_rules(settings: Settings) -> List[Type[Rule]]:
 
 
 def lint_paths(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
-               stdin_name: str = "-", jobs: int = 1, cache=None) -> Report:
+               stdin_name: str = "-", jobs: int = 1, cache: Optional[FileCache] = None) -> Report:
     return settle(lint_results(files, settings, stdin_text, stdin_name, jobs, cache), settings)
 
 
 def lint_results(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
-                 stdin_name: str = "-", jobs: int = 1, cache=None) -> List[FileResult]:
-    """Every file's result, in the order of ``files``: from the cache (a ``cache.Cache``),
-    in this process, or from up to ``jobs`` worker processes."""
-    from tflint_save import parallel
+                 stdin_name: str = "-", jobs: int = 1, cache: Optional[FileCache] = None) -> List[FileResult]:
+    """Every file's result, in the order of ``files``: from the cache, in this process, or
+    from up to ``jobs`` worker processes."""
+    return lint_all(files, settings, enabled_rules(settings), jobs, cache, stdin_text, stdin_name)
 
-    return parallel.lint_all(files, settings, enabled_rules(settings), jobs, cache, stdin_text, stdin_name)
+
+# -- many files ----------------------------------------------------------------------------
+
+# Measured on 2 idle CPUs (tests/benchmarks/bench_parallel_cache.py --startup; files of the
+# corpus take about 12 ms each): a forked pool of 2 costs about 20 ms and breaks even at 4
+# files, 8 files take 88 ms instead of 104; a spawned one (macOS, Windows) re-imports
+# everything in each worker, about 500 ms, and breaks even near 64 files.  Below this many
+# files per worker the run stays in-process.
+MIN_FILES_PER_WORKER = {"fork": 6, "spawn": 48, "forkserver": 48}
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def workers_for(files: int, jobs: int) -> int:
+    """How many worker processes ``files`` files are worth; 0 means lint in-process."""
+    workers = min(jobs, files // MIN_FILES_PER_WORKER.get(_context().get_start_method(), 48))
+    return workers if workers >= 2 else 0
+
+
+def lint_all(files: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]], jobs: int = 1,
+             cache: Optional[FileCache] = None, stdin_text: Optional[str] = None,
+             stdin_name: str = "-") -> List[FileResult]:
+    """Every file's result, in the order of ``files``."""
+    results: List[Optional[FileResult]] = [None] * len(files)
+    todo: List[int] = []
+    keys: List[Optional[str]] = []
+    for i, path in enumerate(files):
+        if path == "-":
+            results[i] = lint_file(stdin_name, settings, rules, text=stdin_text or "")
+            continue
+        key = None
+        if cache is not None:
+            # The key is taken before linting: were the file edited in between, the entry would
+            # only ever be found for these old bytes, and a later run rehashes the new ones.
+            key = cache.key_of(path)
+            found = cache.get(key) if key is not None else None
+            if found is not None:
+                results[i] = found
+                continue
+        todo.append(i)
+        keys.append(key)
+    paths = [files[i] for i in todo]
+    workers = workers_for(len(paths), jobs)
+    done = _in_pool(paths, settings, rules, workers) if workers else None
+    if done is None:
+        done = [lint_file(path, settings, rules) for path in paths]
+    for i, key, result in zip(todo, keys, done):
+        results[i] = result
+        if cache is not None and key is not None:
+            cache.put(key, result)
+    return results  # type: ignore[return-value]
+
+
+# -- worker processes ----------------------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _start_worker(settings: Settings, rules: Sequence[Type[Rule]]) -> None:
+    _WORKER.update(settings=settings, rules=rules)
+
+
+def _work(path: str) -> FileResult:
+    return lint_file(path, _WORKER["settings"], _WORKER["rules"])
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _context():
+    # fork starts a worker in milliseconds with everything already imported; elsewhere
+    # (macOS, Windows) the platform default is the only safe choice.
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]],
+             workers: int) -> Optional[List[FileResult]]:
+    """Results from ``workers`` processes, or None when a pool cannot be used here."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Largest files first, in small chunks, so that no worker is left with a big file at the
+    # end while the others wait; the results go back into the order of ``paths``.
+    order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
+    chunk = max(1, min(8, len(paths) // (workers * 16)))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker,
+                                 initargs=(settings, list(rules))) as pool:
+            done = list(pool.map(_work, [paths[i] for i in order], chunksize=chunk))
+        results: List = [None] * len(paths)
+        for i, result in zip(order, done):
+            results[i] = result
+        return results
+    except (BrokenProcessPool, OSError, NotImplementedError, ImportError) as exc:
+        # No processes here (a sandbox, no /dev/shm) or a worker died: lint in-process.
+        sys.stderr.write(f"tflint-save: warning: parallel run failed ({type(exc).__name__}: {exc}); "
+                         "continuing in one process\n")
+        return None

@@ -1,9 +1,13 @@
-"""Reading a file's bytes and decoding them the way Python itself does."""
+"""Reading a file's bytes and decoding them the way Python itself does; writing files atomically."""
 
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import tokenize
+from contextlib import suppress
+from typing import Optional
 
 
 class SourceError(Exception):
@@ -42,3 +46,21 @@ def read(path: str) -> tuple[bytes, str]:
     except OSError as exc:
         raise SourceError(f"cannot read file: {exc.strerror or exc}") from None
     return data, decode(data)
+
+
+def write_atomic(path: str, data: bytes, mode: Optional[int] = None) -> None:
+    """Replace ``path`` with ``data`` in one step: a reader (another run, an editor) sees the old
+    file or the new one, never half of one.  ``mode``: the permissions to give the new file.
+    Raises OSError, and then leaves no temporary file behind."""
+    folder, name = os.path.split(path)
+    handle, temp = tempfile.mkstemp(dir=folder or os.curdir, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -11,7 +11,7 @@ waits for, start-up included), with the CPU time the run's processes used beside
 - ``flake8 --select TFS`` (the plugin) vs ``tflint-save`` on the same file list, one job each
   and then N each (``bench_flake8.compare``);
 - with ``--startup``: linting the first n files in-process vs in a pool of N workers, for the
-  choice of ``parallel.MIN_FILES_PER_WORKER``.
+  choice of ``run.MIN_FILES_PER_WORKER``.
 
 Not collected by pytest: this reports numbers, it asserts nothing.  Machine load shows in the
 wall times; the CPU times tell whether a slow run waited or worked.
@@ -94,7 +94,8 @@ def bench_cache(corpus, jobs, repeat):
 
 
 def bench_startup(files, jobs, repeat):
-    from tflint_save import parallel, run
+    from tflint_save import run
+    parallel = run  # the pool lives in run.py
 
     settings = config.Settings(keras_version=3)
     rules = run.enabled_rules(settings)

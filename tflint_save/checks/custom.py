@@ -9,449 +9,28 @@ subclasses: ``ProjectIndex.deferred`` hands a rule what it noted about a base cl
 
 from __future__ import annotations
 
-import re
-import weakref
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
-from tflint_save.checks.saving import names_if
+from tflint_save.checks.classes import (
+    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, abstract_base, custom_class, file_state, keras_bases,
+    noted_facts, super_keys,
+)
+from tflint_save.checks.common import MODEL_CHECKPOINT, SAVE_MODEL, names_if
 from tflint_save.engine import Context, Rule
 from tflint_save.findings import ClassInfo, Pending
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
 
-LAYER = "keras.layers.Layer"
-MODEL = "keras.models.Model"
-SEQUENTIAL = "keras.models.Sequential"
-# Bases whose get_config() is the automatic one: only these give the outcomes of C07/C19.
-PLAIN_BASES = (LAYER, MODEL)
-# What Layer.get_config() adds itself: TFS303's business, never a "missing argument".
-BASE_KEYS = ("name", "trainable", "dtype")
 # What reloading does without each of them (C08).
 _LOST = {"name": "the name changes", "trainable": "a frozen layer (trainable=False) reloads as trainable",
          "dtype": "a float64 one reloads as float32"}
 TF_VARIABLES = ("tensorflow.Variable", "tensorflow.compat.v1.Variable", "tensorflow.compat.v2.Variable")
-SAVE_MODEL = "keras.saving.save_model"
-MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
 LAMBDA_LAYER = "keras.layers.Lambda"
 H5 = (".h5", ".hdf5", ".he5")
 
-# numpy names that are plain Python numbers (np.pi is a float) and numpy calls that are not.
-_NUMPY_NUMBERS = {"pi", "e", "inf", "nan", "euler_gamma", "newaxis", "Inf", "NaN", "NAN", "PINF", "NINF", "infty"}
-_NUMPY_OBJECTS = re.compile(
-    r"^(u?int\d+|float(16|32)|bool_|complex\d*|array|asarray|zeros|ones|full|arange|linspace|eye)$"
-)
-# keras/tf calls that return plain values.
-_PLAIN_CALLS = {"floatx", "epsilon", "image_data_format", "backend", "executing_eagerly"}
-_BUILTIN_PLAIN = {"int", "float", "str", "bool"}
-_PRIMITIVE_TYPES = {"str", "int", "float", "bool", "None", "NoneType"}
-_CONTAINERS = {"list", "List", "tuple", "Tuple", "Sequence", "Iterable", "dict", "Dict", "Mapping", "set", "Set"}
-_UNIONS = {"Optional", "Union"}
-# Bases that add nothing to a Keras class's config: a class may mix them in.
-_NEUTRAL_BASES = {"abc.ABC", "typing.Generic", "typing.Protocol"}
-# Where a base class imported from is surely not the project (nor Keras).
-_FOREIGN_ROOTS = {"tensorflow", "torch", "jax", "flax", "numpy", "abc", "typing", "enum", "collections",
-                  "dataclasses", "builtins", "sklearn"}
-
-
-def _code(ctx: Context, node: cst.CSTNode, limit: int = 40) -> str:
-    """Source of an expression on one line (a multi-line list loses its line breaks)."""
-    text = " ".join(ctx.module.code_for_node(node).split())
-    text = re.sub(r"([\[({]) | ([\])}])", r"\1\2", text.replace(", )", ")").replace(", ]", "]"))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _small_statements(block: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
-    """The simple statements of a function body in order, into if/for/with/try, not into defs."""
-    for statement in block.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            yield from statement.body
-        elif isinstance(statement, cst.BaseSmallStatement):  # a one-line suite's body
-            yield statement
-        elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            continue
-        else:
-            for name in ("body", "orelse", "finalbody"):
-                part = getattr(statement, name, None)
-                if isinstance(part, (cst.Else, cst.Finally)):
-                    part = part.body
-                elif isinstance(part, cst.If):  # elif
-                    yield from _small_statements(cst.IndentedBlock(body=[part]))
-                    continue
-                if isinstance(part, cst.BaseSuite):
-                    yield from _small_statements(part)
-            for handler in getattr(statement, "handlers", ()):
-                yield from _small_statements(handler.body)
-            for case in getattr(statement, "cases", ()):  # match
-                yield from _small_statements(case.body)
-
-
-# -- what get_config() returns ------------------------------------------------------------
-
-class _Config:
-    """The literal keys of a dict, whether super().get_config() went into it, and whether
-    anything unknown did (then nothing can be said about the keys it lacks)."""
-
-    def __init__(self, complete: bool = True):
-        self.keys: Set[str] = set()
-        self.super = False
-        self.complete = complete
-
-    def merge(self, other: "_Config") -> None:
-        self.keys |= other.keys
-        self.super = self.super or other.super
-        self.complete = self.complete and other.complete
-
-    def copy(self) -> "_Config":
-        new = _Config(self.complete)
-        new.merge(self)
-        return new
-
-
-def _dict_value(expr: cst.BaseExpression, env: Dict[str, _Config], depth: int = 0) -> _Config:
-    value = _Config()
-    if depth > 8:
-        return _Config(False)
-    if isinstance(expr, cst.Dict):
-        for element in expr.elements:
-            if isinstance(element, cst.StarredDictElement):
-                value.merge(_dict_value(element.value, env, depth + 1))
-            else:
-                key = nodes.string(element.key)
-                if key is None:
-                    value.complete = False
-                else:
-                    value.keys.add(key)
-        return value
-    if isinstance(expr, cst.Name):
-        return env[expr.value].copy() if expr.value in env else _Config(False)
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, (cst.BitOr, cst.Add)):
-        value.merge(_dict_value(expr.left, env, depth + 1))
-        value.merge(_dict_value(expr.right, env, depth + 1))
-        return value
-    if not isinstance(expr, cst.Call):
-        return _Config(False)
-    if nodes.self_call(expr, "get_config"):
-        value.super = True
-        return value
-    func = expr.func
-    name = dotted(func) or []
-    if name in (["dict"], ["list"], ["copy", "copy"], ["copy", "deepcopy"]):
-        # dict(base, k=v), dict(list(a.items()) + list(b.items())), copy.deepcopy(config)
-        for arg in expr.args:
-            if arg.keyword is not None:
-                value.keys.add(arg.keyword.value)
-            elif arg.star == "*":
-                value.complete = False
-            else:
-                value.merge(_dict_value(arg.value, env, depth + 1))
-        return value
-    if isinstance(func, cst.Attribute) and func.attr.value in ("copy", "items") and not expr.args:
-        return _dict_value(func.value, env, depth + 1)
-    return _Config(False)
-
-
-def _names_in(node: cst.CSTNode) -> Set[str]:
-    return {n.value for n in nodes.walk(node) if isinstance(n, cst.Name)}
-
-
-def read_get_config(func: cst.FunctionDef) -> _Config:
-    """What the returned dict surely holds, following the usual ways of building it."""
-    env: Dict[str, _Config] = {}
-    returned = _Config()
-    returns = 0
-    for small in _small_statements(func.body):
-        if isinstance(small, cst.Return):
-            returns += 1
-            returned.merge(_dict_value(small.value, env) if small.value is not None else _Config(False))
-            continue
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target = small.targets[0].target
-            if isinstance(target, cst.Name):
-                env[target.value] = _dict_value(small.value, env)
-                continue
-            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and target.value.value in env:
-                key = nodes.string(target.slice[0].slice.value) if len(target.slice) == 1 and isinstance(
-                    target.slice[0].slice, cst.Index) else None
-                config = env[target.value.value]
-                if key is None:
-                    config.complete = False
-                else:
-                    config.keys.add(key)
-                config.complete = config.complete and not (_names_in(small.value) & set(env) - {target.value.value})
-                continue
-        if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and small.target.value in env:
-            if isinstance(small.operator, cst.BitOrAssign):
-                env[small.target.value].merge(_dict_value(small.value, env))
-                continue
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            call = small.value
-            owner = nodes.receiver(call)
-            method = nodes.method_name(call)
-            if isinstance(owner, cst.Name) and owner.value in env and method in ("update", "setdefault", "pop"):
-                config = env[owner.value]
-                if method == "update":
-                    for arg in call.args:
-                        if arg.keyword is not None:
-                            config.keys.add(arg.keyword.value)
-                        else:
-                            config.merge(_dict_value(arg.value, env))
-                else:
-                    key = nodes.string(nodes.arg(call, 0, None))
-                    if key is None:
-                        config.complete = False
-                    elif method == "setdefault":
-                        config.keys.add(key)
-                    else:
-                        config.keys.discard(key)
-                continue
-        # Anything else that touches a dict being built may add keys we cannot see.
-        for name in _names_in(small) & set(env):
-            env[name].complete = False
-    if not returns:
-        return _Config(False)
-    return returned
-
-
-# -- what an __init__ parameter may hold -------------------------------------------------
-
-def _value_kind(ctx: Context, expr: Optional[cst.BaseExpression], module_defs: Set[str], depth: int = 0) -> str:
-    """'primitive' (str/int/float/bool/None or containers of them), 'bad' (known not to be),
-    or 'unknown'."""
-    if expr is None or depth > 4:
-        return "unknown"
-    if nodes.constant(expr) is not nodes.MISSING:
-        return "primitive"
-    if isinstance(expr, cst.Lambda):
-        return "bad"
-    if isinstance(expr, (cst.List, cst.Tuple, cst.Dict)):
-        if isinstance(expr, cst.Dict):
-            items = [e.value for e in expr.elements if isinstance(e, cst.DictElement)]
-            if len(items) != len(expr.elements) or any(nodes.constant(e.key) is nodes.MISSING for e in expr.elements):
-                return "unknown"
-        else:
-            items = [e.value for e in expr.elements if isinstance(e, cst.Element)]
-            if len(items) != len(expr.elements):
-                return "unknown"
-        kinds = {_value_kind(ctx, item, module_defs, depth + 1) for item in items}
-        return "bad" if "bad" in kinds else "primitive" if kinds <= {"primitive"} else "unknown"
-    if isinstance(expr, cst.Call):
-        names = ctx.names(expr.func)
-        if names:
-            return "bad" if all(_returns_object(n) for n in names) else "unknown"
-        func = dotted(expr.func)
-        if func and len(func) == 1 and func[0] in _BUILTIN_PLAIN:
-            return "primitive"
-        if func and len(func) == 1 and func[0] in module_defs and func[0][:1].isupper():
-            return "bad"  # an instance of a class of this module
-        return "unknown"
-    if isinstance(expr, (cst.Name, cst.Attribute)):
-        names = ctx.names(expr)
-        if names:
-            return "bad" if all(_is_object(n) for n in names) else "unknown"
-        if isinstance(expr, cst.Name):
-            if expr.value in module_defs:
-                return "bad"  # a function or class of this module
-            return _value_kind(ctx, ctx.value_of(expr.value), module_defs, depth + 1)
-    return "unknown"
-
-
-def _root(name: str) -> str:
-    return name.split(".", 1)[0]
-
-
-def _is_object(name: str) -> bool:
-    """A TF/Keras/numpy name that is a function, class, dtype or module, not a plain number."""
-    root, last = _root(name), name.rsplit(".", 1)[-1]
-    if root == "numpy":
-        return last not in _NUMPY_NUMBERS
-    return root in ("keras", "tensorflow") and last not in ("__version__", "newaxis")
-
-
-def _returns_object(name: str) -> bool:
-    root, last = _root(name), name.rsplit(".", 1)[-1]
-    if root == "numpy":
-        return bool(_NUMPY_OBJECTS.match(last))
-    if root in ("keras", "tensorflow"):
-        return last not in _PLAIN_CALLS and (last[:1].isupper() or last == "get" or root == "tensorflow")
-    return False
-
-
-def _annotation_kind(ctx: Context, expr: cst.BaseExpression, depth: int = 0) -> str:
-    """Like _value_kind, for a type annotation ('none' for None itself)."""
-    if depth > 4:
-        return "unknown"
-    parts = dotted(expr)
-    if parts:
-        last = parts[-1]
-        if len(parts) == 1 and last in ("None", "NoneType"):
-            return "none"
-        if len(parts) == 1 and last in _PRIMITIVE_TYPES:
-            return "primitive"
-        if last == "Callable" and (len(parts) == 1 or parts[0] in ("typing", "collections")):
-            return "bad"
-        names = ctx.names(expr)
-        if names and all(_is_object(n) for n in names):
-            return "bad"
-        return "unknown"
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):  # X | None
-        return _alternatives([_annotation_kind(ctx, e, depth + 1) for e in (expr.left, expr.right)])
-    if isinstance(expr, cst.Subscript):
-        head = (dotted(expr.value) or [""])[-1]
-        if head == "Callable":
-            return "bad"
-        kinds = [_annotation_kind(ctx, e.slice.value, depth + 1) for e in expr.slice if isinstance(e.slice, cst.Index)]
-        if head in _UNIONS:
-            return _alternatives(kinds)
-        if head in _CONTAINERS and kinds:
-            return "bad" if "bad" in kinds else "primitive" if set(kinds) <= {"primitive", "none"} else "unknown"
-    return "unknown"
-
-
-def _alternatives(kinds: List[str]) -> str:
-    """A union is bad only when every alternative but None is (Union[str, Callable] may be a str)."""
-    kinds = [k for k in kinds if k != "none"] or ["none"]
-    if len(set(kinds)) == 1:
-        return kinds[0]
-    return "unknown"
-
-
-# -- one class, as its own definition tells -----------------------------------------------
-
-class ClassFacts:
-    """What a class definition says about itself; its bases are judged later, in resolve."""
-
-    def __init__(self, ctx: Context, node: cst.ClassDef, module_defs: Set[str]):
-        self.node = node
-        self.name = node.name.value
-        self.key = ".".join(tuple(module_parts(ctx.path)) + (self.name,))
-        self.keras = ctx.keras
-        methods = nodes.methods(node)
-        self.init = methods.get("__init__")
-        self.get_config = methods.get("get_config")
-        self.positional: List[str] = []
-        self.params: List[Dict[str, Any]] = []
-        self.kwargs = False
-        self.kwargs_dropped = False
-        self.super_names: Set[str] = set()
-        self.functional = False
-        self.call_args = ""
-        self.maybe_model, self.maybe_keras = self._read_bases(ctx, node)
-        if self.init is not None and self.maybe_keras:
-            self._read_init(ctx, self.init, module_defs)
-
-    @staticmethod
-    def _read_bases(ctx: Context, node: cst.ClassDef) -> Tuple[bool, bool]:
-        """Whether the class may be a Model, and may be a Keras class at all, by its direct bases
-        (a base that is not a Keras import may be a project class, and so lead to anything)."""
-        model = keras = False
-        for arg in node.bases:
-            if arg.keyword is not None or arg.star:
-                continue
-            names = ctx.names(arg.value)
-            if not names or any(_root(n) not in _FOREIGN_ROOTS and not n.startswith("keras.") for n in names):
-                return True, True
-            keras = keras or any(n.startswith("keras.") for n in names)
-            model = model or any(n.startswith("keras.models.") for n in names)
-        return model, keras
-
-    def _read_init(self, ctx: Context, init: cst.FunctionDef, module_defs: Set[str]) -> None:
-        params = init.params
-        positional = list(params.posonly_params) + list(params.params)
-        self.positional = [p.name.value for p in positional[1:]]
-        for param in positional[1:] + list(params.kwonly_params):
-            entry = {"name": param.name.value, "required": param.default is None,
-                     "keyword_only": param in params.kwonly_params, "default": "", "annotation": "", "call": ""}
-            if param.default is not None and _value_kind(ctx, param.default, module_defs) == "bad":
-                entry["default"] = f"defaults to {_code(ctx, param.default)}"
-            if param.annotation is not None and _annotation_kind(ctx, param.annotation.annotation) == "bad":
-                entry["annotation"] = f"is annotated {_code(ctx, param.annotation.annotation)}"
-            self.params.append(entry)
-        kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
-        self.kwargs = kwargs is not None
-        forwarded = super_init = False
-        names: Set[str] = set()
-        for node in nodes.walk(init.body):
-            if isinstance(node, cst.Name):
-                names.add(node.value)
-            elif isinstance(node, cst.Call) and nodes.self_call(node, "__init__"):
-                super_init = True
-                args = node.args if isinstance(node.func.value, cst.Call) else node.args[1:]
-                for arg in args:
-                    forwarded = forwarded or bool(arg.star)
-                    self.super_names |= _names_in(arg.value)
-                keywords = {a.keyword.value for a in args if a.keyword is not None}
-                positional_count = sum(1 for a in args if a.keyword is None and not a.star)
-                self.functional = self.functional or bool(keywords & {"inputs", "outputs"}) or positional_count >= 2
-        if kwargs is not None and super_init and not forwarded:
-            self.kwargs_dropped = kwargs not in names
-
-    def call_site(self, ctx: Context, call: cst.Call, module_defs: Set[str]) -> None:
-        """Arguments seen where the class is built: for --verify, and values Keras cannot record."""
-        if not call.args:
-            return
-        if not self.call_args:
-            self.call_args = nodes.call_args(ctx.module, call)
-        by_name = {p["name"]: p for p in self.params}
-        index = 0
-        for arg in call.args:
-            if arg.star:
-                break
-            name = arg.keyword.value if arg.keyword is not None else (
-                self.positional[index] if index < len(self.positional) else None)
-            if arg.keyword is None:
-                index += 1
-            param = by_name.get(name)
-            if param is not None and not param["call"] and _value_kind(ctx, arg.value, module_defs) == "bad":
-                param["call"] = f"is given {_code(ctx, arg.value)} where {self.name} is built"
-
-    def data(self) -> Dict[str, Any]:
-        config = None
-        if self.get_config is not None:
-            read = read_get_config(self.get_config)
-            uses_super = any(isinstance(n, cst.Call) and nodes.self_call(n, "get_config")
-                             for n in nodes.walk(self.get_config.body))
-            config = {"keys": sorted(read.keys), "super": uses_super,
-                      "complete": read.complete and read.super == uses_super}
-        return {
-            "class": self.name, "call_args": self.call_args, "key": self.key, "keras": self.keras,
-            "has_init": self.init is not None, "params": self.params, "kwargs": self.kwargs,
-            "kwargs_dropped": self.kwargs_dropped, "super_names": sorted(self.super_names),
-            "functional": self.functional, "get_config": config,
-        }
-
-
-class _FileState:
-    """The class facts of one file, gathered once however many of the class rules run."""
-
-    def __init__(self) -> None:
-        self.classes: List[ClassFacts] = []
-        self.by_name: Dict[str, ClassFacts] = {}
-        self.module_defs: Set[str] = set()
-        self.data: Dict[int, Dict[str, Any]] = {}
-        self._last: Tuple[int, str] = (0, "")
-
-    def first(self, node: cst.CSTNode, event: str) -> bool:
-        """True for the first rule to see this event: the handlers of all rules run back to back."""
-        mark = (id(node), event)
-        if self._last == mark:
-            return False
-        self._last = mark
-        return True
-
-    def data_of(self, facts: ClassFacts) -> Dict[str, Any]:
-        if id(facts) not in self.data:
-            self.data[id(facts)] = facts.data()
-        return self.data[id(facts)]
-
-
-def _state(ctx: Context) -> _FileState:
-    state = ctx.shared.get("custom classes")
-    if state is None:
-        state = ctx.shared["custom classes"] = _FileState()
-    return state
 
 
 class ClassRule(Rule):
@@ -459,7 +38,7 @@ class ClassRule(Rule):
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self.state = _state(ctx)
+        self.state = file_state(ctx)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         ctx = self.ctx
@@ -506,88 +85,6 @@ class ClassRule(Rule):
 
 # -- what the project knows about a class --------------------------------------------------
 
-def _custom(pending: Pending, project: ProjectIndex, kinds=("layer", "model")) -> Optional[ClassInfo]:
-    info = project.find(pending.data.get("key", ""))
-    if info is None or not project.kinds(info) & set(kinds):
-        return None
-    return info
-
-
-def keras_bases(info: ClassInfo, project: ProjectIndex) -> Optional[Set[str]]:
-    """The Keras classes a class derives from through the project's own classes; None when some
-    base is neither (a class from another library may define anything)."""
-    found: Set[str] = set()
-    for cls in [info] + project.ancestors(info):
-        for candidates in cls.bases:
-            known = {b for b in candidates if b.startswith("keras.")}
-            if known:
-                found |= known
-            elif not any(b in _NEUTRAL_BASES or b.endswith(".object") or project.lookup(b) for b in candidates):
-                return None
-    return found
-
-
-def _single_base(info: ClassInfo, project: ProjectIndex):
-    """The one base of a class: a Keras name, a project ClassInfo, or None."""
-    if len(info.bases) != 1:
-        return None
-    candidates = info.bases[0]
-    known = [b for b in candidates if b.startswith("keras.")]
-    if known:
-        return known[0] if len(known) == 1 else None
-    found = [c for b in candidates for c in project.lookup(b) if c.key != info.key]
-    return found[0] if len(found) == 1 else None
-
-
-_SUBCLASSED: "weakref.WeakKeyDictionary[ProjectIndex, Set[str]]" = weakref.WeakKeyDictionary()
-
-
-def abstract_base(info: ClassInfo, project: ProjectIndex) -> bool:
-    """A base class the project subclasses and never builds itself (BaseConv takes the 'rank'
-    its subclasses pass): only its subclasses are ever saved."""
-    subclassed = _SUBCLASSED.get(project)
-    if subclassed is None:
-        subclassed = _SUBCLASSED[project] = {
-            parent.key for cls in project.classes.values() for candidates in cls.bases
-            for base in candidates if not base.startswith("keras.") for parent in project.lookup(base)
-            if parent.key != cls.key
-        }
-    return info.key in subclassed and not project.instantiated(info)
-
-
-def _noted(project: ProjectIndex, code: str, key: str) -> Optional[Dict[str, Any]]:
-    found = project.deferred(code, key)
-    return found[0] if len(found) == 1 else None
-
-
-def _config_keys(info: ClassInfo, project: ProjectIndex, code: str, depth: int = 0) -> Optional[Set[str]]:
-    """The keys the class's get_config() surely returns; None when they cannot be known."""
-    if depth > 12:
-        return None
-    if "get_config" in info.methods:
-        noted = _noted(project, code, info.key)
-        config = noted and noted.get("get_config")
-        if not config or not config["complete"]:
-            return None
-        keys = set(config["keys"])
-        if config["super"]:
-            above = _super_keys(info, project, code, depth)
-            if above is None:
-                return None
-            keys |= above
-        return keys
-    return _super_keys(info, project, code, depth)
-
-
-def _super_keys(info: ClassInfo, project: ProjectIndex, code: str, depth: int) -> Optional[Set[str]]:
-    parent = _single_base(info, project)
-    if isinstance(parent, str):
-        # A built-in layer's get_config records its own arguments, read from attributes we cannot see.
-        return set(BASE_KEYS) if parent in PLAIN_BASES else None
-    if parent is None:
-        return None
-    return _config_keys(parent, project, code, depth + 1)
-
 
 def _quoted(names: List[str]) -> str:
     quoted = [f"'{n}'" for n in names]
@@ -613,7 +110,7 @@ class TFS301(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
-        info = _custom(pending, project)
+        info = custom_class(pending, project)
         data = pending.data
         if info is None or project.defines(info, "get_config") or not data["has_init"]:
             return None
@@ -671,7 +168,7 @@ class TFS302(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
-        info = _custom(pending, project)
+        info = custom_class(pending, project)
         data = pending.data
         config = data["get_config"]
         if info is None or not data["has_init"] or not config["complete"]:
@@ -681,7 +178,7 @@ class TFS302(ClassRule):
         keys = set(config["keys"])
         passed: Set[str] = set()
         if config["super"]:
-            above = _super_keys(info, project, cls.code, 0)
+            above = super_keys(info, project, cls.code, 0)
             if above is None:
                 return None
             keys |= above
@@ -718,7 +215,7 @@ class TFS303(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
-        info = _custom(pending, project)
+        info = custom_class(pending, project)
         data = pending.data
         config = data["get_config"]
         if info is None or config["super"] or not config["complete"] or project.defines(info, "from_config"):
@@ -753,7 +250,7 @@ class TFS304(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
-        info = _custom(pending, project)
+        info = custom_class(pending, project)
         data = pending.data
         if info is None or not data["has_init"] or project.defines(info, "from_config"):
             return None  # a custom from_config() decides what reaches __init__
@@ -788,7 +285,7 @@ class TFS304(ClassRule):
         owner = info if "get_config" in info.methods else next(
             (a for a in project.ancestors(info) if "get_config" in a.methods), None)
         if owner is not None:
-            noted = data if owner is info else _noted(project, cls.code, owner.key)
+            noted = data if owner is info else noted_facts(project, cls.code, owner.key)
             config = noted and noted.get("get_config")
             if not config:
                 return None
@@ -849,7 +346,7 @@ class TFS305(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
-        info = _custom(pending, project, ("layer", "model", "metric"))
+        info = custom_class(pending, project, ("layer", "model", "metric"))
         if info is None:
             return None
         data = pending.data
@@ -928,7 +425,7 @@ class TFS306(ClassRule):
             bases = keras_bases(info, project)
             if bases is None or MODEL not in bases or SEQUENTIAL in bases:
                 return None
-            if any(_noted(project, cls.code, c.key) for c in [info] + project.ancestors(info)):
+            if any(noted_facts(project, cls.code, c.key) for c in [info] + project.ancestors(info)):
                 return None
         name, path = data["class"], data["path"] or "an .h5 file"
         if data["keras"] == 2:

@@ -7,28 +7,12 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.checks.common import MODEL_EXTENSIONS, is_load_model, writes_orbax
 from tflint_save.engine import Rule
 from tflint_save.findings import Pending
 from tflint_save.index import ProjectIndex, names_in as index_names
 
-LOAD_MODEL = "keras.saving.load_model"
 SCOPES = ("keras.saving.custom_object_scope",)
-MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
-
-
-def is_load_model(ctx, call: cst.Call) -> bool:
-    return LOAD_MODEL in ctx.names(call.func)
-
-
-def writes_orbax(ctx, call: cst.Call, names=None) -> bool:
-    """``keras.callbacks.OrbaxCheckpoint(...)``: Keras 3 load_model() and load_weights() read its
-    directories.  ``names``: the callee's canonical names, when the caller has them already."""
-    if names is None:
-        func = call.func
-        if isinstance(func, cst.Attribute) and not func.attr.value.endswith("OrbaxCheckpoint"):
-            return False
-        names = ctx.names(func)
-    return any(n.endswith("OrbaxCheckpoint") for n in names)
 
 
 def _in_custom_object_scope(ctx) -> bool:
@@ -86,7 +70,7 @@ class TFS201(Rule):
         if names:
             self.built.update(n for n in names if not n.startswith(("keras.", "tensorflow.")))
         elif isinstance(func, cst.Name):
-            self.built.add(".".join(self.ctx.resolver._module + [func.value]))
+            self.built.add(".".join(self.ctx.resolver.module_parts + [func.value]))
 
     def finish(self) -> None:
         for data in self.loads:

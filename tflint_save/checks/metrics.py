@@ -1,6 +1,6 @@
 """Metrics: mismatched metric/loss pairs, logits, resets, argument order, callback keys (TFS4xx).
 
-The pairing rules read what ``tflint_save.modelinfo`` gathers during the walk (each
+The pairing rules read what ``checks.modelinfo`` gathers during the walk (each
 compile() with its loss, metrics and the model's output layer) and decide in ``finish``.
 Messages quote what TF 2.21 / Keras 3.15 and TF 2.15 / Keras 2.15 were seen to do
 (claims C11-C16 and C21 of the project's TF facts).
@@ -13,9 +13,10 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import modelinfo, nodes
+from tflint_save import nodes
+from tflint_save.checks import modelinfo
 from tflint_save.engine import Rule
-from tflint_save.modelinfo import (
+from tflint_save.checks.modelinfo import (
     BINARY, CATEGORICAL, CLASS, CROSSENTROPY, FUNCTION, OBJECT, SPARSE, STRING, Compile, Metric, metric_of,
 )
 

@@ -7,10 +7,10 @@ from typing import Dict, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
-from tflint_save.checks.loading import MODEL_EXTENSIONS, writes_orbax
-from tflint_save.checks.saving import (
-    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
-    compiled_load, dotted_key, ends_with, model_call, names_if, path_of, renamed, shown, text, weights_only,
+from tflint_save.checks.common import (
+    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, MODEL_EXTENSIONS, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path,
+    basename, compiled_load, dotted_key, ends_with, model_call, names_if, path_of, renamed, shown, text,
+    weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
 

@@ -2,127 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
-from tflint_save.checks.loading import is_load_model, writes_orbax
+from tflint_save.checks.common import (
+    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
+    compiled_load, dotted_key, ends_with, model_call, names_if, path_of, shown, text, weights_only, writes_orbax,
+)
 from tflint_save.engine import Rule
-from tflint_save.names import EMPTY, dotted
 
-TRAIN_METHODS = ("fit", "fit_generator", "train_on_batch")
-SAVE_MODEL = "keras.saving.save_model"
-MODEL_CHECKPOINT = "keras.callbacks.ModelCheckpoint"
 BACKUP = "keras.callbacks.BackupAndRestore"
-WEIGHTS = (".weights.h5",)
-H5 = (".h5", ".hdf5")
-
-class Path(NamedTuple):
-    """What is known of a path: its literal end, whether its whole file name is literal (so
-    nothing dynamic can come before it and change the extension), and whether all of it is."""
-
-    tail: str
-    known: bool
-    whole: bool
-
-
-# -- paths -------------------------------------------------------------------------------
-
-def path_of(node: Optional[cst.BaseExpression], ctx) -> Optional[Path]:
-    tail = nodes.path_tail(node, ctx)
-    if tail is None:
-        return None
-    whole = _literal(node, ctx) is not None
-    return Path(tail, whole or _name_known(node, ctx), whole)
-
-
-def _literal(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Optional[str]:
-    if isinstance(node, cst.Name) and depth < 8:
-        return _literal(ctx.value_of(node.value), ctx, depth + 1)
-    return nodes.string(node)
-
-
-def _name_known(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> bool:
-    if node is None or depth > 8:
-        return False
-    if nodes.string(node) is not None:
-        return True
-    if isinstance(node, cst.Name):
-        return _name_known(ctx.value_of(node.value), ctx, depth + 1)
-    if isinstance(node, cst.FormattedString):
-        last = node.parts[-1] if node.parts else None
-        return isinstance(last, cst.FormattedStringText) and ("/" in last.value or "\\" in last.value)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
-        return _name_known(node.right, ctx, depth + 1)
-    if isinstance(node, cst.Call) and node.args and nodes.method_name(node) != "format":
-        return _name_known(node.args[-1].value, ctx, depth + 1)  # os.path.join(d, "m.keras"), Path(...)
-    return False
-
-
-def ends_with(path: Path, extensions: Tuple[str, ...]) -> Optional[bool]:
-    """Whether the path ends with one of ``extensions``; None when a dynamic part of the
-    file name could still complete one (f"{name}.h5" may be "x.weights.h5")."""
-    tail, known, _ = path
-    if tail.endswith(extensions):
-        return True
-    if not known:
-        # path_tail puts a "/" before the last part of a join, even when that part is partial
-        for piece in (tail, tail.lstrip("/\\")):
-            if piece and any(e.endswith(piece) for e in extensions):
-                return None
-    return False
-
-
-def basename(path: Path) -> Optional[str]:
-    """The file name, when it is wholly literal."""
-    name = path.tail.replace("\\", "/").rsplit("/", 1)[-1]
-    return name if path.known and name else None
-
-
-def renamed(path: Optional[Path], extension: str) -> str:
-    """A suggestion: the path (or, when only its end is known, the file name) with
-    ``extension`` in place of its own."""
-    name = (path.tail if path.whole else basename(path)) if path else None
-    if not name or name.endswith("/"):
-        return (name or "") + "model" + extension
-    for old in WEIGHTS + (".keras", ".h5", ".hdf5", ".tf", ".ckpt", ".pb"):
-        if name.endswith(old):
-            return name[: -len(old)] + extension
-    return name + extension
-
-
-def shown(path: Optional[Path]) -> str:
-    if path is None:
-        return "the path"
-    return repr(path.tail if path.whole else "..." + path.tail)
-
-
-# -- calls and receivers -------------------------------------------------------------------
-
-def text(ctx, node: cst.CSTNode) -> str:
-    return ctx.module.code_for_node(node)
-
-
-def dotted_key(node: Optional[cst.BaseExpression]) -> Optional[str]:
-    parts = dotted(node) if node is not None else None
-    return ".".join(parts) if parts else None
-
-
-def model_call(ctx, call: cst.Call, methods: Tuple[str, ...]) -> Optional[str]:
-    """The method name when ``call`` is ``<model-like>.<one of methods>(...)``."""
-    func = call.func
-    if not isinstance(func, cst.Attribute) or func.attr.value not in methods:
-        return None
-    return func.attr.value if nodes.model_like(func.value, ctx) else None
-
-
-def names_if(ctx, func: cst.BaseExpression, attributes: Tuple[str, ...]):
-    """The canonical names of a called expression, asked only when it can be one of the APIs a
-    rule wants: a plain name (maybe an alias), or an attribute spelled like one of them."""
-    if isinstance(func, cst.Attribute):
-        return ctx.names(func) if func.attr.value in attributes else EMPTY
-    return ctx.names(func) if isinstance(func, cst.Name) else EMPTY
 
 
 def is_training(ctx, call: cst.Call) -> bool:
@@ -140,15 +31,6 @@ def is_tf_checkpoint(names) -> bool:
                for n in names)
 
 
-def weights_only(call: cst.Call):
-    """ModelCheckpoint's save_weights_only: True, False, or MISSING when not a literal."""
-    value = nodes.arg(call, 4, "save_weights_only")
-    if value is None:
-        return nodes.MISSING if nodes.has_keyword(call, "save_weights_only") else False
-    found = nodes.constant(value)
-    return found if isinstance(found, bool) else nodes.MISSING
-
-
 def is_build_of(ctx, call: cst.Call) -> Optional[str]:
     """``opt.build(m.trainable_variables)`` / ``m.optimizer.build(...)``: the model's key."""
     func = call.func
@@ -160,73 +42,6 @@ def is_build_of(ctx, call: cst.Call) -> Optional[str]:
     if isinstance(first, cst.Attribute) and first.attr.value in ("trainable_variables", "trainable_weights"):
         return dotted_key(first.value)
     return None
-
-
-def alternative(first: List[cst.CSTNode], second: List[cst.CSTNode]) -> bool:
-    """Whether two places (their ancestor stacks) are in different branches of one if/try,
-    so that at most one of them runs."""
-    shared = 0
-    for a, b in zip(first, second):
-        if a is not b:
-            break
-        shared += 1
-    if shared == 0 or shared >= len(first) or shared >= len(second):
-        return False
-    parent, a, b = first[shared - 1], first[shared], second[shared]
-    if isinstance(parent, cst.If):
-        return a is not parent.test and b is not parent.test
-    if isinstance(parent, cst.Try):
-        return isinstance(a, cst.ExceptHandler) or isinstance(b, cst.ExceptHandler)
-    return False
-
-
-class Flow(Rule):
-    """Rules that follow a model variable through one function: state per (function, name),
-    dropped when the name is bound again, unless that happens in another branch of an if."""
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.state: Dict[Tuple[int, str], object] = {}
-        self.origin: Dict[Tuple[int, str], List[cst.CSTNode]] = {}
-
-    def key(self, node: Optional[cst.BaseExpression]) -> Optional[Tuple[int, str]]:
-        name = dotted_key(node)
-        return (id(self.ctx.function), name) if name else None
-
-    def track(self, key: Tuple[int, str], value: object) -> None:
-        self.state[key] = value
-        self.origin[key] = list(self.ctx.stack)
-
-    def live(self, key: Optional[Tuple[int, str]]) -> bool:
-        """Whether the state of ``key`` applies here (not in a branch that excludes its origin)."""
-        return key in self.state and not alternative(self.origin[key], self.ctx.stack)
-
-    def drop(self, key: Tuple[int, str]):
-        self.origin.pop(key, None)
-        return self.state.pop(key, None)
-
-    # Whether ``assigned`` wants to see assignments of calls (load_model...).
-    follows_calls = False
-
-    def assigned(self, key: Tuple[int, str], value: Optional[cst.BaseExpression]) -> None:
-        """``name = value`` was seen (before ``value`` itself is visited)."""
-
-    def _bind(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
-        if not self.state and not (self.follows_calls and isinstance(value, cst.Call)):
-            return
-        key = self.key(target)
-        if key is None or (key in self.state and not self.live(key)):
-            return  # `else: model = build_model()` leaves the loaded model of the `if` branch
-        self.drop(key)
-        self.assigned(key, value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        single = len(node.targets) == 1
-        for target in node.targets:
-            self._bind(target.target, node.value if single else None)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._bind(node.target, node.value)
 
 
 # -- TFS101 --------------------------------------------------------------------------------
@@ -323,9 +138,6 @@ class _Weights:
         self.trained = False
         self.built = False
         self.loads: List[Tuple[cst.Call, Optional[Path], str, bool]] = []
-
-
-LOAD_WEIGHTS_EXTENSIONS = (".keras", ".h5", ".hdf5", ".weights.json")
 
 
 class TFS102(Flow):
@@ -454,18 +266,6 @@ def new_optimizer(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Op
     if isinstance(node, cst.Name):
         return new_optimizer(ctx.value_of(node.value), ctx, depth + 1)
     return None
-
-
-def compiled_load(ctx, value: Optional[cst.BaseExpression]) -> Optional[Tuple[Optional[Path]]]:
-    """For ``load_model(p)`` that compiles the model (the default): (the path of p,), else None."""
-    if not isinstance(value, cst.Call) or not is_load_model(ctx, value):
-        return None
-    given = nodes.arg(value, 2, "compile")
-    if given is None and nodes.has_keyword(value, "compile"):
-        return None  # **kwargs
-    if given is not None and nodes.constant(given) is not True:
-        return None  # compile=False (TFS204's business), or not knowable
-    return (path_of(nodes.arg(value, 0, "filepath"), ctx),)
 
 
 class TFS103(Flow):

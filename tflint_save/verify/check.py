@@ -1,61 +1,25 @@
-"""--verify and --check-rules: run each finding's claim against the installed TensorFlow.
+"""--verify and --check-rules: turn findings (and the catalog's examples) into jobs and read the answers.
 
 A rule with a runtime-checkable claim ships ``rules/<CODE>.verify.py`` (``check(facts,
 workdir) -> {"status", "evidence"}``).  This module, which never imports TensorFlow, turns
-findings into jobs (the finding's ``data`` plus the user's class definitions and the Keras
-version), answers what it can from the cache, and hands the rest to long-lived worker
-processes (``verify_worker.py``, run by path with the chosen interpreter), each importing
-TensorFlow once.  A job that does not answer within the timeout, or kills its worker, is
-reported as such and a fresh worker takes over.
+findings into jobs (the finding's facts plus the user's class definitions and the Keras
+version), answers what it can from the cache, and hands the rest to the workers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import queue
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-from contextlib import suppress
-from dataclasses import dataclass, replace
+import os
+from dataclasses import replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tflint_save import catalog
 from tflint_save.findings import Finding
-from tflint_save.verify_source import Extractor, SourceUnavailable
+from tflint_save.verify.cache import Cache, job_key
+from tflint_save.verify.source import Extractor, SourceUnavailable
+from tflint_save.verify.workers import STATUSES, Job, Options, probe, run_jobs
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify_worker.py")
 SNIPPET_SUFFIX = ".verify.py"
-INSTALL = 'pip install "tflint-save[verify]"'
-STATUSES = ("confirmed", "not reproduced", "inconclusive", "timeout")
-# Bump when what a cached result means changes (worker isolation, job format).
-CACHE_VERSION = 1
-STARTUP_TIMEOUT = 180.0
-
-
-class VerifyError(Exception):
-    """Verification cannot run at all (no TensorFlow, a broken interpreter): one line, exit 2."""
-
-
-@dataclass
-class Options:
-    python: str = sys.executable
-    timeout: float = 60.0
-    jobs: int = 1
-    cache_dir: Optional[str] = None  # None: no cache
-
-
-@dataclass
-class Job:
-    key: str
-    code: str
-    snippet_path: str
-    snippet: str
-    facts: Dict[str, Any]
 
 
 # -- snippets ----------------------------------------------------------------------------
@@ -68,251 +32,6 @@ def snippet_for(code: str) -> Optional[Tuple[str, str]]:
             return path, handle.read()
     except OSError:
         return None
-
-
-def job_key(snippet: str, facts: Dict[str, Any], versions: Tuple[str, str]) -> str:
-    payload = json.dumps(
-        {"v": CACHE_VERSION, "snippet": snippet, "facts": facts, "tensorflow": versions[0], "keras": versions[1]},
-        sort_keys=True, default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-# -- the interpreter ---------------------------------------------------------------------
-
-def probe(python: str) -> Dict[str, Any]:
-    """What the verifying interpreter has, read without importing TensorFlow."""
-    try:
-        done = subprocess.run([python, WORKER, "--probe"], capture_output=True, text=True, timeout=120)
-    except OSError as exc:
-        raise VerifyError(f"--verify-python {python}: cannot run it ({exc.strerror or exc})") from None
-    except subprocess.TimeoutExpired:
-        raise VerifyError(f"--verify-python {python}: did not answer within 120 s") from None
-    try:
-        info = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise VerifyError(f"{python} cannot run the verify worker: {tail}") from None
-    if not info.get("importable"):
-        raise VerifyError(
-            f"--verify needs TensorFlow, and {info.get('python') or python} cannot import it; "
-            f"install it there with: {INSTALL}"
-        )
-    return info
-
-
-class _Timeout(Exception):
-    pass
-
-
-class _Crashed(Exception):
-    pass
-
-
-class Worker:
-    """One worker process: TensorFlow imported once, jobs answered one at a time."""
-
-    def __init__(self, python: str, startup_timeout: float = STARTUP_TIMEOUT):
-        self.log = tempfile.TemporaryFile()
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3")
-        self.proc = subprocess.Popen(
-            [python, WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-            env=env, cwd=tempfile.gettempdir(), text=True, encoding="utf-8",
-        )
-        self.answers: "queue.Queue[Optional[str]]" = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        try:
-            hello = self._receive(startup_timeout)
-        except _Timeout:
-            self.kill()
-            raise VerifyError(f"{python} did not finish importing TensorFlow within {startup_timeout:g} s") from None
-        if hello is None:
-            raise VerifyError(f"the verify worker of {python} exited while starting: {self.reason()}")
-        if not hello.get("ready"):
-            self.stop()
-            raise VerifyError(
-                f"--verify needs TensorFlow, and {python} cannot import it ({hello.get('error')}); "
-                f"install it there with: {INSTALL}"
-            )
-        self.versions = (str(hello.get("tensorflow")), str(hello.get("keras")))
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.answers.put(line)
-        self.answers.put(None)
-
-    def _receive(self, timeout: float) -> Optional[Dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.answers.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise _Timeout() from None
-            if line is None:
-                return None
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
-
-    def run(self, job: Job, job_id: int, timeout: float) -> Dict[str, Any]:
-        message = {"id": job_id, "code": job.code, "snippet": job.snippet, "snippet_path": job.snippet_path,
-                   "facts": job.facts}
-        try:
-            self.proc.stdin.write(json.dumps(message) + "\n")
-            self.proc.stdin.flush()
-        except OSError:
-            raise _Crashed(self.reason()) from None
-        answer = self._receive(timeout)
-        if answer is None:
-            raise _Crashed(self.reason())
-        return answer
-
-    def reason(self) -> str:
-        """Why the worker died: exit status and the last line it wrote to stderr."""
-        try:
-            code = self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            code = self.proc.returncode
-        self.log.seek(0)
-        lines = [line.strip() for line in self.log.read().decode("utf-8", "replace").splitlines() if line.strip()]
-        why = f"exit status {code}"
-        return f"{why}: {lines[-1][:200]}" if lines else why
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-
-    def stop(self) -> None:
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        self.kill()
-
-
-def run_jobs(jobs: Sequence[Job], options: Options,
-             versions_seen: Optional[List[Tuple[str, str]]] = None) -> Dict[str, Dict[str, Any]]:
-    """Run jobs on ``options.jobs`` workers; results by job key."""
-    todo: "queue.Queue[Job]" = queue.Queue()
-    for job in jobs:
-        todo.put(job)
-    results: Dict[str, Dict[str, Any]] = {}
-    errors: List[VerifyError] = []
-    live: List[Worker] = []
-    lock = threading.Lock()
-
-    def serve() -> None:
-        worker: Optional[Worker] = None
-        try:
-            while not errors:
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
-                    return
-                if worker is None:
-                    try:
-                        worker = Worker(options.python, max(STARTUP_TIMEOUT, options.timeout))
-                    except VerifyError as exc:
-                        errors.append(exc)
-                        return
-                    with lock:
-                        live.append(worker)
-                        if versions_seen is not None:
-                            versions_seen.append(worker.versions)
-                try:
-                    answer = worker.run(job, len(results), options.timeout)
-                    result = {"status": answer.get("status"), "evidence": str(answer.get("evidence", "")),
-                              "seconds": float(answer.get("seconds") or 0.0)}
-                    if result["status"] not in STATUSES:
-                        result = {"status": "inconclusive", "evidence": f"bad answer from the worker: {answer!r:.200}",
-                                  "seconds": 0.0, "transient": True}
-                except _Timeout:
-                    worker.kill()
-                    worker = None
-                    result = {"status": "timeout", "evidence": f"no answer within {options.timeout:g} s",
-                              "seconds": options.timeout, "transient": True}
-                except _Crashed as exc:
-                    worker = None
-                    result = {"status": "inconclusive", "evidence": f"the check crashed the worker ({exc})",
-                              "seconds": 0.0, "transient": True}
-                with lock:
-                    results[job.key] = result
-        finally:
-            if worker is not None:
-                worker.stop()
-
-    threads = [threading.Thread(target=serve, daemon=True) for _ in range(max(1, min(options.jobs, len(jobs))))]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.2)
-    finally:
-        for worker in live:
-            if worker.proc.poll() is None and any(t.is_alive() for t in threads):
-                worker.kill()
-    if errors:
-        raise errors[0]
-    return results
-
-
-# -- the cache ---------------------------------------------------------------------------
-
-class Cache:
-    """One small JSON file per result, under ``<dir>/verify/``; unreadable entries are ignored."""
-
-    def __init__(self, folder: str):
-        self.folder = os.path.join(folder, "verify")
-        self.corrupt = 0
-        self.write_error: Optional[str] = None
-
-    def _path(self, key: str) -> str:
-        return os.path.join(self.folder, key[:2], key + ".json")
-
-    def get(self, key: str) -> Optional[Dict[str, Any]]:
-        try:
-            with open(self._path(key), encoding="utf-8") as handle:
-                value = json.load(handle)
-            if value.get("status") in STATUSES and isinstance(value.get("evidence"), str):
-                return {"status": value["status"], "evidence": value["evidence"],
-                        "seconds": float(value.get("seconds", 0.0))}
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, AttributeError, TypeError):
-            pass
-        self.corrupt += 1
-        return None
-
-    def put(self, key: str, result: Dict[str, Any]) -> None:
-        path = self._path(key)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump({k: result[k] for k in ("status", "evidence", "seconds")}, handle)
-                os.replace(temporary, path)
-            except BaseException:
-                with suppress(OSError):
-                    os.remove(temporary)
-                raise
-        except OSError as exc:
-            self.write_error = self.write_error or str(exc)
-
-    def warnings(self) -> List[str]:
-        out = []
-        if self.corrupt:
-            out.append(f"tflint-save: warning: ignored {self.corrupt} unreadable entr"
-                       f"{'y' if self.corrupt == 1 else 'ies'} in the verify cache {self.folder}")
-        if self.write_error:
-            out.append(f"tflint-save: warning: could not write the verify cache: {self.write_error}")
-        return out
 
 
 # -- findings ----------------------------------------------------------------------------
@@ -439,9 +158,7 @@ def verify_findings(findings: Sequence[Finding], settings, options: Options, pro
 
 def confirmed_only(findings: Iterable[Finding]) -> List[Finding]:
     """--verified-only: what TensorFlow confirmed, plus files that could not be linted at all."""
-    from tflint_save.run import ENGINE_CODES
-
-    return [f for f in findings if f.code in ENGINE_CODES or (f.verification or {}).get("status") == "confirmed"]
+    return [f for f in findings if f.code in catalog.ENGINE_RULES or (f.verification or {}).get("status") == "confirmed"]
 
 
 # -- --check-rules -----------------------------------------------------------------------

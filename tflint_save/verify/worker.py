@@ -1,10 +1,10 @@
 """The --verify worker: runs rule snippets inside the interpreter that has TensorFlow.
 
-tflint-save starts this file BY PATH with the chosen interpreter (``python verify_worker.py``),
+tflint-save starts this file BY PATH with the chosen interpreter (``python worker.py``),
 so it must need nothing but the standard library until it imports TensorFlow, and nothing
 from tflint_save at all: the project's environment may not have tflint-save installed.
 
-``verify_worker.py --probe`` prints one JSON object (interpreter, TensorFlow and Keras
+``worker.py --probe`` prints one JSON object (interpreter, TensorFlow and Keras
 versions from the installed distributions, whether ``tensorflow`` can be found) without
 importing TensorFlow.
 
