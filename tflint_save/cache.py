@@ -76,18 +76,21 @@ class FileCache:
         self.warnings: List[str] = []
         self._writable: Optional[bool] = None
 
-    def key(self, path: str, data: bytes) -> str:
+    def key(self, path: str, data: bytes, variant: str = "") -> str:
+        """``variant``: what else the file's result depends on (its project's Keras version)."""
         digest = hashlib.blake2b(self.salt.encode(), digest_size=20)
+        digest.update(variant.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
         digest.update(path.encode("utf-8", "surrogateescape"))
         digest.update(b"\0")
         digest.update(data)
         return digest.hexdigest()
 
-    def key_of(self, path: str) -> Optional[str]:
+    def key_of(self, path: str, variant: str = "") -> Optional[str]:
         """The key for a file as it is on disk now; None when it cannot be read."""
         try:
             with open(path, "rb") as handle:
-                return self.key(path, handle.read())
+                return self.key(path, handle.read(), variant)
         except OSError:
             return None
 

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", metavar="GLOBS", help="comma-separated globs to skip, replacing the defaults")
     p.add_argument("--extend-exclude", metavar="GLOBS", help="globs to skip on top of the defaults")
     p.add_argument("--keras-version", choices=("2", "3", "auto"),
-                   help="Keras behaviour to check against (default: auto, from the installed packages)")
+                   help="Keras behaviour to check against (default: auto: the keras-version setting, else each "
+                        "file's project's declared dependencies, else the installed packages, else 3)")
     p.add_argument("--config", metavar="FILE", help="pyproject.toml to read instead of searching for one")
     p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
@@ -182,10 +183,17 @@ def _show_settings(settings, files: List[str]) -> int:
         ("select", settings.select), ("ignore", settings.ignore), ("extend-select", settings.extend_select),
         ("exclude", settings.exclude), ("extend-exclude", settings.extend_exclude),
         ("per-file-ignores", settings.per_file_ignores),
-        ("keras-version", f"{settings.keras_version} (setting: {settings.keras_version_setting})"),
+        # With auto, each project decides: the lines under it say how, for the files of this run.
+        ("keras-version", "auto" if settings.keras_plan is not None
+         else f"{settings.keras_version} (setting: {settings.keras_version_setting})"),
+        ("tf-use-legacy-keras", settings.tf_use_legacy_keras),
     ]
     for key, value in rows:
         out.write(f"{key} = {value}    # from {settings.origin.get(key, 'default')}\n")
+        if key == "keras-version" and settings.keras_plan is not None:
+            from tflint_save import kerasversion
+
+            out.write("".join(line + "\n" for line in kerasversion.settings_lines(settings.keras_plan, files)))
     out.write(f"files = {len(files)}\n")
     return EXIT_CLEAN
 
@@ -240,6 +248,9 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
     result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-", *_scale(args, settings))
+    if settings.keras_plan is not None:
+        for problem in settings.keras_plan.problems:  # the next source decided instead
+            sys.stderr.write(f"tflint-save: warning: {problem}\n")
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
     if args.fix or args.diff:
         from tflint_save import fix

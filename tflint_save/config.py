@@ -31,6 +31,9 @@ class Settings:
     per_file_ignores: Dict[str, List[str]] = field(default_factory=dict)
     keras_version: int = 3
     keras_version_setting: str = "auto"
+    tf_use_legacy_keras: bool = False
+    # With keras-version "auto": each file's version, from its project (kerasversion.Plan).
+    keras_plan: Optional[Any] = None
     config_file: Optional[str] = None
     # Where each setting came from, for --show-settings.
     origin: Dict[str, str] = field(default_factory=dict)
@@ -107,16 +110,20 @@ _KEYS = {
     "extend-exclude": "strings",
     "per-file-ignores": "table",
     "keras-version": "keras",
+    "tf-use-legacy-keras": "bool",
 }
+
+
+def _start(paths: Sequence[str]) -> str:
+    """The directory the linted paths have in common (the current one for standard input)."""
+    existing = [os.path.abspath(p) for p in paths if p != "-" and os.path.exists(p)]
+    start = os.path.commonpath(existing) if existing else os.getcwd()
+    return os.path.dirname(start) if os.path.isfile(start) else start
 
 
 def find_config(paths: Sequence[str]) -> Optional[str]:
     """The nearest pyproject.toml with a [tool.tflint-save] table above the linted paths."""
-    existing = [os.path.abspath(p) for p in paths if p != "-" and os.path.exists(p)]
-    start = os.path.commonpath(existing) if existing else os.getcwd()
-    if os.path.isfile(start):
-        start = os.path.dirname(start)
-    current = start
+    current = _start(paths)
     while True:
         candidate = os.path.join(current, "pyproject.toml")
         if os.path.isfile(candidate):
@@ -180,6 +187,10 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
                     raise ConfigError(f"{where}.{pattern!r}: expected a list of codes, got {_not_strings(codes)}")
                 table_out[pattern] = check_codes(codes, known_codes, f"{where}.{pattern!r}")
             out[key] = table_out
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            out[key] = value
         else:
             out[key] = parse_keras_version(value, where)
     return out
@@ -204,30 +215,10 @@ def parse_keras_version(value: Any, where: str) -> str:
 
 def detect_keras_version() -> Tuple[int, str]:
     """The Keras major version the installed packages give, read without importing them."""
-    from importlib import metadata
+    from tflint_save.kerasversion import installed
 
-    def version(name: str) -> Optional[str]:
-        try:
-            return metadata.version(name)
-        except Exception:  # PackageNotFoundError, or broken metadata
-            return None
-
-    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in ("1", "true", "yes")
-    tf_keras = version("tf_keras") or version("tf-keras")
-    if legacy and tf_keras:
-        return 2, f"TF_USE_LEGACY_KERAS with tf_keras {tf_keras}"
-    for dist in ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly"):
-        found = version(dist)
-        if found:
-            major_minor = tuple(int(p) for p in found.split(".")[:2] if p.isdigit())
-            keras = 2 if major_minor < (2, 16) else 3
-            return keras, f"{dist} {found}"
-    keras_dist = version("keras")
-    if keras_dist and keras_dist[:1].isdigit():
-        return (3 if int(keras_dist.split(".")[0]) >= 3 else 2), f"keras {keras_dist}"
-    if tf_keras:
-        return 2, f"tf_keras {tf_keras}"
-    return 3, "nothing installed: default"
+    decision = installed()
+    return decision.version, decision.source
 
 
 def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
@@ -257,8 +248,11 @@ def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
         settings.keras_version_setting = parse_keras_version(args.keras_version, "--keras-version")
         origin["keras-version"] = "command line"
     if settings.keras_version_setting == "auto":
-        settings.keras_version, detected = detect_keras_version()
-        origin["keras-version"] += f" (auto: {detected})"
+        from tflint_save import kerasversion
+
+        settings.keras_plan = kerasversion.Plan(legacy=settings.tf_use_legacy_keras)
+        # What files outside any project get; each file's own comes from keras_plan.
+        settings.keras_version = settings.keras_plan.for_directory(_start(args.paths)).version
     else:
         settings.keras_version = int(settings.keras_version_setting)
     settings.origin = origin

@@ -384,8 +384,13 @@ def parse_error(path: str, text: str, exc: Exception) -> Finding:
     return Finding(path, int(line), 1, PARSE_ERROR, f"could not parse file: {message}")
 
 
-def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: int) -> FileResult:
-    """Lint one decoded file.  Never raises for bad input: it becomes a TFS001/TFS002 finding."""
+def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: int,
+              legacy: Optional[bool] = False) -> FileResult:
+    """Lint one decoded file.  Never raises for bad input: it becomes a TFS001/TFS002 finding.
+
+    ``legacy`` says whether tf.keras is tf_keras (Keras 2) here: True with TF_USE_LEGACY_KERAS
+    set for the project, None when only if this file sets it itself (kerasversion.Decision).
+    """
     if not any(word in text for word in _PREFILTER):
         return FileResult(path)
     try:
@@ -397,8 +402,12 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
 
     resolver = Resolver(path, is_package=path.replace("\\", "/").endswith("/__init__.py"))
     _module_imports(resolver, module.body)
-    if resolver.uses_tf_keras and not _imports_keras3(resolver):
-        keras = 2  # tf_keras is Keras 2, whatever else is installed
+    if legacy is None:
+        from tflint_save.kerasversion import sets_legacy_keras
+
+        legacy = sets_legacy_keras(text)
+    if (resolver.uses_tf_keras or legacy) and not _imports_keras3(resolver):
+        keras = 2  # tf_keras is Keras 2, whatever else is installed; `import keras` stays Keras 3
     ctx = Context(path, text, module, keras, resolver)
     rules = [cls(ctx) for cls in rule_classes if keras in cls.keras_versions]
     collector = index_mod.Collector()

@@ -15,7 +15,7 @@ import argparse
 from typing import Any, Iterator, List, Optional, Tuple, Type
 
 from tflint_save import __version__
-from tflint_save.config import Settings, detect_keras_version
+from tflint_save.config import Settings
 
 
 class Plugin:
@@ -24,7 +24,8 @@ class Plugin:
 
     # Set once per flake8 process from its options (parse_options).
     selected: Optional[List[str]] = None
-    keras_version: Optional[int] = None
+    keras_version: Optional[int] = None  # None: auto, each file's from its project (plan)
+    plan: Optional[Any] = None
 
     def __init__(self, tree: Any, filename: str, lines: List[str]):
         # flake8 classifies a plugin as an AST plugin by its ``tree`` parameter; the rules
@@ -36,7 +37,8 @@ class Plugin:
     def add_options(cls, manager: Any) -> None:
         manager.add_option(
             "--tflint-save-keras-version", default="auto", choices=("2", "3", "auto"), parse_from_config=True,
-            help="Keras behaviour tflint-save checks against (default: auto, from the installed packages)",
+            help="Keras behaviour tflint-save checks against (default: auto, from the project's declared "
+                 "dependencies, else the installed packages)",
         )
 
     @classmethod
@@ -45,17 +47,24 @@ class Plugin:
 
         cls.selected = selected_codes(options, known_codes())
         setting = getattr(options, "tflint_save_keras_version", "auto") or "auto"
-        cls.keras_version = detect_keras_version()[0] if setting == "auto" else int(setting)
+        cls.keras_version = None if setting == "auto" else int(setting)
 
     def run(self) -> Iterator[Tuple[int, int, str, Type["Plugin"]]]:
         from tflint_save import run
         from tflint_save.engine import lint_text
 
-        keras = self.keras_version or detect_keras_version()[0]
+        keras, legacy = self.keras_version, False
+        if keras is None:
+            from tflint_save.kerasversion import Plan
+
+            if Plugin.plan is None:
+                Plugin.plan = Plan()
+            decision = Plugin.plan.decision(self.filename)
+            keras, legacy = decision.version, decision.legacy_tf_keras
         settings = Settings(select=self.selected if self.selected is not None else ["ALL"], keras_version=keras)
         if not settings.select:
             return
-        result = lint_text(self.filename, "".join(self.lines), run.enabled_rules(settings), keras)
+        result = lint_text(self.filename, "".join(self.lines), run.enabled_rules(settings), keras, legacy)
         for f in run.settle([result], settings).findings:
             # flake8 wants 0-based columns and adds one when it prints; ours are 1-based.
             yield f.line, max(f.col - 1, 0), f"{f.code} {f.message}", type(self)

@@ -219,7 +219,8 @@ class _Scan:
 
 # -- linting ------------------------------------------------------------------------------
 
-def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str] = None) -> FileResult:
+def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str] = None,
+         legacy: Optional[bool] = False) -> FileResult:
     """Lint a notebook (its file, or its JSON text); findings carry their cell and its line."""
     try:
         notebook = parse(read(path) if text is None else text)
@@ -229,7 +230,7 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
         return result
     if not notebook.python or not notebook.text:
         return FileResult(path)
-    result = lint_text(path, notebook.text, rules, keras)
+    result = lint_text(path, notebook.text, rules, keras, legacy)
     result.findings = [place(notebook, f) for f in result.findings]
     for i, f in enumerate(result.findings):
         if f.code == PARSE_ERROR:  # the parser's message names positions in the joined module

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Type
 
-from tflint_save import source
+from tflint_save import kerasversion, source
 from tflint_save.cache import FileCache
 from tflint_save.catalog import ENGINE_RULES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
@@ -47,10 +47,11 @@ class Report:
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
     """Lint one path (or given text); unreadable or undecodable input is a TFS001 finding."""
+    keras, legacy = kerasversion.for_file(settings, path)
     if path.endswith(".ipynb"):
         from tflint_save import notebook
 
-        return notebook.lint(path, rules, settings.keras_version, text)
+        return notebook.lint(path, rules, keras, text, legacy)
     if text is None:
         try:
             _, text = source.read(path)
@@ -58,7 +59,7 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
             result = FileResult(path)
             result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read file: {exc}"))
             return result
-    return lint_text(path, text, rules, settings.keras_version)
+    return lint_text(path, text, rules, keras, legacy)
 
 
 def settle(results: Sequence[FileResult], settings: Settings) -> Report:
@@ -107,6 +108,11 @@ def lint_results(files: Sequence[str], settings: Settings, stdin_text: Optional[
                  stdin_name: str = "-", jobs: int = 1, cache: Optional[FileCache] = None) -> List[FileResult]:
     """Every file's result, in the order of ``files``: from the cache, in this process, or
     from up to ``jobs`` worker processes."""
+    if settings.keras_plan is not None:
+        # Decide every project here, once, before any worker starts: each then finds its
+        # decisions made, and what could not be read is reported once (plan.problems).
+        for path in files:
+            settings.keras_plan.decision(stdin_name if path == "-" else path)
     return lint_all(files, settings, enabled_rules(settings), jobs, cache, stdin_text, stdin_name)
 
 
@@ -148,7 +154,7 @@ def lint_all(files: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
         if cache is not None:
             # The key is taken before linting: were the file edited in between, the entry would
             # only ever be found for these old bytes, and a later run rehashes the new ones.
-            key = cache.key_of(path)
+            key = cache.key_of(path, "%s/%s" % kerasversion.for_file(settings, path))
             found = cache.get(key) if key is not None else None
             if found is not None:
                 results[i] = found

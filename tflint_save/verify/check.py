@@ -13,7 +13,7 @@ import os
 from dataclasses import replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from tflint_save import catalog
+from tflint_save import catalog, kerasversion
 from tflint_save.findings import Finding
 from tflint_save.verify.cache import Cache, job_key
 from tflint_save.verify.source import Extractor, SourceUnavailable
@@ -115,7 +115,7 @@ def verify_findings(findings: Sequence[Finding], settings, options: Options, pro
         if snippet is None:
             continue
         try:
-            facts = facts_for(finding, settings.keras_version, extractor)
+            facts = facts_for(finding, kerasversion.for_file(settings, finding.path)[0], extractor)
         except SourceUnavailable as exc:
             planned.append((index, None, {"status": "inconclusive", "evidence": str(exc), "seconds": 0.0}))
             continue
