@@ -186,6 +186,8 @@ def test_the_variable_set_in_the_code_makes_that_files_tf_keras_keras_2(tmp_path
     code, out, _ = run(tmp_path, monkeypatch, capsys, ".")
     # `import keras` stays Keras 3 under TF_USE_LEGACY_KERAS (FACTS C17).
     assert codes(out) == [("plain.py", "TFS501"), ("standalone.py", "TFS501")]
+    out = run(tmp_path, monkeypatch, capsys, ".", "--show-settings")[1]
+    assert "checked as Keras 2 where they set TF_USE_LEGACY_KERAS" in out
 
 
 @pytest.mark.parametrize("where", ["dotenv", "config", "environment"])
@@ -201,7 +203,8 @@ def test_the_variable_for_the_whole_project(tmp_path, monkeypatch, capsys, where
     code, out, _ = run(tmp_path, monkeypatch, capsys, ".")
     assert codes(out) == [("k.py", "TFS501")]
     out = run(tmp_path, monkeypatch, capsys, ".", "--show-settings")[1]
-    assert "files that use tf.keras are checked as Keras 2 (TF_USE_LEGACY_KERAS is set)" in out
+    assert "with tf-keras: files that use tf.keras and not keras are checked as Keras 2 (TF_USE_LEGACY_KERAS is set)" \
+        in out
 
 
 def test_the_variable_without_tf_keras_declared_changes_nothing(tmp_path, monkeypatch, capsys):
@@ -279,3 +282,22 @@ def test_without_pyyaml_environment_yml_is_still_read(tmp_path, monkeypatch):
     assert plan.decision(str(tmp_path / "flow" / "m.py")) == installed()
     assert plan.problems == ["flow/environment.yml: cannot read a flow-style dependencies list without PyYAML "
                              "(pip install pyyaml); ignoring it"]
+
+
+# -- projects: the shared search for a file's project ---------------------------------------------
+
+def test_nearest_searches_up_to_the_repository_top(tmp_path):
+    from tflint_save.projects import ancestors, nearest
+
+    write(tmp_path, {"pyproject.toml": "", "repo/sub/pyproject.toml": "", "repo/sub/pkg/m.py": ""})
+    os.makedirs(str(tmp_path / "repo" / ".git"))
+
+    def has_pyproject(directory, names):
+        return "pyproject.toml" in names
+
+    assert nearest(str(tmp_path / "repo" / "sub" / "pkg" / "m.py"), has_pyproject) == str(tmp_path / "repo" / "sub")
+    assert nearest(str(tmp_path / "repo" / "sub"), has_pyproject) == str(tmp_path / "repo" / "sub")
+    assert nearest(str(tmp_path / "repo" / "other.py"), has_pyproject) is None  # not above .git
+    assert nearest(str(tmp_path / "x.py"), has_pyproject) == str(tmp_path)
+    chain = list(ancestors(str(tmp_path / "repo")))
+    assert chain[:2] == [str(tmp_path / "repo"), str(tmp_path)] and chain[-1] == os.path.abspath(os.sep)

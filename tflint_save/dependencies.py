@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -72,12 +72,15 @@ class Found:
     problems: Tuple[str, ...]
 
 
-def dependency_files(directory: str) -> List[str]:
-    """The names of the dependency files in ``directory``, in a fixed order."""
-    try:
-        names = set(os.listdir(directory))
-    except OSError:
-        return []
+def dependency_files(directory: str, names: Optional[Iterable[str]] = None) -> List[str]:
+    """The names of the dependency files in ``directory`` (whose entries are ``names``, when
+    the caller has listed it already), in a fixed order."""
+    if names is None:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return []
+    names = set(names)
     requirements = sorted((n for n in names if n.startswith("requirements") and n.endswith(".txt")),
                           key=lambda n: (n != "requirements.txt", n))
     return [n for n in DEPENDENCY_FILES if n in names] + requirements

@@ -31,12 +31,12 @@ from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence,
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from tflint_save.dependencies import KERAS, TF_KERAS, Declared, read_project, dependency_files
+from tflint_save import projects
+from tflint_save.dependencies import KERAS, TF_KERAS, Declared, dependency_files, read_project
 
 LEGACY_VALUES = ("1", "true", "True")  # tensorflow/__init__.py: os.environ.get(...) in ("true", "True", "1")
 LEGACY_VARIABLE = "TF_USE_LEGACY_KERAS"
 _NIGHTLY = frozenset({"tf-nightly", "tf-nightly-cpu", "tf-nightly-gpu", "keras-nightly"})
-_TOP_MARKERS = (".git", ".hg", ".svn")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ class Decision:
     note: str = ""  # why the choice is a guess, when it is one
     tf_keras: bool = False  # tf-keras is declared (or installed, for an installed decision)
     legacy: bool = False  # TF_USE_LEGACY_KERAS=1 in the environment, a .env or the configuration
-    project: Optional[str] = None  # the directory whose files decided, None for installed/default
 
     @property
     def legacy_tf_keras(self) -> Optional[bool]:
@@ -218,7 +217,9 @@ class Plan:
 
     def __init__(self, legacy: bool = False, environ: Optional[Mapping[str, str]] = None,
                  version: Callable[[str], Optional[str]] = _installed_version):
-        self.environ = os.environ if environ is None else environ
+        environ = os.environ if environ is None else environ
+        # Only what is read, as a plain dict: a plan travels to spawned worker processes.
+        self.environ = {LEGACY_VARIABLE: environ[LEGACY_VARIABLE]} if LEGACY_VARIABLE in environ else {}
         self._version = version
         self.legacy = legacy or self.environ.get(LEGACY_VARIABLE) in LEGACY_VALUES
         self.problems: List[str] = []
@@ -232,20 +233,20 @@ class Plan:
     def for_directory(self, directory: str) -> Decision:
         # Iterative walk up to the first directory already decided or deciding, then fill the cache.
         chain: List[Tuple[str, Optional[Decision], bool, bool]] = []
-        current, inherited = directory, None
-        while True:
+        inherited: Optional[Decision] = None
+        for current in projects.ancestors(directory):
             if current in self._dirs:
                 inherited = self._dirs[current]
                 break
             own, tf_keras, legacy, top = self._read(current)
             chain.append((current, own, tf_keras, legacy))
-            parent = os.path.dirname(current)
             if own is not None:
                 break
-            if top or parent == current:
+            if top:
                 inherited = self._fallback()
                 break
-            current = parent
+        else:
+            inherited = self._fallback()
         for current, own, tf_keras, legacy in reversed(chain):
             base = own if own is not None else inherited
             assert base is not None
@@ -256,13 +257,10 @@ class Plan:
 
     def _read(self, directory: str) -> Tuple[Optional[Decision], bool, bool, bool]:
         """(its own decision, tf-keras declared here, TF_USE_LEGACY_KERAS in its .env, is the top)."""
-        try:
-            names = set(os.listdir(directory))
-        except OSError:
-            names = set()
-        top = any(marker in names for marker in _TOP_MARKERS)
+        names = projects.listing(directory)
+        top = projects.is_top(names)
         legacy = ".env" in names and dotenv_legacy(os.path.join(directory, ".env"))
-        if not dependency_files(directory):
+        if not dependency_files(directory, names):
             return None, False, legacy, top
         found = read_project(directory)
         where = _shown(directory)
@@ -271,7 +269,7 @@ class Plan:
         own, problems = decide(found.declared, where)
         self.problems.extend(p for p in problems if p not in self.problems)
         if own is not None:
-            own = replace(own, legacy=self.legacy, project=directory)
+            own = replace(own, legacy=self.legacy)
         return own, any(d.name == TF_KERAS for d in found.declared), legacy, top
 
     def _fallback(self) -> Decision:
@@ -302,20 +300,18 @@ def for_file(settings, path: str) -> Tuple[int, Optional[bool]]:
 
 def settings_lines(plan: "Plan", files: Sequence[str]) -> List[str]:
     """--show-settings: each project's decision, the notes that go with it, and what could not be read."""
-    seen: Dict[Tuple[str, ...], List[str]] = {}
+    seen: Dict[Tuple[int, str, str, Optional[bool]], int] = {}
     for path in files:
-        if path == "-":
-            continue
-        decision = plan.decision(path)
-        key = (str(decision.version), decision.source, decision.note, str(decision.legacy_tf_keras))
-        seen.setdefault(key, []).append(path)
+        if path != "-":
+            decision = plan.decision(path)
+            key = (decision.version, decision.source, decision.note, decision.legacy_tf_keras)
+            seen[key] = seen.get(key, 0) + 1
     lines = []
-    for (version, source, note, legacy), paths in seen.items():
-        lines.append(f"  keras {version} for {len(paths)} file{'s' if len(paths) != 1 else ''}: {source}")
-        if legacy != "False":
-            lines.append("    tf-keras is declared: files that use tf.keras are checked as Keras 2 "
-                         + ("(TF_USE_LEGACY_KERAS is set)" if legacy == "True"
-                            else "where they set TF_USE_LEGACY_KERAS"))
+    for (version, source, note, legacy), count in seen.items():
+        lines.append(f"  keras {version} for {count} file{'s' if count != 1 else ''}: {source}")
+        if legacy is not False:
+            where = "(TF_USE_LEGACY_KERAS is set)" if legacy else "where they set TF_USE_LEGACY_KERAS"
+            lines.append(f"    with tf-keras: files that use tf.keras and not keras are checked as Keras 2 {where}")
         if note:
             lines.append(f"    note: {note}")
     lines.extend(f"  warning: {problem}" for problem in plan.problems)
