@@ -133,3 +133,17 @@ def test_cross_file_findings_need_the_command_line(project):
     assert flake8(project, "--select", "TFS201", "layers.py", "serve.py") == (0, [])
     status, lines = cli(project, "--select", "TFS201", "layers.py", "serve.py")
     assert status == 1 and [line.split(": ")[0] for line in lines] == ["serve.py:6:12"]
+
+
+def test_flake8_auto_takes_each_files_project_version(project):
+    """--tflint-save-keras-version auto (the default) decides per file, as the command line does."""
+    os.makedirs(project / ".git")
+    (project / "old").mkdir()
+    (project / "old" / "requirements.txt").write_text("tensorflow==2.15.*\n", encoding="utf-8")
+    (project / "old" / "bad.py").write_text(BAD, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    proc = subprocess.run([sys.executable, "-m", "flake8", "--select", "TFS", "bad.py", "old/bad.py"],
+                          cwd=project, capture_output=True, text=True, env=env)
+    codes = sorted((line.split(":")[0], line.split(" ")[1]) for line in proc.stdout.splitlines())
+    # TFS202 (a SavedModel directory given to load_model) is Keras 3 only: TF 2.15 loads it.
+    assert codes == [("bad.py", "TFS202"), ("bad.py", "TFS203"), ("old/bad.py", "TFS203")], proc.stderr

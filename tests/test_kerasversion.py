@@ -163,6 +163,21 @@ def test_a_notebook_takes_its_projects_version(tmp_path, monkeypatch, capsys):
     assert codes(out) == [("new/n.ipynb", "TFS501")]
 
 
+def test_a_notebook_can_set_the_variable_with_env_magic(tmp_path, monkeypatch, capsys):
+    def notebook(*sources):
+        cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                  "source": source.splitlines(keepends=True)} for source in sources]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+    project(tmp_path, dict(TF_KERAS_DECLARED, **{
+        "magic.ipynb": notebook("%env TF_USE_LEGACY_KERAS=1", TF_KERAS_SAVE),
+        "code.ipynb": notebook('import os\nos.environ["TF_USE_LEGACY_KERAS"] = "1"', TF_KERAS_SAVE),
+        "plain.ipynb": notebook("%env OTHER=1", TF_KERAS_SAVE),
+    }))
+    code, out, _ = run(tmp_path, monkeypatch, capsys, ".")
+    assert codes(out) == [("plain.ipynb", "TFS501")]
+
+
 # -- tf-keras and TF_USE_LEGACY_KERAS --------------------------------------------------------------
 
 TF_KERAS_DECLARED = {"requirements.txt": "tensorflow>=2.16\ntf-keras>=2.16\n"}

@@ -51,6 +51,14 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
     if path.endswith(".ipynb"):
         from tflint_save import notebook
 
+        if legacy is None:
+            # IPython's %env magic sets the variable too; the engine sees only the Python that runs.
+            try:
+                text = notebook.read(path) if text is None else text
+            except notebook.NotebookError:
+                pass  # notebook.lint reports it
+            else:
+                legacy = True if kerasversion.sets_legacy_keras(text) else None
         return notebook.lint(path, rules, keras, text, legacy)
     if text is None:
         try:
