@@ -114,16 +114,13 @@ _KEYS = {
 }
 
 
-def _start(paths: Sequence[str]) -> str:
-    """The directory the linted paths have in common (the current one for standard input)."""
-    existing = [os.path.abspath(p) for p in paths if p != "-" and os.path.exists(p)]
-    start = os.path.commonpath(existing) if existing else os.getcwd()
-    return os.path.dirname(start) if os.path.isfile(start) else start
-
-
 def find_config(paths: Sequence[str]) -> Optional[str]:
     """The nearest pyproject.toml with a [tool.tflint-save] table above the linted paths."""
-    current = _start(paths)
+    existing = [os.path.abspath(p) for p in paths if p != "-" and os.path.exists(p)]
+    start = os.path.commonpath(existing) if existing else os.getcwd()
+    if os.path.isfile(start):
+        start = os.path.dirname(start)
+    current = start
     while True:
         candidate = os.path.join(current, "pyproject.toml")
         if os.path.isfile(candidate):
@@ -211,16 +208,6 @@ def parse_keras_version(value: Any, where: str) -> str:
     return text
 
 
-# -- Keras version ---------------------------------------------------------------------------
-
-def detect_keras_version() -> Tuple[int, str]:
-    """The Keras major version the installed packages give, read without importing them."""
-    from tflint_save.kerasversion import installed
-
-    decision = installed()
-    return decision.version, decision.source
-
-
 def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
     """Merge defaults, the config file and the command line (which wins)."""
     settings = Settings()
@@ -251,8 +238,8 @@ def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
         from tflint_save import kerasversion
 
         settings.keras_plan = kerasversion.Plan(legacy=settings.tf_use_legacy_keras)
-        # What files outside any project get; each file's own comes from keras_plan.
-        settings.keras_version = settings.keras_plan.for_directory(_start(args.paths)).version
+        # Each file's version comes from keras_plan; this one is the project root's.
+        settings.keras_version = settings.keras_plan.for_directory(settings.root).version
     else:
         settings.keras_version = int(settings.keras_version_setting)
     settings.origin = origin
