@@ -316,3 +316,13 @@ def test_nearest_searches_up_to_the_repository_top(tmp_path):
     assert nearest(str(tmp_path / "x.py"), has_pyproject) == str(tmp_path)
     chain = list(ancestors(str(tmp_path / "repo")))
     assert chain[:2] == [str(tmp_path / "repo"), str(tmp_path)] and chain[-1] == os.path.abspath(os.sep)
+
+
+def test_a_plan_travels_to_spawned_workers(tmp_path):
+    import pickle
+
+    project(tmp_path, {"requirements.txt": "tensorflow==2.15.*\n", ".env": "TF_USE_LEGACY_KERAS=1\n"})
+    plan = Plan(environ={"TF_USE_LEGACY_KERAS": "1", "HOME": "/nowhere"})
+    decision = plan.decision(str(tmp_path / "m.py"))
+    copy = pickle.loads(pickle.dumps(plan))
+    assert copy.decision(str(tmp_path / "m.py")) == decision and copy.environ == {"TF_USE_LEGACY_KERAS": "1"}
