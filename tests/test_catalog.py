@@ -1,6 +1,10 @@
 """The rule catalog (rules/) drives docs and example tests: every bad example produces
 exactly its own code, every good example produces nothing."""
 
+import ast
+import os
+import re
+
 import pytest
 
 from helpers import lint
@@ -55,3 +59,41 @@ def test_generated_docs_are_fresh():
 
 def test_engine_codes_are_known():
     assert {"TFS001", "TFS002"} <= set(known_codes())
+
+
+CLAIM_ID = re.compile(r"\bC\d{2}\b")
+
+
+def _string_constants(path):
+    """Every string literal of a module except docstrings: what a message can be built from."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_user_visible_text_never_quotes_internal_claim_ids():
+    pages = {code: catalog.render(entry) for code, entry in catalog.every_entry().items()}
+    assert not {code: CLAIM_ID.findall(page) for code, page in pages.items() if CLAIM_ID.search(page)}
+    checks = os.path.join(os.path.dirname(catalog.__file__), "checks")
+    for name in sorted(os.listdir(checks)):
+        if name.endswith(".py"):
+            quoted = [s for s in _string_constants(os.path.join(checks, name)) if CLAIM_ID.search(s)]
+            assert not quoted, (name, quoted)
+    for code, entry in ENTRIES.items():
+        for example in entry.bad:
+            for f in lint(example, keras=entry.example_keras):
+                assert not CLAIM_ID.search(f.message), (code, f.message)
+
+
+def test_engine_entries_have_pages_and_examples_that_hold():
+    every = catalog.every_entry()
+    assert {"TFS001", "TFS002"} <= {code for code, e in every.items() if e.engine}
+    assert not set(ENTRIES) & {"TFS001", "TFS002"}  # no rule class for them
+    for example in every["TFS001"].bad:
+        assert [f.code for f in lint(example)] == ["TFS001"]
+    for code in ("TFS001", "TFS002"):
+        page = catalog.render(every[code])
+        assert page.startswith(f"# {code} {every[code].name}\n") and "## What it does" in page

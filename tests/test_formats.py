@@ -145,10 +145,24 @@ def test_json_of_a_clean_run_is_an_empty_list(capsys):
     assert run_cli(capsys, "--output-format", "json", "good.py")[:2] == (0, "[]\n")
 
 
-def test_json_engine_findings_have_a_name_and_no_url(capsys):
+def test_json_engine_findings_have_a_name_and_a_page(capsys):
     write("broken.py", "import keras\ndef f(:\n")
     [item] = json.loads(run_cli(capsys, "--output-format", "json", "broken.py")[1])
-    assert (item["code"], item["name"], item["url"]) == ("TFS001", "parse-error", None)
+    assert (item["code"], item["name"]) == ("TFS001", "parse-error")
+    assert item["url"] == catalog.docs_base_url() + "TFS001.md"
+
+
+def test_rule_urls_are_absolute_and_come_from_pyproject():
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as handle:
+        base = tomllib.load(handle)["project"]["urls"]["Documentation"]
+    assert base.startswith("https://") and base.endswith("/")
+    assert catalog.docs_base_url() == base
+    for code in ("TFS001", "TFS002", "TFS101", "TFS504"):
+        assert catalog.get(code).url == base + code + ".md"
 
 
 def test_statistics_do_not_break_a_machine_readable_report(capsys):
@@ -209,6 +223,7 @@ def test_sarif_is_valid_against_the_official_schema(capsys, tmp_path):
     assert {r["id"] for r in rules} == set(catalog.entries()) | {"TFS001", "TFS002"}
     for rule in rules:
         entry = catalog.get(rule["id"])
+        assert rule["helpUri"] == entry.url and rule["helpUri"].startswith("https://")
         if entry:
             assert rule["shortDescription"]["text"] == entry.summary
             assert entry.fix in rule["help"]["text"] and rule["help"]["markdown"] == catalog.render(entry)

@@ -2,6 +2,7 @@
 then the installed `tflint-save` on docs/examples/ (and --explain from the installed wheel,
 which needs the rule catalog shipped inside it)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -44,6 +45,14 @@ def test_readme_quick_start_in_a_fresh_venv(tmp_path):
     explain = subprocess.run([str(installed), "--explain", "TFS101"], cwd=tmp_path, capture_output=True,
                              text=True, env=env, timeout=60)
     assert explain.returncode == 0 and explain.stdout.startswith("# TFS101 ")
+    engine = subprocess.run([str(installed), "--explain", "parse-error"], cwd=tmp_path, capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert engine.returncode == 0 and engine.stdout.startswith("# TFS001 parse-error")
+    # The wheel's metadata carries [project.urls]: the rule links are absolute without the checkout.
+    listed = subprocess.run([str(installed), "--list-rules", "--output-format", "json"], cwd=tmp_path,
+                            capture_output=True, text=True, env=env, timeout=60)
+    urls = {rule["code"]: rule["url"] for rule in json.loads(listed.stdout)}
+    assert urls["TFS001"].startswith("https://") and urls["TFS504"].endswith("/TFS504.md"), urls
     # Nothing of the checkout is importable from tmp_path: this is the wheel's own catalog.
     where = subprocess.run([str(checkout / ".venv" / "bin" / "python"), "-c",
                             "import tflint_save.catalog as c; print(c.catalog_dir())"],

@@ -433,8 +433,8 @@ def test_403_and_406_quote_the_value_of_the_files_keras_version():
     bce = keras.metrics.BinaryCrossentropy()
     bce.update_state(preds, labels)
     """
-    assert "(C16: 0.26 becomes 3.43)" in messages(swapped, "TFS406")[0]
-    assert "(C16: 0.26 becomes 3.29)" in messages(swapped, "TFS406", keras=2)[0]
+    assert "(observed: 0.26 becomes 3.43)" in messages(swapped, "TFS406")[0]
+    assert "(observed: 0.26 becomes 3.29)" in messages(swapped, "TFS406", keras=2)[0]
 
 
 # -- TFS404 metric-never-reset ------------------------------------------------------------------
@@ -904,7 +904,7 @@ def test_408_message_follows_what_the_attribute_holds():
             self.total += helper(y_pred)
     """
     number, tensor, unknown = messages(src, "TFS408")
-    assert "so the value freezes (C21: 32 per epoch" in number and "Tensor" not in number
+    assert "so the value freezes (observed: 32 per epoch" in number and "Tensor" not in number
     assert "graph tensors" in tensor and "freezes" not in tensor and "instead of numbers" in tensor
     assert "a Python number there freezes" in unknown and "for tensors fit() logs graph tensors" in unknown
     k2_number, k2_tensor, k2_unknown = messages(src, "TFS408", keras=2)

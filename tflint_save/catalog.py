@@ -22,16 +22,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# Codes the engine itself reports, with no rule class and no rules/ entry: name, summary.
+# Codes the engine itself reports, with no rule class; their pages are rules/TFS001.toml and
+# rules/TFS002.toml (marked engine = true).
 PARSE_ERROR, INTERNAL_ERROR = "TFS001", "TFS002"
-ENGINE_RULES = {
-    PARSE_ERROR: ("parse-error", "The file could not be read, decoded or parsed"),
-    INTERNAL_ERROR: ("internal-error", "A rule failed on this file (a bug in tflint-save: please report it)"),
-}
+ENGINE_CODES = (PARSE_ERROR, INTERNAL_ERROR)
 
-# Relative to the repository root: the project has no published site yet.
-DOCS_URL = "docs/rules/{code}.md"
 _REQUIRED = ("code", "name", "summary", "keras", "fix", "what", "why", "instead", "leave_alone", "bad", "good")
+_ENGINE_REQUIRED = tuple(key for key in _REQUIRED if key not in ("bad", "good"))
 
 
 @dataclass(frozen=True)
@@ -50,10 +47,16 @@ class Entry:
     claims: Tuple[str, ...] = ()
     example_keras: int = 3
     verify: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # Reported by the engine itself (TFS001, TFS002), not by a rule class: no examples needed.
+    engine: bool = False
+    # Only an explicit selection turns it on (``--extend-select TFS003``), never ``ALL``.
+    opt_in: bool = False
 
     @property
-    def url(self) -> str:
-        return DOCS_URL.format(code=self.code)
+    def url(self) -> Optional[str]:
+        """The rule's page on the published docs (absolute), None when the base is unknown."""
+        base = docs_base_url()
+        return f"{base}{self.code}.md" if base else None
 
     @property
     def versions(self) -> str:
@@ -77,7 +80,7 @@ def _as_tuple(value) -> Tuple[str, ...]:
 def load_entry(path: str) -> Entry:
     with open(path, "rb") as handle:
         data = tomllib.load(handle)
-    missing = [key for key in _REQUIRED if key not in data]
+    missing = [key for key in (_ENGINE_REQUIRED if data.get("engine") else _REQUIRED) if key not in data]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")
     return Entry(
@@ -90,16 +93,19 @@ def load_entry(path: str) -> Entry:
         why=data["why"].strip(),
         instead=data["instead"].strip(),
         leave_alone=data["leave_alone"].strip(),
-        bad=_as_tuple(data["bad"]),
-        good=_as_tuple(data["good"]),
+        bad=_as_tuple(data.get("bad", [])),
+        good=_as_tuple(data.get("good", [])),
         claims=tuple(data.get("claims", ())),
         example_keras=int(data.get("example_keras", 3)),
         verify=dict(data.get("verify", {})),
+        engine=bool(data.get("engine", False)),
+        opt_in=bool(data.get("opt_in", False)),
     )
 
 
 @lru_cache(maxsize=1)
-def entries() -> Dict[str, Entry]:
+def every_entry() -> Dict[str, Entry]:
+    """Every code's entry, the engine's (TFS001, TFS002) included, in code order."""
     folder = catalog_dir()
     found = {}
     for name in sorted(os.listdir(folder)):
@@ -109,19 +115,54 @@ def entries() -> Dict[str, Entry]:
     return found
 
 
+def entries() -> Dict[str, Entry]:
+    """The entries of the rule classes (each with examples and a rule in tflint_save/checks)."""
+    return {code: entry for code, entry in every_entry().items() if not entry.engine}
+
+
 def get(code: str) -> Optional[Entry]:
-    return entries().get(code.upper())
+    """The entry of a code (any code the tool reports), None when there is none."""
+    return every_entry().get(code.upper())
+
+
+def lookup(code_or_name: str) -> Optional[Entry]:
+    """The entry named by a code (``TFS101``, any case) or a rule name (``save-weights-without-optimizer``)."""
+    wanted = code_or_name.strip()
+    found = get(wanted)
+    if found is not None:
+        return found
+    return next((e for e in every_entry().values() if e.name == wanted.lower()), None)
+
+
+@lru_cache(maxsize=1)
+def docs_base_url() -> Optional[str]:
+    """The ``Documentation`` URL of ``[project.urls]`` (pyproject.toml): from the installed
+    package's metadata, else from the checkout's pyproject.toml beside the package."""
+    try:
+        from importlib.metadata import PackageNotFoundError, metadata
+
+        for value in metadata("tflint-save").get_all("Project-URL") or ():
+            label, _, url = value.partition(",")
+            if label.strip().lower() == "documentation":
+                return url.strip()
+    except PackageNotFoundError:
+        pass
+    pyproject = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pyproject.toml")
+    try:
+        with open(pyproject, "rb") as handle:
+            return tomllib.load(handle)["project"]["urls"]["Documentation"]
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def render(entry: Entry) -> str:
     """The Markdown page of one rule (also what --explain prints)."""
-    claims = f" Observed behaviour: claims {', '.join(entry.claims)} of the project's TF facts." if entry.claims else ""
     out = [
         f"# {entry.code} {entry.name}",
         "",
         f"{entry.summary}",
         "",
-        f"Applies to: {entry.versions}.{claims}",
+        f"Applies to: {entry.versions}.{_availability(entry)}",
         "",
         "## What it does",
         "",
@@ -131,16 +172,27 @@ def render(entry: Entry) -> str:
         "",
         entry.why,
         "",
-        "## Example",
-        "",
     ]
-    for example in entry.bad:
-        out += ["```python", example.strip("\n"), "```", ""]
-    out += ["Use instead:", "", entry.instead, ""]
+    if entry.bad:
+        out += ["## Example", ""]
+        for example in entry.bad:
+            out += ["```python", example.strip("\n"), "```", ""]
+        out += ["Use instead:", "", entry.instead, ""]
+    else:
+        out += ["## What to do", "", entry.instead, ""]
     for example in entry.good:
         out += ["```python", example.strip("\n"), "```", ""]
     out += ["## When to leave it alone", "", entry.leave_alone, "", f"Fix in one line: {entry.fix}", ""]
     return "\n".join(out)
+
+
+def _availability(entry: Entry) -> str:
+    notes = []
+    if entry.opt_in:
+        notes.append(f" Opt-in: not part of the default selection (`--extend-select {entry.code}`).")
+    if entry.engine:
+        notes.append(" Reported by the engine itself, not by a rule.")
+    return "".join(notes)
 
 
 def render_index(all_entries: Dict[str, Entry]) -> str:
@@ -152,7 +204,7 @@ def render_index(all_entries: Dict[str, Entry]) -> str:
 
 def expected_docs() -> Dict[str, str]:
     """File name -> content of every generated page."""
-    all_entries = entries()
+    all_entries = every_entry()
     pages = {f"{code}.md": render(entry) for code, entry in all_entries.items()}
     pages["README.md"] = render_index(all_entries)
     return pages

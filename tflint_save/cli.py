@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the paths are a file list (pre-commit): exclusions apply to them too, and no paths "
                         "means nothing to lint instead of '.'")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the output")
-    p.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    p.add_argument("--explain", metavar="CODE", help="print a rule's documentation (by code or name) and exit")
+    p.add_argument("--list-rules", action="store_true",
+                   help="list every rule (code, name, Keras versions, fix, summary) and exit; "
+                        "with --output-format json, as JSON")
     p.add_argument("--show-settings", action="store_true",
                    help="print the resolved settings and where each came from, then exit")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
@@ -166,14 +169,23 @@ def _checked_codes(args: argparse.Namespace, known: List[str]) -> List[str]:
 
 
 def _explain(code: str) -> int:
-    from tflint_save import catalog
+    from tflint_save import listing
 
-    entry = catalog.get(code)
-    if entry is None:
-        sys.stderr.write(f"tflint-save: error: unknown rule code {code!r}; see docs/rules/README.md\n")
+    page, error = listing.explain(code)
+    if error is not None:
+        sys.stderr.write(f"tflint-save: error: {error}\n")
         return EXIT_ERROR
-    sys.stdout.write(catalog.render(entry))
+    sys.stdout.write(page)
     return EXIT_CLEAN
+
+
+def _list_rules(args: argparse.Namespace) -> int:
+    from tflint_save import listing
+
+    if args.output_format not in ("concise", "full", "json"):
+        sys.stderr.write(f"tflint-save: error: --list-rules prints a table or JSON, not {args.output_format}\n")
+        return EXIT_ERROR
+    return EXIT_CLEAN if _emit(args, listing.list_rules(args.output_format)) else EXIT_ERROR
 
 
 def _show_settings(settings, files: List[str]) -> int:
@@ -211,6 +223,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             parser.error(f"--diff prints only the diff; it cannot be used with {', '.join(clash)}")
     if args.explain:
         return _explain(args.explain)
+    if args.list_rules:
+        return _list_rules(args)
     try:
         return _check_rules(args) if args.check_rules else _run(args)
     except KeyboardInterrupt:

@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from tflint_save import __version__, catalog
-from tflint_save.catalog import ENGINE_RULES
 from tflint_save.findings import Finding
 
 FORMATS = ("concise", "full", "json", "sarif", "github")
@@ -159,25 +158,17 @@ def as_json(f: Finding) -> Dict[str, Any]:
 
 def _descriptor(code: str) -> Dict[str, Any]:
     entry = catalog.get(code)
-    if entry is None:
-        name, summary = ENGINE_RULES[code]
-        return {
-            "id": code, "name": name,
-            "shortDescription": {"text": summary},
-            "help": {"text": summary},
-            "defaultConfiguration": {"level": "error"},
-        }
-    text = "\n\n".join([entry.summary, entry.what, entry.why, entry.instead, f"Fix: {entry.fix}"])
+    parts = [entry.summary, entry.what, entry.why, entry.instead, f"Fix: {entry.fix}"]
     descriptor = {
         "id": code,
         "name": entry.name,
         "shortDescription": {"text": entry.summary},
         "fullDescription": {"text": entry.what},
-        "help": {"text": text, "markdown": catalog.render(entry)},
+        "help": {"text": "\n\n".join(parts), "markdown": catalog.render(entry)},
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["tensorflow", "keras"], "keras": list(entry.keras)},
     }
-    if "://" in entry.url:  # SARIF wants an absolute URI; the catalog's is relative until docs are published
+    if entry.url:
         descriptor["helpUri"] = entry.url
     return descriptor
 
@@ -202,7 +193,7 @@ def _file_uri(absolute: str) -> str:
 
 def sarif(findings: Sequence[Finding], sources: Sources) -> Dict[str, Any]:
     """A SARIF 2.1.0 log that GitHub code scanning accepts (upload-sarif)."""
-    codes = sorted(set(catalog.entries()) | set(ENGINE_RULES))
+    codes = sorted(catalog.every_entry())
     index = {code: i for i, code in enumerate(codes)}
     results = []
     for f in findings:
@@ -322,7 +313,7 @@ def shorten(text: str, limit: int = 100) -> str:
 
 def rule_name(code: str) -> str:
     entry = catalog.get(code)
-    return entry.name if entry else ENGINE_RULES.get(code, ("",))[0]
+    return entry.name if entry else ""
 
 
 def statistics(findings: Sequence[Finding]) -> List[str]:

@@ -18,14 +18,13 @@ from typing import Dict, List, Optional, Sequence, Type
 
 from tflint_save import kerasversion, source
 from tflint_save.cache import FileCache
-from tflint_save.catalog import ENGINE_RULES, INTERNAL_ERROR, PARSE_ERROR
+from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
 from tflint_save.config import Settings
 from tflint_save.engine import Rule, lint_text, silenced
 from tflint_save.findings import FileResult, Finding
 from tflint_save.index import ProjectIndex
 
-ENGINE_CODES = tuple(ENGINE_RULES)
 
 
 def known_codes() -> List[str]:

@@ -3,7 +3,7 @@
 The pairing rules read what ``checks.modelinfo`` gathers during the walk (each
 compile() with its loss, metrics and the model's output layer) and decide in ``finish``.
 Messages quote what TF 2.21 / Keras 3.15 and TF 2.15 / Keras 2.15 were seen to do
-(claims C11-C16 and C21 of the project's TF facts).
+(the maintainers' TF facts C11-C16 and C21; messages quote the outcomes, never the ids).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class TFS401(_Traced):
 
     def _message(self, kind: str, why: str) -> str:
         if kind == BINARY:
-            effect = "it reports 0.0 (C11: 0.0 where the true accuracy is 0.99)"
+            effect = "it reports 0.0 (observed: 0.0 where the true accuracy is 0.99)"
             instead = "BinaryAccuracy()"
         elif kind == SPARSE:
             if self.ctx.keras == 3:
@@ -207,19 +207,19 @@ class TFS402(_Traced):
         if metric == SPARSE and loss == CATEGORICAL:
             error = ("InvalidArgumentError: Incompatible shapes: [32,10] vs. [32]" if keras3
                      else "ValueError: Can not squeeze dim[1], expected a dimension of 1, got 10")
-            return f"with one-hot labels it fails with '{error}' (C12)"
+            return f"with one-hot labels it fails with '{error}'"
         if metric == CATEGORICAL and loss == SPARSE:
             seen = "0.055 where the true accuracy is 0.957" if keras3 else "0.097 where the true accuracy is 0.90"
-            return f"it takes the argmax of integer labels, so the value is silently wrong (C12: {seen})"
+            return f"it takes the argmax of integer labels, so the value is silently wrong (observed: {seen})"
         if metric == BINARY and loss == CATEGORICAL:
             seen = "0.990 where the true accuracy is 0.957" if keras3 else "0.981 where the true accuracy is 0.90"
             return ("it thresholds every class probability against the one-hot labels, so the value is "
-                    f"silently inflated (C12: {seen})")
+                    f"silently inflated (observed: {seen})")
         if metric == BINARY and loss == SPARSE:
             if keras3:
                 return ("with integer labels it fails with 'InvalidArgumentError: Incompatible shapes: "
-                        "[32] vs. [32,10]' (C12)")
-            return "with integer labels the value is silently wrong (C12: 0.088 where the true accuracy is 0.90)"
+                        "[32] vs. [32,10]'")
+            return "with integer labels the value is silently wrong (observed: 0.088 where the true accuracy is 0.90)"
         return None
 
 
@@ -350,15 +350,15 @@ class TFS403(_Traced):
         if name == "AUC":
             fix = "AUC(from_logits=True)"
             effect = ("it bins logits as if they were probabilities "
-                      "(C12: AUC 0.9967 where from_logits=True gives 0.9999)")
+                      "(observed: AUC 0.9967 where from_logits=True gives 0.9999)")
         elif name in ("Precision", "Recall"):
             fix = f"{name}(thresholds=0.0)"
             effect = ("a logit in (0, 0.5] (probability 0.5 to 0.62) counts as negative "
-                      f"(C12: Recall {'0.92' if keras3 else '0.90'} where the true recall is 0.99)")
+                      f"(observed: Recall {'0.92' if keras3 else '0.90'} where the true recall is 0.99)")
         else:
             fix = "BinaryAccuracy(threshold=0.0)"
             effect = ("a logit in (0, 0.5] (probability 0.5 to 0.62) counts as negative "
-                      f"(C12: {'0.715' if keras3 else '0.721'} where the true accuracy is 0.7445)")
+                      f"(observed: {'0.715' if keras3 else '0.721'} where the true accuracy is 0.7445)")
         return (
             f"{loss} means the model outputs logits, but {metric.label} compares them with "
             f"{how} as if they were probabilities: {effect}; use {fix}"
@@ -569,7 +569,7 @@ class TFS404(_Traced):
         self.ctx.report(
             node, self.code,
             f"{name} is updated every batch and its result() is read every epoch, but it is never reset in "
-            f"this loop: each epoch reports the running value since the first epoch (C15: an all-wrong "
+            f"this loop: each epoch reports the running value since the first epoch (observed: an all-wrong "
             f"second epoch shows 0.5, not 0.0); call {name}.reset_state() at the start of each epoch",
             {"metric": read.metric.source or None, "reset": False},
         )
@@ -604,7 +604,7 @@ class TFS405(_Traced):
                  else "AttributeError (the metric object has no attribute 'reset_states')")
         self.ctx.report(
             node, self.code,
-            f"Keras 3 metrics have no reset_states(): {receiver}.reset_states() raises {error} (C14); "
+            f"Keras 3 metrics have no reset_states(): {receiver}.reset_states() raises {error}; "
             f"call {receiver}.reset_state()",
             {"metric": (metric.source if metric is not None else "") or None, "method": "reset_states"},
         )
@@ -657,20 +657,20 @@ class TFS405(_Traced):
 # -- TFS406 ---------------------------------------------------------------------------------
 
 _ASYMMETRIC = {
-    "BinaryAccuracy": "C16: 1.0 becomes 0.115",
-    "AUC": "C16: 1.0 becomes 0.0",
+    "BinaryAccuracy": "observed: 1.0 becomes 0.115",
+    "AUC": "observed: 1.0 becomes 0.0",
     "Precision": "every nonzero prediction then counts as a positive label",
-    "Recall": "C16: 1.0 becomes 0.56",
-    "SparseCategoricalAccuracy": "C16: 0.87 becomes 1.0 on Keras 3 and 0.0 on Keras 2",
-    "BinaryCrossentropy": "C16: 0.26 becomes 3.43",
-    "CategoricalCrossentropy": "C16: 0.41 becomes 4.81",
+    "Recall": "observed: 1.0 becomes 0.56",
+    "SparseCategoricalAccuracy": "observed: 0.87 becomes 1.0 on Keras 3 and 0.0 on Keras 2",
+    "BinaryCrossentropy": "observed: 0.26 becomes 3.43",
+    "CategoricalCrossentropy": "observed: 0.41 becomes 4.81",
     "SparseCategoricalCrossentropy": "it raises a ValueError about the shapes of labels and predictions",
-    "KLDivergence": "C16: 0.107 becomes 1.764",
-    "Hinge": "C16: 0.654 becomes 0.531",
-    "MeanAbsolutePercentageError": "C16: 122886496 becomes 56.8",
+    "KLDivergence": "observed: 0.107 becomes 1.764",
+    "Hinge": "observed: 0.654 becomes 0.531",
+    "MeanAbsolutePercentageError": "observed: 122886496 becomes 56.8",
 }
 # Where Keras 2.15 gave another value than Keras 3.15 (C16, tf215 run).
-_ASYMMETRIC_K2 = {"BinaryCrossentropy": "C16: 0.26 becomes 3.29"}
+_ASYMMETRIC_K2 = {"BinaryCrossentropy": "observed: 0.26 becomes 3.29"}
 _PREDICTION_WORDS = ("pred", "preds", "logits", "output", "outputs", "probs", "y_pred", "y_hat", "scores")
 _LABEL_WORDS = ("label", "labels", "target", "targets", "y_true", "y", "truth", "gt")
 
@@ -767,7 +767,7 @@ class TFS407(_Traced):
         self.ctx.report(
             node, self.code,
             f"casting {what} ({text}) to {dtype_name} truncates toward zero: 0.8 becomes 0, {effect} "
-            f"(C13: BinaryAccuracy 0.4 where rounding gives 0.8); use {fix}",
+            f"(observed: BinaryAccuracy 0.4 where rounding gives 0.8); use {fix}",
             {"cast": how, "dtype": dtype_name, "activation": activation, "of": "probabilities"},
         )
 
@@ -951,14 +951,14 @@ class TFS408(_Traced):
                     f"{cls}.update_state changes the Python attribute self.{attr} ({how}) instead of a metric "
                     f"variable: inside fit() update_state runs only while the step is traced, so "
                     f"{self._traced_effect(_holds(self.ctx, value, tensors))}, and the default reset_state() "
-                    f"does not reset it (C21: 8 stays 8); keep the state in "
+                    f"does not reset it (observed: 8 stays 8); keep the state in "
                     f"self.add_weight(..., initializer='zeros') and update it with assign_add()"
                 )
             self.found.append((sub, cls, message))
             return
 
     def _traced_effect(self, held: Optional[str]) -> str:
-        frozen = "the value freezes (C21: 32 per epoch where 64 is right)"
+        frozen = "the value freezes (observed: 32 per epoch where 64 is right)"
         if self.ctx.keras == 3:
             tensor = ("fit() logs graph tensors such as <tf.Tensor 'add_3:0' shape=() dtype=float32> instead "
                       "of numbers when result() returns them")
@@ -969,7 +969,7 @@ class TFS408(_Traced):
             return frozen
         if held == TENSOR:
             return f"it keeps graph tensors of the traced step: {tensor}"
-        return f"a Python number there freezes (C21: 32 per epoch where 64 is right) and for tensors {tensor}"
+        return f"a Python number there freezes (observed: 32 per epoch where 64 is right) and for tensors {tensor}"
 
     def _initializer(self, cls: str, call: cst.Call, methods) -> None:
         if "reset_state" in methods or "reset_states" in methods:
@@ -981,7 +981,7 @@ class TFS408(_Traced):
         label = f"'{name}'" if name else "variable"
         self.found.append((call, cls, (
             f"{cls}: the state {label} starts at initializer={self.source(given)}, but the default reset_state() sets "
-            f"every variable to 0, not back to its initializer (C21: initializer='ones' gives 1 at first and "
+            f"every variable to 0, not back to its initializer (observed: initializer='ones' gives 1 at first and "
             f"0 after reset_state()), so every epoch after the first starts from 0; override reset_state() "
             f"to assign the initial value"
         )))

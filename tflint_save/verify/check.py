@@ -158,7 +158,7 @@ def verify_findings(findings: Sequence[Finding], settings, options: Options, pro
 
 def confirmed_only(findings: Iterable[Finding]) -> List[Finding]:
     """--verified-only: what TensorFlow confirmed, plus files that could not be linted at all."""
-    return [f for f in findings if f.code in catalog.ENGINE_RULES or (f.verification or {}).get("status") == "confirmed"]
+    return [f for f in findings if f.code in catalog.ENGINE_CODES or (f.verification or {}).get("status") == "confirmed"]
 
 
 # -- --check-rules -----------------------------------------------------------------------
