@@ -507,7 +507,25 @@ def test_302_required_argument():
 
 def test_302_several_missing():
     src = scale_layer("return super().get_config()")
-    assert "arguments 'units' and 'scale'" in one(src, "TFS302").message
+    message = one(src, "TFS302").message
+    assert "arguments 'units' and 'scale'" in message
+    assert "they silently take their defaults (units=8, scale=1.0), not the values" in message
+
+
+@pytest.mark.parametrize("default,said", [
+    ("2.5", "its default factor=2.5,"),
+    ("-1", "its default factor=-1,"),
+    ("'relu'", "its default factor='relu',"),
+    ("None", "its default factor=None,"),
+    ("SOME_CONSTANT", "its default,"),  # not a literal: no value is invented
+    ("compute()", "its default,"),
+])
+def test_302_message_quotes_the_real_default(default, said):
+    src = scale_layer('return {**super().get_config(), "units": self.units}',
+                      init=f"def __init__(self, units=8, factor={default}, **kwargs):")
+    message = one(src.replace("self.scale = scale", "self.factor = factor"), "TFS302").message
+    assert f"on reload it silently takes {said} not the value the object was built with" in message
+    assert "scale=3.0" not in message and "3.0" not in message
 
 
 def test_302_custom_from_config_is_left_alone():

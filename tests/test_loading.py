@@ -1,5 +1,9 @@
 """TFS201-TFS204: loading models."""
 
+import importlib.util
+import subprocess
+import sys
+
 import pytest
 
 from helpers import codes, lint, lint_files, only
@@ -243,3 +247,45 @@ def test_tfs204_silent_when_compiled_or_only_predicting():
         d.fit(x, y)
     """
     assert lint(source) == []
+
+
+# -- TFS201: the advice is spelled for the file's imports and Keras version --------------------
+
+ADVICE_CASES = [  # (imports of the loading file, Keras version, the advised decorator)
+    ("import keras", 3, "keras.saving.register_keras_serializable"),
+    ("import keras", 2, "keras.saving.register_keras_serializable"),
+    ("from tensorflow import keras", 3, "keras.utils.register_keras_serializable"),
+    ("from tensorflow import keras", 2, "keras.utils.register_keras_serializable"),
+    ("import tensorflow as tf", 3, "tf.keras.utils.register_keras_serializable"),
+    ("import tensorflow.keras as K", 3, "K.utils.register_keras_serializable"),
+    ("import tensorflow as tf\nfrom tensorflow.keras.saving import register_keras_serializable", 3,
+     "register_keras_serializable"),
+]
+
+
+def _load_with(imports):
+    module = "keras" if imports == "import keras" else "tf.keras" if "as tf" in imports else \
+        "K" if "as K" in imports else "keras"
+    return f"{imports}\nm = {module}.models.load_model('m.keras')\n"
+
+
+@pytest.mark.parametrize("imports,keras,advice", ADVICE_CASES)
+def test_tfs201_advises_a_spelling_that_exists_here(tmp_path, imports, keras, advice):
+    files = {"layers.py": LAYER + "x = MyDense()\n", "predict.py": _load_with(imports)}
+    [finding] = only(lint_files(files, str(tmp_path), keras=keras), "TFS201")
+    assert finding.message.endswith(f"decorate them with @{advice}()")
+    # Following the advice, in a module with the same imports, registers the class and does not
+    # trigger TFS504 (tf.keras.saving does not exist on Keras 3).
+    layer = (f"{imports}\nimport keras as _k\n\n\n@{advice}(package='demo')\n"
+             "class MyDense(_k.layers.Layer):\n    def call(self, x):\n        return x\n\n\nx = MyDense()\n")
+    fixed = lint_files({"layers.py": layer, "predict.py": _load_with(imports)}, str(tmp_path / "after"), keras=keras)
+    assert [f.code for f in fixed if f.code in ("TFS201", "TFS504")] == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="needs TensorFlow")
+def test_tfs201_advised_spellings_exist_in_the_installed_keras():
+    # Seen on TF 2.21 / Keras 3.15 and on TF 2.15 / Keras 2.15: each exists on both.
+    checks = "\n".join(sorted({f"{imports}\nassert callable({advice}), {advice!r}"
+                               for imports, _, advice in ADVICE_CASES}))
+    result = subprocess.run([sys.executable, "-c", checks], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -52,6 +52,18 @@ def _code(ctx: Context, node: cst.CSTNode, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _literal_source(node: Optional[cst.BaseExpression]) -> str:
+    """A default written as a plain literal (``1.0``, ``-1``, ``'relu'``, ``None``), as written; '' otherwise."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = _literal_source(node.expression)
+        return "-" + inner if inner and isinstance(node.expression, (cst.Integer, cst.Float)) else ""
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+        return node.value if len(node.value) <= 30 else ""
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return node.value
+    return ""
+
+
 def _small_statements(block: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
     """The simple statements of a function body in order, into if/for/with/try, not into defs."""
     for statement in block.body:
@@ -352,7 +364,8 @@ class ClassFacts:
         self.positional = [p.name.value for p in positional[1:]]
         for param in positional[1:] + list(params.kwonly_params):
             entry = {"name": param.name.value, "required": param.default is None,
-                     "keyword_only": param in params.kwonly_params, "default": "", "annotation": "", "call": ""}
+                     "keyword_only": param in params.kwonly_params, "default": "", "annotation": "", "call": "",
+                     "literal": _literal_source(param.default)}
             if param.default is not None and _value_kind(ctx, param.default, module_defs) == "bad":
                 entry["default"] = f"defaults to {_code(ctx, param.default)}"
             if param.annotation is not None and _annotation_kind(ctx, param.annotation.annotation) == "bad":

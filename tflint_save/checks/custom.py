@@ -195,11 +195,22 @@ class TFS302(ClassRule):
             outcome = (f"loading fails with TypeError: {data['class']}.__init__() missing 1 required {kind} "
                        f"argument: '{first['name']}'")
         else:
-            outcome = ("on reload it silently takes its default (e.g. scale=3.0 comes back as 1.0 and the "
-                       "predictions change; a shape argument makes the weights fail to load)")
+            outcome = _reload_outcome(missing)
         plural = "s" if len(missing) > 1 else ""
         return (f"get_config() of {data['class']} does not return the __init__ argument{plural} {names}: "
                 f"{outcome}; add {names} to the returned dict")
+
+
+def _reload_outcome(missing: List[Dict[str, Any]]) -> str:
+    """What reloading does to arguments that all have defaults: each takes its own, as written."""
+    shown = [f"{p['name']}={p['literal']}" for p in missing if p.get("literal")]
+    if len(missing) == 1:
+        subject = "it silently takes " + (f"its default {shown[0]}" if shown else "its default")
+    else:
+        listed = f" ({', '.join(shown)}{', ...' if len(shown) < len(missing) else ''})" if shown else ""
+        subject = "they silently take their defaults" + listed
+    return (f"on reload {subject}, not the value{'s' if len(missing) > 1 else ''} the object was built with "
+            "(the outputs change, or the weights fail to load when it sets a shape)")
 
 
 class TFS303(ClassRule):

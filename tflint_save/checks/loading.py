@@ -33,6 +33,25 @@ def _names(items) -> str:
     return ", ".join(shown[:-1]) + f" and {shown[-1]} are"
 
 
+def register_spelling(ctx) -> str:
+    """How this file can spell register_keras_serializable on its Keras version.  Observed on
+    TF 2.21 / Keras 3.15: keras.saving.X after ``import keras`` works, but ``tf.keras.saving`` and
+    ``keras.saving`` after ``from tensorflow import keras`` raise AttributeError (TFS504), while
+    ``.utils.register_keras_serializable`` works through every route; on TF 2.15 all of them do."""
+    by_target: Dict[str, str] = {}
+    for local, targets in ctx.resolver.scopes[0].names.items():
+        for target in targets:
+            by_target.setdefault(target, local)
+    direct = sorted(local for target, local in by_target.items() if target.endswith(".register_keras_serializable"))
+    if direct:
+        return direct[0]
+    for target, attribute in (("keras", "saving"), ("tf_keras", "saving"), ("tensorflow.keras", "utils"),
+                              ("tensorflow", "keras.utils")):
+        if target in by_target:
+            return f"{by_target[target]}.{attribute}.register_keras_serializable"
+    return "keras.saving.register_keras_serializable" if ctx.keras == 3 else "tf.keras.utils.register_keras_serializable"
+
+
 class TFS201(Rule):
     """load_model() while the project has custom Keras objects nobody registered."""
 
@@ -61,7 +80,7 @@ class TFS201(Rule):
         if ctx.keras == 2 and tail is not None and not tail.endswith(MODEL_EXTENSIONS):
             return  # Keras 2 revives a SavedModel directory without the Python classes
         compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
-        data = {"compile": compile_arg is not False}
+        data = {"compile": compile_arg is not False, "register": register_spelling(ctx)}
         self.loads.append(data)
         ctx.defer(node, self.code, data)
 
@@ -102,7 +121,7 @@ class TFS201(Rule):
         return (
             f"load_model() without custom_objects: {_names(missing)} not registered, so loading a model "
             f"that uses them fails (Keras cannot locate the class or function); pass custom_objects="
-            f"{{...}} or decorate them with @keras.saving.register_keras_serializable()"
+            f"{{...}} or decorate them with @{pending.data.get('register', 'keras.saving.register_keras_serializable')}()"
         )
 
 
