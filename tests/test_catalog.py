@@ -14,6 +14,11 @@ from tflint_save.run import known_codes, rules_by_code
 ENTRIES = catalog.entries()
 
 
+def lint_entry(example, entry):
+    """An example linted as the default selection would, with an opt-in rule turned on by name."""
+    return lint(example, keras=entry.example_keras, select=["ALL", entry.code] if entry.opt_in else None)
+
+
 def test_every_rule_has_a_catalog_entry_and_back():
     rule_codes = set(rules_by_code())
     assert rule_codes == set(ENTRIES), "rules/ and tflint_save/checks disagree"
@@ -33,7 +38,7 @@ def test_entry_is_complete(code):
 def test_bad_examples_produce_exactly_their_code(code):
     entry = ENTRIES[code]
     for example in entry.bad:
-        found = lint(example, keras=entry.example_keras)
+        found = lint_entry(example, entry)
         assert found, f"{code}: bad example produced nothing"
         assert {f.code for f in found} == {code}, [(f.code, f.line, f.message) for f in found]
 
@@ -42,7 +47,7 @@ def test_bad_examples_produce_exactly_their_code(code):
 def test_good_examples_are_clean(code):
     entry = ENTRIES[code]
     for example in entry.good:
-        found = lint(example, keras=entry.example_keras)
+        found = lint_entry(example, entry)
         assert not found, [(f.code, f.line, f.message) for f in found]
 
 
@@ -84,7 +89,7 @@ def test_user_visible_text_never_quotes_internal_claim_ids():
             assert not quoted, (name, quoted)
     for code, entry in ENTRIES.items():
         for example in entry.bad:
-            for f in lint(example, keras=entry.example_keras):
+            for f in lint_entry(example, entry):
                 assert not CLAIM_ID.search(f.message), (code, f.message)
 
 

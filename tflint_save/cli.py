@@ -265,6 +265,8 @@ def _run(args: argparse.Namespace) -> int:
     if settings.keras_plan is not None:
         for problem in settings.keras_plan.problems:  # the next source decided instead
             sys.stderr.write(f"tflint-save: warning: {problem}\n")
+    for warning in (w for r in result.results for w in r.warnings):
+        sys.stderr.write(f"tflint-save: warning: {warning}\n")
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
     if args.fix or args.diff:
         from tflint_save import fix

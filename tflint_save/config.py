@@ -12,9 +12,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
+from tflint_save.noqa import PREFIX, UNUSED_NOQA
+
 DEFAULT_EXCLUDE = (".git", ".venv", "venv", "__pycache__", "build", "dist", ".tox", "node_modules", "site-packages",
                    ".ipynb_checkpoints")
 SECTION = "tflint-save"
+# Rules the default selection (ALL) leaves out, like ruff's RUF100: their catalog entries say opt_in.
+OPT_IN = (UNUSED_NOQA,)
 
 
 class ConfigError(Exception):
@@ -39,9 +43,12 @@ class Settings:
     origin: Dict[str, str] = field(default_factory=dict)
 
     def enabled(self, code: str) -> bool:
-        """ruff's rule: the most specific matching prefix wins; at a tie, ignore wins."""
+        """ruff's rule: the most specific matching prefix wins; at a tie, ignore wins.  An opt-in
+        rule needs a selection that names it or its family: not ALL, the default, nor TFS."""
         chosen = _longest(code, self.select + self.extend_select)
         ignored = _longest(code, self.ignore)
+        if code in OPT_IN and chosen <= len(PREFIX):
+            return False
         return chosen >= 0 and chosen > ignored
 
     @property

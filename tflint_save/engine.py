@@ -9,13 +9,13 @@ last assigned to plain names, so rules ask the context instead of walking again.
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 
 from tflint_save import index as index_mod
+from tflint_save import noqa
 from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.findings import FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
@@ -327,43 +327,6 @@ def _module_imports(resolver: Resolver, body: Iterable[cst.CSTNode]) -> None:
                     _module_imports(resolver, [cst.SimpleStatementLine(body=block.body)])
 
 
-# -- suppression ---------------------------------------------------------------------------
-
-_NOQA = re.compile(r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
-_FILE_NOQA = re.compile(
-    r"^\s*#\s*tflint-save:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-
-
-def _codes(text: Optional[str]) -> Optional[Tuple[str, ...]]:
-    if text is None:
-        return None
-    return tuple(c.upper() for c in re.split(r"[\s,]+", text.strip()) if c)
-
-
-def file_noqa(text: str) -> Optional[Tuple[str, ...]]:
-    """Codes silenced for the whole file: () for all, None when there is no such comment."""
-    found = None
-    for match in _FILE_NOQA.finditer(text):
-        codes = _codes(match.group("codes"))
-        if codes is None:
-            return ()
-        found = (found or ()) + codes
-    return found
-
-
-def silenced(code: str, codes: Optional[Tuple[str, ...]]) -> bool:
-    return codes is not None and (not codes or any(code.startswith(c) for c in codes))
-
-
-def line_noqa(line: str) -> Optional[Tuple[str, ...]]:
-    match = _NOQA.search(line)
-    if match is None:
-        return None
-    return _codes(match.group("codes")) or ()
-
-
 # -- one file ------------------------------------------------------------------------------
 
 def parse_error(path: str, text: str, exc: Exception) -> Finding:
@@ -424,7 +387,9 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
         except Exception as exc:
             walker._internal_error(rule, None, exc)
     collector.store(ctx)
-    _place(ctx)
+    tracker = _place(ctx)
+    if any(rule.code == noqa.UNUSED_NOQA for rule in rules):
+        _unused_noqa(ctx, tracker, [rule for rule in rules if rule not in walker.broken])
     return ctx.result
 
 
@@ -433,36 +398,40 @@ def _imports_keras3(resolver: Resolver) -> bool:
     return any(n == "keras" or n.startswith("keras.") for targets in names for n in targets)
 
 
-def _place(ctx: Context) -> None:
-    """Give reported nodes their positions, apply # noqa, and file the findings."""
+def _place(ctx: Context) -> noqa.Tracker:
+    """Give reported nodes their positions, apply # noqa, and file the findings; the directives
+    used, for TFS003."""
+    lines = ctx.text.split("\n")  # as positions count lines: splitlines() also breaks at \f, \v, \x1c...
+    tracker = noqa.Tracker(lines, noqa.file_codes(ctx.text))
     reports = ctx._reports
     if not reports:
-        return
+        return tracker
     result = ctx.result
-    whole_file = file_noqa(ctx.text)
     wanted: List[cst.CSTNode] = []
     for node, statement, *_ in reports:
         wanted.append(node)
         if statement is not None:
             wanted.append(statement)
     where = positions(ctx.module, wanted)
-    lines = ctx.text.split("\n")  # as positions count lines: splitlines() also breaks at \f, \v, \x1c...
-
-    def noqa_at(line: int) -> Optional[Tuple[str, ...]]:
-        return line_noqa(lines[line - 1]) if 0 < line <= len(lines) else None
-
     for node, statement, code, message, data, deferred in reports:
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
-        if code != INTERNAL_ERROR and silenced(code, whole_file):
-            continue
-        if code != INTERNAL_ERROR and silenced(code, noqa_at(line)):
-            continue
-        if statement is not None and code != INTERNAL_ERROR:
-            first = where.get(id(statement), (line,))[0]
-            if first != line and silenced(code, noqa_at(first)):
+        if code != INTERNAL_ERROR:
+            first = where.get(id(statement), (line,))[0] if statement is not None else line
+            if tracker.silences(code, line, first if first != line else None):
                 continue
         finding = Finding(ctx.path, line, col, code, message, end_line, end_col, data)
         if deferred:
             result.pending.append(Pending(code, finding, data))
         else:
             result.findings.append(finding)
+    return tracker
+
+
+def _unused_noqa(ctx: Context, tracker: noqa.Tracker, ran: Sequence[Rule]) -> None:
+    """TFS003 (opt-in): directives that silenced nothing.  It needs every other rule's findings
+    on the file, so the engine runs it after them; its rule class only declares it."""
+    if noqa.silenced(noqa.UNUSED_NOQA, tracker.whole_file):
+        return
+    codes = {rule.code for rule in ran}
+    for line, col, message in noqa.unused(ctx.text, tracker.used, tracker.file_used, codes):
+        ctx.result.findings.append(Finding(ctx.path, line, col, noqa.UNUSED_NOQA, message))

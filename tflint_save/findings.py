@@ -75,3 +75,6 @@ class FileResult:
     # For each module-level function or class: the names it calls (to follow registering helpers).
     def_calls: Dict[str, List[str]] = field(default_factory=dict)
     error: Optional[str] = None  # an internal error: the run's exit code becomes 2
+    # Problems worth a line on stderr that are not findings (an unknown code in # noqa); kept
+    # with the result so that a cached or parallel run prints them too.
+    warnings: List[str] = field(default_factory=list)

@@ -16,12 +16,12 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Type
 
-from tflint_save import kerasversion, source
+from tflint_save import kerasversion, noqa, source
 from tflint_save.cache import FileCache
 from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
 from tflint_save.config import Settings
-from tflint_save.engine import Rule, lint_text, silenced
+from tflint_save.engine import Rule, lint_text
 from tflint_save.findings import FileResult, Finding
 from tflint_save.index import ProjectIndex
 
@@ -66,7 +66,10 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
             result = FileResult(path)
             result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read file: {exc}"))
             return result
-    return lint_text(path, text, rules, keras, legacy)
+    result = lint_text(path, text, rules, keras, legacy)
+    result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
+                           f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
+    return result
 
 
 def settle(results: Sequence[FileResult], settings: Settings) -> Report:
@@ -95,7 +98,7 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
                 f = pending.finding
                 candidates.append(replace(f, message=message))
         for finding in candidates:
-            if finding.code != INTERNAL_ERROR and (not settings.enabled(finding.code) or silenced(finding.code, ignored or None)):
+            if finding.code != INTERNAL_ERROR and (not settings.enabled(finding.code) or noqa.silenced(finding.code, ignored or None)):
                 continue
             report.findings.append(finding)
     report.findings.sort(key=Finding.sort_key)

@@ -2,7 +2,7 @@
 each module), its catalog entry ``rules/<CODE>.toml`` and its docs ``docs/rules/<CODE>.md``."""
 
 from tflint_save.checks import custom, loading, metrics
-from tflint_save.checks import paths, saving
+from tflint_save.checks import paths, saving, suppression
 
 RULES = [
     *loading.RULES,
@@ -10,4 +10,5 @@ RULES = [
     *metrics.RULES,
     *saving.RULES,
     *paths.RULES,
+    *suppression.RULES,
 ]
