@@ -65,7 +65,7 @@ LOOP = """
 def test_reset_states_becomes_reset_state(tmp_path):
     text, code, out, err = fixed(tmp_path, LOOP)
     assert text == dedent(LOOP).replace("reset_states()  # a new epoch", "reset_state()  # a new epoch")
-    assert code == 0 and out == "" and "fixed 1 finding in 1 file; 0 findings left" in err
+    assert code == 0 and out == "" and err == "Found 1 finding (1 fixed, 0 remaining).\n"  # ruff's words
 
 
 def test_reset_states_of_something_else_is_not_touched(tmp_path):
@@ -103,7 +103,7 @@ def test_save_format_is_removed_where_the_extension_decides(tmp_path):
     """)
     # Without an extension the format would change: that finding stays, so the exit code is 1.
     assert code == 1 and out.count("TFS501") == 1 and "m.py:9:1: TFS501" in out
-    assert "fixed 2 findings" in err
+    assert err.startswith("Found 3 findings (2 fixed, 1 remaining).\n")
 
 
 def test_save_format_with_a_path_in_a_variable(tmp_path):
@@ -197,7 +197,7 @@ def test_load_weights_of_a_checkpoint_has_no_fix(tmp_path):
         model.load_weights("ckpt/model.ckpt")
     """
     text, code, out, err = fixed(tmp_path, source)
-    assert text == dedent(source) and code == 1 and "TFS502" in out and "fixed" not in err
+    assert text == dedent(source) and code == 1 and "TFS502" in out and err == "Found 1 finding.\n"
 
 
 # -- unsafe fixes ----------------------------------------------------------------------------------
@@ -241,14 +241,14 @@ def test_unsafe_fixes_need_the_flag(tmp_path):
     text, code, out, err = fixed(tmp_path, LAYER)
     assert text == dedent(LAYER) and code == 1
     assert "TFS302" in out and "TFS303" in out
-    assert "2 fixable with --unsafe-fixes" in err
+    assert err == "Found 2 findings.\n2 unsafe fixes available with `--fix --unsafe-fixes`.\n"
 
 
 def test_get_config_and_kwargs_fixes_work_together_over_passes(tmp_path):
     text, code, out, err = fixed(tmp_path, LAYER, "--unsafe-fixes")
     assert text == dedent(LAYER_FIXED)
     # TFS304 appears only once get_config() merges super(): the next pass fixes it too.
-    assert code == 0 and out == "" and "fixed 3 findings" in err
+    assert code == 0 and out == "" and err == "Found 3 findings (3 fixed, 0 remaining).\n"
 
 
 def test_fix_twice_changes_nothing_the_second_time(tmp_path):
@@ -455,9 +455,23 @@ def test_diff_prints_and_writes_nothing(tmp_path):
     assert after["m.py"] == dedent(LOOP) and code == 1
     assert out == "".join(fix.unified_diff(path, dedent(LOOP), dedent(LOOP).replace("reset_states", "reset_state")))
     assert out.startswith(f"--- {path}\n+++ {path}\n@@ ") and "-    loss_tracker.reset_states()" in out
-    assert "would fix 1 finding in 1 file" in err
+    assert err == "Would fix 1 finding.\n"  # ruff's words, on stderr
     clean = run(tmp_path, {"c.py": "import keras\n"}, "--diff")
     assert clean[:3] == (0, "", "")
+
+
+def test_diff_exit_code_is_ruffs(tmp_path):
+    # `ruff check --diff`: 1 when there is something to fix, else 0, whatever cannot be fixed.
+    unfixable = "import keras\nkeras.models.load_model('m.keras', safe_mode=False)\n"
+    assert run(tmp_path, {"u.py": unfixable}, "--diff")[:3] == (0, "", "")
+    code, out, err, _ = run(tmp_path, {"m.py": dedent(LOOP) + unfixable.split("\n", 1)[1]}, "--diff")
+    assert code == 1 and "+    loss_tracker.reset_state()" in out and err == "Would fix 1 finding.\n"
+    assert run(tmp_path, {"m.py": dedent(LOOP)}, "--diff", "--exit-zero")[0] == 0
+    # Only unsafe fixes: nothing would change, and stderr says how to get them.
+    code, out, err, _ = run(tmp_path, {"l.py": LAYER}, "--diff")
+    assert (code, out) == (0, "") and err == "No findings would be fixed (2 fixes available with `--unsafe-fixes`).\n"
+    code, out, err, _ = run(tmp_path, {"l.py": LAYER}, "--diff", "--unsafe-fixes")
+    assert code == 1 and out.startswith("--- ") and err == "Would fix 3 findings.\n"
 
 
 def test_encoding_bom_and_newlines_are_kept(tmp_path):
@@ -482,16 +496,38 @@ def test_a_symlink_stays_a_symlink(tmp_path):
     assert "reset_state()" in (tmp_path / "real.py").read_text()
 
 
-def test_standard_input_and_notebooks_are_not_rewritten(tmp_path):
+def test_notebooks_are_not_rewritten(tmp_path):
     notebook = {"cells": [{"cell_type": "code", "source": dedent(LOOP)}], "metadata": {}, "nbformat": 4}
     (tmp_path / "n.ipynb").write_text(json.dumps(notebook))
     before = (tmp_path / "n.ipynb").read_bytes()
     code, out, err = _main([str(tmp_path / "n.ipynb")], ["--fix"])
     assert code == 1 and "TFS405" in out and (tmp_path / "n.ipynb").read_bytes() == before
+
+
+def _stdin(tmp_path, text, *args):
     env = dict(os.environ, PYTHONPATH=ROOT)
-    result = subprocess.run([sys.executable, "-m", "tflint_save", "-", "--fix", "--keras-version", "3", "--no-cache"],
-                            input=dedent(LOOP), capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120)
-    assert result.returncode == 1 and "TFS405" in result.stdout
+    return subprocess.run([sys.executable, "-m", "tflint_save", "-", "--keras-version", "3", "--no-cache", *args],
+                          input=text, capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120)
+
+
+def test_fix_on_standard_input_prints_the_fixed_source(tmp_path):
+    # As `ruff check --fix -`: the fixed source on stdout (what an editor's fix-on-save puts in
+    # the buffer), the findings left and the summary on stderr; exit 0 when nothing is left.
+    result = _stdin(tmp_path, dedent(LOOP), "--fix")
+    assert result.stdout == dedent(LOOP).replace("reset_states()", "reset_state()")
+    assert (result.returncode, result.stderr) == (0, "Found 1 finding (1 fixed, 0 remaining).\n")
+    # What cannot be fixed is reported on stderr, with the name given, and the exit code is 1.
+    source = dedent(LOOP) + "keras.models.load_model('m', safe_mode=False)\n"
+    left = _stdin(tmp_path, source, "--fix", "--stdin-filename", "src/train.py")
+    assert left.stdout == source.replace("reset_states()", "reset_state()") and left.returncode == 1
+    assert left.stderr.startswith("src/train.py:") and " TFS203 " in left.stderr
+    assert left.stderr.endswith("Found 3 findings (1 fixed, 2 remaining).\n")
+    # Nothing to fix: the source comes back unchanged, exit 0.
+    clean = _stdin(tmp_path, "import keras\nx = 1\n", "--fix")
+    assert (clean.returncode, clean.stdout, clean.stderr) == (0, "import keras\nx = 1\n", "All checks passed!\n")
+    # --quiet keeps stderr to the findings.
+    quiet = _stdin(tmp_path, dedent(LOOP), "--fix", "--quiet")
+    assert (quiet.returncode, quiet.stderr) == (0, "")
 
 
 def test_json_output_carries_each_findings_fix(tmp_path):

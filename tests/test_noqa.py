@@ -93,6 +93,7 @@ def test_unknown_code_in_noqa_is_a_warning_naming_it(tmp_path):
                              "run 'tflint-save --list-rules' to see every code\n")
     # Again from the cache: the warning is kept with the file's result.
     assert run_cli(tmp_path, "m.py").stderr == result.stderr
+    assert run_cli(tmp_path, "m.py", "--quiet").stderr == ""
 
 
 def test_extend_select_turns_tfs003_on_from_the_command_line(tmp_path):

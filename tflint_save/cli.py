@@ -42,10 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE", help="pyproject.toml to read instead of searching for one")
     p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
-    p.add_argument("--statistics", action="store_true", help="print the number of findings per code")
-    p.add_argument("--output-format", choices=("concise", "full", "json", "sarif", "github"), default="concise",
+    p.add_argument("--statistics", action="store_true",
+                   help="print the number of findings per code instead of the findings (JSON with "
+                        "--output-format json)")
+    p.add_argument("--output-format", choices=("concise", "full", "json", "sarif", "github", "gitlab", "junit"),
+                   default="concise",
                    help="concise: path:line:col: CODE message (default); full: with the source line and the fix; "
-                        "json; sarif (GitHub code scanning); github (Actions annotations)")
+                        "json; sarif (GitHub code scanning); github (Actions annotations); gitlab (Code Quality "
+                        "report); junit (JUnit XML)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print the findings (or the diff, the fixed source) and nothing else: no summary, "
+                        "no warning")
     p.add_argument("--output-file", metavar="PATH", help="write the report to PATH instead of standard output")
     p.add_argument("--force-exclude", action="store_true",
                    help="the paths are a file list (pre-commit): exclusions apply to them too, and no paths "
@@ -60,9 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="lint in N processes (default: the number of CPUs; small runs stay in one)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
-    p.add_argument("--fix", action="store_true", help="apply the safe fixes in place, then report what is left")
+    p.add_argument("--fix", action="store_true",
+                   help="apply the safe fixes in place, then report what is left (exit 1 if anything is); "
+                        "on standard input ('-'), print the fixed source and report on standard error")
     p.add_argument("--diff", action="store_true",
-                   help="print the fixes as a unified diff instead of writing them (exit 1 if there are any)")
+                   help="print the fixes as a unified diff instead of writing them (exit 1 if there are any, "
+                        "0 if not, whatever cannot be fixed)")
     p.add_argument("--unsafe-fixes", action="store_true",
                    help="with --fix or --diff, also apply the fixes that change behaviour (TFS301-TFS304)")
     p.add_argument("--cache-dir", metavar="DIR",
@@ -262,36 +272,43 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"tflint-save: error: standard input: {exc}\n")
             return EXIT_ERROR
     result = run.lint_paths(files, settings, stdin_text, args.stdin_filename or "-", *_scale(args, settings))
-    if settings.keras_plan is not None:
-        for problem in settings.keras_plan.problems:  # the next source decided instead
-            sys.stderr.write(f"tflint-save: warning: {problem}\n")
-    for warning in (w for r in result.results for w in r.warnings):
-        sys.stderr.write(f"tflint-save: warning: {warning}\n")
+    if not args.quiet:
+        if settings.keras_plan is not None:
+            for problem in settings.keras_plan.problems:  # the next source decided instead
+                sys.stderr.write(f"tflint-save: warning: {problem}\n")
+        for warning in (w for r in result.results for w in r.warnings):
+            sys.stderr.write(f"tflint-save: warning: {warning}\n")
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
+    fixed = None
+    stream = sys.stdout
     if args.fix or args.diff:
         from tflint_save import fix
 
-        result, diff = fix.apply(result, settings, texts, args.unsafe_fixes, args.diff)
-        if diff is not None:  # --diff: the diff is the report
-            if not _emit(args, diff):
-                return EXIT_ERROR
-            if missing or result.internal_error:
-                return EXIT_ERROR
-            return EXIT_FINDINGS if (diff or result.findings) and not args.exit_zero else EXIT_CLEAN
-    elif args.output_format == "json":  # each finding's fix, as ruff shows it
+        applied = fix.apply(result, settings, texts, args.unsafe_fixes, args.diff)
+        result, fixed = applied.report, applied.fixed
+        if args.diff:
+            return _finish_diff(args, applied, bool(missing))
+        if texts:
+            # As ruff: the fixed source on stdout (an editor's fix-on-save replaces the buffer with
+            # it), the report of what is left on stderr.
+            sys.stdout.write("".join(applied.texts.values()))
+            stream = sys.stderr
+    else:
         from tflint_save import fix
 
+        # Each finding's fix: JSON shows it, and the other formats mark what --fix would fix.
         result.findings = fix.attach(result.findings, texts)
     summary = None
     if args.verify or args.verified_only:
         failed, summary = _verify(args, settings, result, files, stdin_text)
         if failed is not None:
             return failed
-    if not _write_report(args, result.findings, stdin_text):
+    if not _write_report(args, result.findings, stdin_text, stream):
         return EXIT_ERROR
-    if summary:  # beside a machine-readable report it goes to stderr, as --statistics does
-        plain = args.output_format in ("concise", "full") and args.output_file is None
+    if summary and not args.quiet:  # beside a machine-readable report it goes to stderr, as --statistics does
+        plain = args.output_format in ("concise", "full") and args.output_file is None and stream is sys.stdout
         (sys.stdout if plain else sys.stderr).write(summary + "\n")
+    _closing_lines(args, result.findings, fixed, stream)
     if missing or result.internal_error:
         return EXIT_ERROR
     if result.findings and not args.exit_zero:
@@ -299,26 +316,61 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str]) -> bool:
-    """The report in --output-format, to --output-file or standard output; False if it cannot be written."""
+def _finish_diff(args: argparse.Namespace, applied, missing: bool) -> int:
+    """--diff, as ruff: the diff on stdout, 'Would fix N findings.' on stderr, exit 1 only if
+    there is something to fix (what cannot be fixed does not count)."""
+    from tflint_save import summary
+
+    if not _emit(args, applied.diff):
+        return EXIT_ERROR
+    line = summary.would_fix(applied.fixed, applied.report.findings, args.unsafe_fixes)
+    if line and not args.quiet:
+        sys.stderr.write(line + "\n")
+    if missing or applied.report.internal_error:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if applied.diff and not args.exit_zero else EXIT_CLEAN
+
+
+def _closing_lines(args: argparse.Namespace, findings, fixed: Optional[int], stream) -> None:
+    """ruff's 'Found N findings.' and what --fix would fix, after a concise or full report (or
+    --statistics) shown on a terminal; a --fix run always says what it did, on stderr when its
+    report is not on a terminal, so that flake8-style lines stay alone on a pipe."""
+    from tflint_save import summary
+
+    if args.quiet or (args.output_format not in ("concise", "full") and not args.statistics):
+        return
+    to_terminal = args.output_file is None and stream is sys.stdout and _isatty(sys.stdout)
+    if not to_terminal and fixed is None:
+        return
+    lines = summary.found(findings, args.unsafe_fixes, fixed)
+    (sys.stdout if to_terminal else sys.stderr).write("".join(line + "\n" for line in lines))
+
+
+def _isatty(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _write_report(args: argparse.Namespace, findings, stdin_text: Optional[str], stream=None) -> bool:
+    """The report in --output-format (or --statistics), to --output-file or ``stream`` (standard
+    output); False if it cannot be written."""
     from tflint_save import report
 
-    color = args.output_file is None and report.use_color(args.color, sys.stdout)
-    texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else None
-    text = report.render(findings, args.output_format, color, texts)
+    stream = stream or sys.stdout
+    color = args.output_file is None and report.use_color(args.color, stream)
     if args.statistics:
-        lines = report.statistics(findings)
-        if args.output_format in ("concise", "full"):
-            text += "".join(line + "\n" for line in lines)
-        else:  # keep a machine-readable report parseable
-            report.write_lines(lines, sys.stderr)
-    return _emit(args, text)
+        header = args.output_file is None and args.output_format != "json" and _isatty(stream)
+        text = report.statistics(findings, args.output_format, args.unsafe_fixes, header)
+    else:
+        texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else None
+        text = report.render(findings, args.output_format, color, texts, args.unsafe_fixes)
+    return _emit(args, text, stream)
 
 
-def _emit(args: argparse.Namespace, text: str) -> bool:
-    """Write the report (or the diff) to --output-file or standard output; False if it cannot be written."""
+def _emit(args: argparse.Namespace, text: str, stream=None) -> bool:
+    """Write the report (or the diff) to --output-file or ``stream`` (standard output); False if
+    it cannot be written."""
     if args.output_file is None:
-        sys.stdout.write(text)
+        (stream or sys.stdout).write(text)
         return True
     try:
         os.makedirs(os.path.dirname(os.path.abspath(args.output_file)), exist_ok=True)

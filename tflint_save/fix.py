@@ -25,7 +25,7 @@ import sys
 import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -694,10 +694,12 @@ class Outcome:
         return "".join(out)
 
 
-def fix_run(report, settings, unsafe: bool = False, skip: Sequence[str] = ()) -> Outcome:
-    """Fix every file of a settled run (``report.results``) in memory, pass after pass."""
+def fix_run(report, settings, unsafe: bool = False, texts: Optional[Mapping[str, str]] = None) -> Outcome:
+    """Fix every file of a settled run (``report.results``) in memory, pass after pass.
+    ``texts``: files read from standard input, by name (fixed from that text, never from disk)."""
     from tflint_save import run
 
+    texts = texts or {}
     results = list(report.results)
     rules = run.enabled_rules(settings)
     where = {r.path: i for i, r in enumerate(results)}
@@ -706,14 +708,14 @@ def fix_run(report, settings, unsafe: bool = False, skip: Sequence[str] = ()) ->
     for _ in range(MAX_PASSES):
         todo: Dict[str, List[Finding]] = {}
         for f in outcome.report.findings:
-            if f.code in FIXERS and allowed(FIXERS[f.code][0], unsafe) and f.path.endswith(".py") \
-                    and f.path not in skip and f.path in where:
+            if f.code in FIXERS and allowed(FIXERS[f.code][0], unsafe) and f.path in where \
+                    and (f.path.endswith(".py") or f.path in texts) and f.cell is None:
                 todo.setdefault(f.path, []).append(f)
         progress = False
         for path, found in sorted(todo.items()):
             if path not in outcome.files:
                 try:
-                    data, text = source.read(path)
+                    data, text = (texts[path].encode("utf-8"), texts[path]) if path in texts else source.read(path)
                 except source.SourceError:
                     continue
                 outcome.files[path] = (data, text, text)
@@ -761,32 +763,35 @@ def write(path: str, original: bytes, text: str) -> Optional[str]:
     return None
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+@dataclass
+class Applied:
+    """What --fix or --diff did: the findings left (each with the fix still on offer), how many
+    were fixed (or would be) in how many files, the diff (--diff) and the fixed text of each
+    file read from standard input."""
+
+    report: object  # run.Report
+    fixed: int
+    files: int
+    diff: Optional[str]
+    texts: Dict[str, str]
 
 
-def apply(report, settings, texts: Dict[str, str], unsafe: bool = False, diff: bool = False):
-    """--fix (or, with ``diff``, --diff): (the report left, the diff text for --diff or None).
-    ``texts``: what was read from standard input, by its name (never fixed).  Fix summaries go to
-    stderr; a file that cannot be written is an error."""
-    outcome = fix_run(report, settings, unsafe, skip=list(texts))
+def apply(report, settings, texts: Dict[str, str], unsafe: bool = False, diff: bool = False) -> Applied:
+    """--fix (or, with ``diff``, --diff).  ``texts``: what was read from standard input, by its
+    name: fixed in memory, never written.  A file that cannot be written is an error (on stderr,
+    and the report's internal_error makes the exit code 2)."""
+    outcome = fix_run(report, settings, unsafe, texts)
     left = outcome.report
-    if diff:
-        text = outcome.diff()
-        if outcome.fixed:
-            sys.stderr.write(f"tflint-save: would fix {_plural(outcome.fixed, 'finding')} in "
-                             f"{_plural(len(outcome.files), 'file')}\n")
-        return left, text
-    for path, (original, _, fixed) in sorted(outcome.files.items()):
-        error = write(path, original, fixed)
-        if error is not None:
-            sys.stderr.write(f"tflint-save: error: cannot write the fixes to {path}: {error}\n")
-            left.internal_error = True  # exit code 2, as for any error
-    left.findings = attach(left.findings, texts)
-    unsafe_left = sum(1 for f in left.findings if f.fix and f.fix["applicability"] == UNSAFE)
-    if outcome.fixed or unsafe_left:
-        note = f" ({unsafe_left} fixable with --unsafe-fixes)" if unsafe_left and not unsafe else ""
-        sys.stderr.write(f"tflint-save: fixed {_plural(outcome.fixed, 'finding')} in "
-                         f"{_plural(len(outcome.files), 'file')}; {_plural(len(left.findings), 'finding')} "
-                         f"left{note}\n")
-    return left, None
+    if not diff:
+        for path, (original, _, fixed) in sorted(outcome.files.items()):
+            if path in texts:
+                continue
+            error = write(path, original, fixed)
+            if error is not None:
+                sys.stderr.write(f"tflint-save: error: cannot write the fixes to {path}: {error}\n")
+                left.internal_error = True  # exit code 2, as for any error
+    now = dict(texts)
+    now.update({path: fixed for path, (_, _, fixed) in outcome.files.items()})
+    left.findings = attach(left.findings, now)
+    return Applied(left, outcome.fixed, len(outcome.files), outcome.diff() if diff else None,
+                   {path: now[path] for path in texts})

@@ -1,4 +1,5 @@
-"""Writing findings for people and tools: ``--output-format`` concise, full, json, sarif, github.
+"""Writing findings for people and tools: ``--output-format`` concise, full, json, sarif, github,
+gitlab, junit.
 
 ``render`` turns a run's findings into the report text; ``statistics`` counts them per code.
 """
@@ -15,24 +16,29 @@ from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from tflint_save import __version__, catalog
 from tflint_save.findings import Finding
 
-FORMATS = ("concise", "full", "json", "sarif", "github")
+FORMATS = ("concise", "full", "json", "sarif", "github", "gitlab", "junit")
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
 def render(findings: Sequence[Finding], fmt: str, color: bool = False,
-           texts: Optional[Mapping[str, str]] = None) -> str:
-    """The whole report.  ``texts``: file contents to use instead of reading the path (stdin)."""
+           texts: Optional[Mapping[str, str]] = None, unsafe_fixes: bool = False) -> str:
+    """The whole report.  ``texts``: file contents to use instead of reading the path (stdin).
+    ``unsafe_fixes``: --unsafe-fixes was given, so ``[*]`` marks unsafe fixes too (as ruff's)."""
     sources = Sources(texts or {})
     if fmt == "concise":
-        lines = concise(findings, color)
+        lines = concise(findings, color, unsafe_fixes)
     elif fmt == "full":
-        lines = full(findings, color, sources)
+        lines = full(findings, color, sources, unsafe_fixes)
     elif fmt == "github":
         lines = github(findings, sources)
     elif fmt == "json":
         return json.dumps([as_json(f) for f in findings], indent=2, ensure_ascii=False) + "\n"
     elif fmt == "sarif":
         return json.dumps(sarif(findings, sources), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "gitlab":
+        return json.dumps(gitlab(findings, sources), indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "junit":
+        return junit(findings)
     else:
         raise ValueError(f"unknown output format {fmt!r}")
     return "".join(line + "\n" for line in lines)
@@ -94,7 +100,7 @@ def _cells(text: str) -> Dict[int, List[str]]:
 
 # -- full ---------------------------------------------------------------------------------
 
-def full(findings: Sequence[Finding], color: bool, sources: Sources) -> List[str]:
+def full(findings: Sequence[Finding], color: bool, sources: Sources, unsafe_fixes: bool = False) -> List[str]:
     """The concise line, then the source line with carets under the finding and the fix hint."""
     out: List[str] = []
     red = reset = ""
@@ -102,7 +108,7 @@ def full(findings: Sequence[Finding], color: bool, sources: Sources) -> List[str
         from colorama import Fore, Style
 
         red, reset = Fore.RED + Style.BRIGHT, Style.RESET_ALL
-    for f, head in zip(findings, concise(findings, color)):
+    for f, head in zip(findings, concise(findings, color, unsafe_fixes)):
         out.append(head)
         line = sources.line(f)
         if line is not None:
@@ -234,6 +240,76 @@ def sarif(findings: Sequence[Finding], sources: Sources) -> Dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
+# -- gitlab -------------------------------------------------------------------------------
+
+def _relative(path: str) -> str:
+    """The path from the working directory (the checkout in CI), with '/'; as given when outside it."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return (path if rel.startswith(os.pardir) else rel).replace(os.sep, "/")
+
+
+def gitlab(findings: Sequence[Finding], sources: Sources) -> List[Dict[str, Any]]:
+    """A GitLab Code Quality report (artifacts:reports:codequality): GitLab's subset of the Code
+    Climate issue format.  The fingerprint leaves the line out, so an unchanged finding keeps it
+    when code above it moves; identical findings in one file are told apart by their order."""
+    import hashlib
+
+    seen: Counter = Counter()
+    issues = []
+    for f in findings:
+        path = _relative(f.path)
+        line, col = sources.file_position(f)
+        end = {"line": f.end_line, "column": f.end_col} if f.end_line and f.cell is None else {"line": line, "column": col}
+        key = (path, f.code, f.message)
+        seen[key] += 1
+        digest = hashlib.blake2b("\0".join(key + (str(seen[key]),)).encode("utf-8", "surrogateescape"), digest_size=16)
+        entry = catalog.get(f.code)
+        issue: Dict[str, Any] = {
+            "type": "issue",
+            "check_name": f.code,
+            "description": f"{f.code}: {f.message}",
+            "categories": ["Bug Risk"],
+            "severity": "major",
+            "fingerprint": digest.hexdigest(),
+            "location": {"path": path, "positions": {"begin": {"line": line, "column": col}, "end": end}},
+        }
+        if entry is not None and entry.url:
+            issue["content"] = {"body": f"{entry.summary}. See [{f.code} {entry.name}]({entry.url})."}
+        issues.append(issue)
+    return issues
+
+
+# -- junit --------------------------------------------------------------------------------
+
+def junit(findings: Sequence[Finding]) -> str:
+    """A JUnit XML report: one test suite per file, one failed test case per finding (a clean
+    run is one passing case), as ruff writes it, which CI servers show as test results."""
+    from xml.etree import ElementTree as ET
+
+    by_path: Dict[str, List[Finding]] = {}
+    for f in findings:
+        by_path.setdefault(f.path, []).append(f)
+    total = str(len(findings) or 1)
+    root = ET.Element("testsuites", name="tflint-save", tests=total, failures=str(len(findings)), errors="0",
+                      skipped="0")
+    if not findings:
+        suite = ET.SubElement(root, "testsuite", name="tflint-save", tests="1", failures="0", errors="0", skipped="0")
+        ET.SubElement(suite, "testcase", name="No findings", classname="tflint-save")
+    for path, found in by_path.items():
+        shown = _relative(path)
+        suite = ET.SubElement(root, "testsuite", name=shown, tests=str(len(found)), failures=str(len(found)),
+                              errors="0", skipped="0")
+        for f in found:
+            case = ET.SubElement(suite, "testcase", name=f"{f.code} {rule_name(f.code)}".rstrip(),
+                                 classname=os.path.splitext(shown)[0].replace("/", "."), file=shown,
+                                 line=str(f.line))
+            failure = ET.SubElement(case, "failure", message=f.message, type=f.code)
+            entry = catalog.get(f.code)
+            failure.text = f"{shown}:{position(f)}: {f.code} {f.message}" + (f"\n{entry.url}" if entry and entry.url else "")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
 # -- github -------------------------------------------------------------------------------
 
 def _escape_data(text: str) -> str:
@@ -273,15 +349,21 @@ def position(f: Finding) -> str:
     return f"{f.line}:{f.col}" if f.cell is None else f"cell {f.cell}:{f.line}:{f.col}"
 
 
-def concise(findings: Sequence[Finding], color: bool) -> List[str]:
-    """flake8's ``path:line:col: CODE message`` (``path:cell 3:line:col: ...`` in notebooks)."""
+def concise(findings: Sequence[Finding], color: bool, unsafe_fixes: bool = False) -> List[str]:
+    """flake8's ``path:line:col: CODE message`` (``path:cell 3:line:col: ...`` in notebooks), with
+    ruff's ``[*]`` after the code when ``--fix`` would fix it."""
+    from tflint_save.summary import applicable
+
     if not color:
-        return [f"{f.path}:{position(f)}: {f.code} {f.message}{verified(f)}" for f in findings]
+        return [f"{f.path}:{position(f)}: {f.code} {'[*] ' if applicable(f, unsafe_fixes) else ''}"
+                f"{f.message}{verified(f)}" for f in findings]
     from colorama import Fore, Style
 
+    star = f"[{Fore.CYAN}*{Style.RESET_ALL}] "
     return [
         f"{Style.BRIGHT}{f.path}{Style.RESET_ALL}:{position(f)}: "
-        f"{Fore.RED}{Style.BRIGHT}{f.code}{Style.RESET_ALL} {f.message}{verified(f)}"
+        f"{Fore.RED}{Style.BRIGHT}{f.code}{Style.RESET_ALL} {star if applicable(f, unsafe_fixes) else ''}"
+        f"{f.message}{verified(f)}"
         for f in findings
     ]
 
@@ -316,14 +398,17 @@ def rule_name(code: str) -> str:
     return entry.name if entry else ""
 
 
-def statistics(findings: Sequence[Finding]) -> List[str]:
-    """One line per code, most frequent first: ``count  CODE  name``."""
-    counts = Counter(f.code for f in findings)
-    lines = []
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = rule_name(code)
-        lines.append(f"{count:<5} {code}  {name}".rstrip())
-    return lines
+def statistics(findings: Sequence[Finding], fmt: str = "concise", unsafe_fixes: bool = False,
+               header: bool = False) -> str:
+    """--statistics in place of the report, as ruff prints it: JSON records with
+    ``--output-format json``, else ``count<TAB>code<TAB>[*] name`` rows (see summary.py)."""
+    from tflint_save import summary
+
+    names = {code: rule_name(code) for code in {f.code for f in findings}}
+    records = summary.statistics_records(findings, unsafe_fixes, names)
+    if fmt == "json":
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    return "".join(line + "\n" for line in summary.statistics_lines(records, header))
 
 
 def write_lines(lines: Sequence[str], stream: IO[str] = sys.stdout) -> None:
