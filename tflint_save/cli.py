@@ -281,9 +281,9 @@ def _run(args: argparse.Namespace) -> int:
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
     fixed = None
     stream = sys.stdout
-    if args.fix or args.diff:
-        from tflint_save import fix
+    from tflint_save import fix
 
+    if args.fix or args.diff:
         applied = fix.apply(result, settings, texts, args.unsafe_fixes, args.diff)
         result, fixed = applied.report, applied.fixed
         if args.diff:
@@ -293,10 +293,8 @@ def _run(args: argparse.Namespace) -> int:
             # it), the report of what is left on stderr.
             sys.stdout.write("".join(applied.texts.values()))
             stream = sys.stderr
-    else:
-        from tflint_save import fix
-
-        # Each finding's fix: JSON shows it, and the other formats mark what --fix would fix.
+    elif args.statistics or args.output_format in ("concise", "full", "json"):
+        # Each finding's fix: JSON shows it, the text formats mark what --fix would fix ([*]).
         result.findings = fix.attach(result.findings, texts)
     summary = None
     if args.verify or args.verified_only:
@@ -305,7 +303,7 @@ def _run(args: argparse.Namespace) -> int:
             return failed
     if not _write_report(args, result.findings, stdin_text, stream):
         return EXIT_ERROR
-    if summary and not args.quiet:  # beside a machine-readable report it goes to stderr, as --statistics does
+    if summary and not args.quiet:  # beside a machine-readable report it goes to stderr
         plain = args.output_format in ("concise", "full") and args.output_file is None and stream is sys.stdout
         (sys.stdout if plain else sys.stderr).write(summary + "\n")
     _closing_lines(args, result.findings, fixed, stream)
