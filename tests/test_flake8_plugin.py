@@ -147,3 +147,12 @@ def test_flake8_auto_takes_each_files_project_version(project):
     codes = sorted((line.split(":")[0], line.split(" ")[1]) for line in proc.stdout.splitlines())
     # TFS202 (a SavedModel directory given to load_model) is Keras 3 only: TF 2.15 loads it.
     assert codes == [("bad.py", "TFS202"), ("bad.py", "TFS203"), ("old/bad.py", "TFS203")], proc.stderr
+
+
+def test_flake8_never_runs_the_opt_in_unused_noqa_rule(project):
+    # flake8 selects every TFS code by default and handles # noqa itself: TFS003 is not for it,
+    # even when selected by name.
+    (project / "used.py").write_text('import keras\nkeras.models.load_model("m.keras")  # noqa: TFS203\n',
+                                     encoding="utf-8")
+    assert flake8(project, "used.py") == (0, [])
+    assert flake8(project, "--select", "TFS003,TFS2", "used.py") == (0, [])

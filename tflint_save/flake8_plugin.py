@@ -15,7 +15,7 @@ import argparse
 from typing import Any, Iterator, List, Optional, Tuple, Type
 
 from tflint_save import __version__
-from tflint_save.config import Settings
+from tflint_save.config import OPT_IN, Settings
 
 
 class Plugin:
@@ -45,7 +45,9 @@ class Plugin:
     def parse_options(cls, options: argparse.Namespace) -> None:
         from tflint_save.run import known_codes
 
-        cls.selected = selected_codes(options, known_codes())
+        # flake8 selects a plugin's codes by prefix by default, and handles # noqa itself:
+        # the opt-in TFS003 (unused noqa) is not for it.
+        cls.selected = selected_codes(options, [c for c in known_codes() if c not in OPT_IN])
         setting = getattr(options, "tflint_save_keras_version", "auto") or "auto"
         cls.keras_version = None if setting == "auto" else int(setting)
 
