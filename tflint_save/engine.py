@@ -389,7 +389,7 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
     collector.store(ctx)
     tracker = _place(ctx)
     if any(rule.code == noqa.UNUSED_NOQA for rule in rules):
-        _unused_noqa(ctx, tracker, [rule for rule in rules if rule not in walker.broken])
+        _unused_noqa(ctx, tracker or _tracker(ctx.text), [rule for rule in rules if rule not in walker.broken])
     return ctx.result
 
 
@@ -398,14 +398,18 @@ def _imports_keras3(resolver: Resolver) -> bool:
     return any(n == "keras" or n.startswith("keras.") for targets in names for n in targets)
 
 
-def _place(ctx: Context) -> noqa.Tracker:
+def _tracker(text: str) -> noqa.Tracker:
+    # Lines as positions count them: splitlines() also breaks at \f, \v, \x1c...
+    return noqa.Tracker(text.split("\n"), noqa.file_codes(text))
+
+
+def _place(ctx: Context) -> Optional[noqa.Tracker]:
     """Give reported nodes their positions, apply # noqa, and file the findings; the directives
-    used, for TFS003."""
-    lines = ctx.text.split("\n")  # as positions count lines: splitlines() also breaks at \f, \v, \x1c...
-    tracker = noqa.Tracker(lines, noqa.file_codes(ctx.text))
+    used (for TFS003), None when nothing was reported."""
     reports = ctx._reports
     if not reports:
-        return tracker
+        return None
+    tracker = _tracker(ctx.text)
     result = ctx.result
     wanted: List[cst.CSTNode] = []
     for node, statement, *_ in reports:

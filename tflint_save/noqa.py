@@ -20,6 +20,14 @@ LINE = re.compile(r"#\s*noqa(?::[\s]*" + _CODES + ")?", re.IGNORECASE)
 FILE = re.compile(r"^\s*#\s*tflint-save:\s*noqa(?::\s*" + _CODES + r")?\s*$", re.IGNORECASE | re.MULTILINE)
 
 
+_ANY = re.compile("noqa", re.IGNORECASE)
+
+
+def mentions(text: str) -> bool:
+    """Whether the text may hold a directive at all (one scan, no copy of the text)."""
+    return _ANY.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Directive:
     line: int  # 1-based
@@ -59,7 +67,7 @@ def silenced(code: str, codes: Optional[Tuple[str, ...]]) -> bool:
 
 def directives(text: str) -> Iterator[Directive]:
     """Every directive of a file, in line order (lines counted on "\\n", as positions are)."""
-    if "noqa" not in text and "NOQA" not in text.upper():
+    if not mentions(text):
         return
     for number, line in enumerate(text.split("\n"), 1):
         whole = FILE.match(line)

@@ -67,8 +67,9 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
             result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read file: {exc}"))
             return result
     result = lint_text(path, text, rules, keras, legacy)
-    result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
-                           f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
+    if noqa.mentions(text):
+        result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
+                               f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
     return result
 
 
