@@ -3,7 +3,6 @@
 
 import json
 import os
-import pty
 import subprocess
 import sys
 import textwrap
@@ -55,6 +54,7 @@ def run_cli(capsys, *argv):
 
 def on_terminal(*argv):
     """Run the command with its standard output on a pseudo-terminal: (exit code, what it showed)."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX only")
     leader, follower = pty.openpty()
     env = dict(os.environ, PYTHONPATH=ROOT, NO_COLOR="1")
     process = subprocess.Popen([sys.executable, "-m", "tflint_save", "--keras-version", "3", "--no-cache", *argv],
