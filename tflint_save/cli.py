@@ -244,7 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tflint_save import config, discovery, run
+    from tflint_save import config, discovery, fix, run
 
     if not args.paths and args.force_exclude:
         return EXIT_CLEAN  # pre-commit with no files left to pass
@@ -281,8 +281,6 @@ def _run(args: argparse.Namespace) -> int:
     texts = {args.stdin_filename or "-": stdin_text} if stdin_text is not None else {}
     fixed = None
     stream = sys.stdout
-    from tflint_save import fix
-
     if args.fix or args.diff:
         applied = fix.apply(result, settings, texts, args.unsafe_fixes, args.diff)
         result, fixed = applied.report, applied.fixed
