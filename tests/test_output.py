@@ -135,6 +135,8 @@ def test_statistics_are_ruffs_rows_with_a_header_on_a_terminal(capsys):
         "Found 3 findings.",
         "[*] 1 fixable with `--fix` (2 unsafe fixes available with `--fix --unsafe-fixes`).",
     ]
+    # JSON stays JSON on a terminal too: no closing lines after it.
+    assert json.loads(on_terminal("--statistics", "--output-format", "json", "safe.py")[1])[0]["code"] == "TFS502"
     records = json.loads(run_cli(capsys, "--statistics", "--output-format", "json", "unsafe.py", "--unsafe-fixes")[1])
     assert records == [
         {"code": "TFS302", "name": "get-config-missing-argument", "count": 1, "fixable": True, "fixable_count": 1},

@@ -333,9 +333,10 @@ def _closing_lines(args: argparse.Namespace, findings, fixed: Optional[int], str
     report is not on a terminal, so that flake8-style lines stay alone on a pipe."""
     from tflint_save import summary
 
-    if args.quiet or (args.output_format not in ("concise", "full") and not args.statistics):
+    if args.quiet:
         return
-    to_terminal = args.output_file is None and stream is sys.stdout and _isatty(sys.stdout)
+    text = args.output_format in ("concise", "full")  # JSON and the other formats stay parseable
+    to_terminal = text and args.output_file is None and stream is sys.stdout and _isatty(sys.stdout)
     if not to_terminal and fixed is None:
         return
     lines = summary.found(findings, args.unsafe_fixes, fixed)
