@@ -4,18 +4,22 @@ A rule is a small class (see ``Rule``) with ``visit_<Node>``/``leave_<Node>`` me
 the libcst node types it cares about, a ``finish`` for what it decides at the end of the
 file, and a ``resolve`` for findings that need the whole project (the cross-file index).
 The walk keeps the resolver's scopes, the current statement and function, and the values
-last assigned to plain names, so rules ask the context instead of walking again.
+last assigned to plain names, so rules ask the context instead of walking again.  What
+several rules need to know about the file is a shared analysis (``analysis.Analysis``): the
+rules name it in ``uses`` and the walk hands each node to it before them.
 """
 
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
 
 from tflint_save import index as index_mod
 from tflint_save import noqa
+from tflint_save.analysis import Analysis, needed
 from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.findings import FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
@@ -36,6 +40,9 @@ class Rule:
 
     code = ""
     keras_versions: Tuple[int, ...] = (2, 3)
+    # The shared analyses the rule reads (``self.ctx.analysis(Kind)``): built in the same walk,
+    # each node reaching them before any rule.
+    uses: Tuple[Type[Analysis], ...] = ()
 
     def __init__(self, ctx: "Context"):
         self.ctx = ctx
@@ -64,9 +71,13 @@ class Context:
         self.classes: List[cst.ClassDef] = []
         self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Dict[str, Any], bool]] = []
         self.result = FileResult(path)
-        # Per-file analyses several rules share (e.g. the model tracker), built once on demand.
-        # Keep them here, never in module-level caches: those would keep every tree alive.
-        self.shared: Dict[str, Any] = {}
+        # The shared analyses of this file, by kind.  They live here, never in module-level
+        # caches: those would keep every tree alive.
+        self.analyses: Dict[type, Analysis] = {}
+
+    def analysis(self, kind: Type[Analysis]) -> Any:
+        """The file's ``kind`` analysis; the asking rule names it in ``uses``."""
+        return self.analyses[kind]
 
     # -- names -------------------------------------------------------------------------
     def names(self, node: cst.BaseExpression) -> Names:
@@ -108,6 +119,16 @@ class Context:
         self._reports.append((node, self.statement, code, message, data, True))
 
 
+# The analyses every file gets, whatever the rules: the project index needs each file's share.
+ENGINE_USES: Tuple[Type[Analysis], ...] = (index_mod.Collector,)
+
+
+@lru_cache(maxsize=None)
+def _all_uses(kind: type) -> List[type]:
+    """The analyses ``kind`` reads, directly or through other analyses."""
+    return needed([kind])
+
+
 # -- the walk ----------------------------------------------------------------------------
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
@@ -123,51 +144,65 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
 
 _HANDLERS: Dict[type, Dict[str, List[Tuple[type, str]]]] = {}
 
+# What walks along: a rule or a shared analysis.
+Walker = Any
 
-def _handler_names(rule_cls: type) -> Dict[str, List[Tuple[type, str]]]:
-    """visit_X/leave_X methods of a rule class, as (node type, method name)."""
-    found = _HANDLERS.get(rule_cls)
+
+def _handler_names(owner_cls: type) -> Dict[str, List[Tuple[type, str]]]:
+    """visit_X/leave_X methods of a rule or analysis class, as (node type, method name)."""
+    found = _HANDLERS.get(owner_cls)
     if found is None:
         found = {"visit": [], "leave": []}
-        for attr in dir(rule_cls):
+        for attr in dir(owner_cls):
             for kind in ("visit", "leave"):
                 if attr.startswith(kind + "_"):
                     node_type = getattr(cst, attr[len(kind) + 1:], None)
                     if node_type is None:
-                        raise TypeError(f"{rule_cls.__name__}.{attr}: no libcst node type of that name")
+                        raise TypeError(f"{owner_cls.__name__}.{attr}: no libcst node type of that name")
                     found[kind].append((node_type, attr))
-        _HANDLERS[rule_cls] = found
+        _HANDLERS[owner_cls] = found
     return found
 
 
+def _label(owner: Walker) -> str:
+    name = type(owner).__name__
+    return f"{owner.code} {name}" if isinstance(owner, Rule) else f"the analysis {name}"
+
+
 class _Walker:
-    def __init__(self, ctx: Context, rules: Sequence[Rule], collector: "index_mod.Collector"):
+    def __init__(self, ctx: Context, analyses: Sequence[Analysis], rules: Sequence[Rule]):
         self.ctx = ctx
-        self.visit: Dict[type, List[Tuple[Rule, Callable]]] = {}
-        self.leave: Dict[type, List[Tuple[Rule, Callable]]] = {}
-        for rule in rules:
-            names = _handler_names(type(rule))
+        self.visit: Dict[type, List[Tuple[Walker, Callable]]] = {}
+        self.leave: Dict[type, List[Tuple[Walker, Callable]]] = {}
+        # Analyses first: every node reaches them before the rules that read them.
+        for owner in list(analyses) + list(rules):
+            names = _handler_names(type(owner))
             for node_type, attr in names["visit"]:
-                self.visit.setdefault(node_type, []).append((rule, getattr(rule, attr)))
+                self.visit.setdefault(node_type, []).append((owner, getattr(owner, attr)))
             for node_type, attr in names["leave"]:
-                self.leave.setdefault(node_type, []).append((rule, getattr(rule, attr)))
-        self.collector = collector
+                self.leave.setdefault(node_type, []).append((owner, getattr(owner, attr)))
+        # Who stops when an analysis fails: what reads it, directly or through another analysis.
+        self.readers: Dict[type, List[Walker]] = {}
+        for owner in list(analyses) + list(rules):
+            for kind in _all_uses(type(owner)):
+                self.readers.setdefault(kind, []).append(owner)
         self.broken: set = set()
 
-    def _call(self, handlers: List[Tuple[Rule, Callable]], node: cst.CSTNode) -> None:
-        for rule, handler in handlers:
-            if rule in self.broken:
+    def _call(self, handlers: List[Tuple[Walker, Callable]], node: cst.CSTNode) -> None:
+        for owner, handler in handlers:
+            if owner in self.broken:
                 continue
             try:
                 handler(node)
             except Exception as exc:  # a bug in one rule must not stop the others
-                self._internal_error(rule, node, exc)
+                self._internal_error(owner, node, exc)
 
-    def _internal_error(self, rule: Rule, node: Optional[cst.CSTNode], exc: BaseException) -> None:
-        self.broken.add(rule)
+    def _internal_error(self, owner: Walker, node: Optional[cst.CSTNode], exc: BaseException) -> None:
+        self.broken.add(owner)
+        # What reads a broken analysis would decide on half its facts: it stops too.
+        self.broken.update(self.readers.get(type(owner), ()))
         ctx = self.ctx
-        name = type(rule).__name__
-        message = f"internal error in {rule.code} {name} (please report): {type(exc).__name__}: {exc}"
+        message = f"internal error in {_label(owner)} (please report): {type(exc).__name__}: {exc}"
         ctx._reports.append((node or ctx.module, None, INTERNAL_ERROR, message, {}, False))
         ctx.result.error = message
 
@@ -231,8 +266,6 @@ class _Walker:
                     ctx.resolver.add_import(node)
             elif cls is cst.WithItem and node.asname is not None:
                 self._shadow_target(node.asname.name)
-            elif cls is cst.Call:
-                self.collector.call(ctx, node)
         stack.pop()
         handlers = self.leave.get(cls)
         if handlers:
@@ -244,8 +277,6 @@ class _Walker:
         for decorator in node.decorators:
             self.walk(decorator)
         self.walk(node.params)
-        if len(ctx.resolver.scopes) == 1:
-            self.collector.function(ctx, node)
         ctx.resolver.push("function", param_names(node.params))
         ctx.functions.append(node)
         self.walk(node.body)
@@ -263,7 +294,6 @@ class _Walker:
             self.walk(arg)
         for arg in node.keywords:
             self.walk(arg)
-        self.collector.class_def(ctx, node)
         ctx.resolver.push("class")
         ctx.classes.append(node)
         self.walk(node.body)
@@ -372,21 +402,24 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
     if (resolver.uses_tf_keras or legacy) and not _imports_keras3(resolver):
         keras = 2  # tf_keras is Keras 2, whatever else is installed; `import keras` stays Keras 3
     ctx = Context(path, text, module, keras, resolver)
-    rules = [cls(ctx) for cls in rule_classes if keras in cls.keras_versions]
-    collector = index_mod.Collector()
-    walker = _Walker(ctx, rules, collector)
+    wanted = [cls for cls in rule_classes if keras in cls.keras_versions]
+    analyses = []
+    for kind in needed(wanted, ENGINE_USES):
+        ctx.analyses[kind] = kind(ctx)
+        analyses.append(ctx.analyses[kind])
+    rules = [cls(ctx) for cls in wanted]
+    walker = _Walker(ctx, analyses, rules)
     try:
         walker.walk(module)
     except RecursionError as exc:
         walker._internal_error(Rule(ctx), None, exc)
-    for rule in rules:
-        if rule in walker.broken:
+    for owner in analyses + rules:
+        if owner in walker.broken:
             continue
         try:
-            rule.finish()
+            owner.finish()
         except Exception as exc:
-            walker._internal_error(rule, None, exc)
-    collector.store(ctx)
+            walker._internal_error(owner, None, exc)
     tracker = _place(ctx)
     if any(rule.code == noqa.UNUSED_NOQA for rule in rules):
         _unused_noqa(ctx, tracker or _tracker(ctx.text), [rule for rule in rules if rule not in walker.broken])

@@ -1,6 +1,6 @@
 """The project index: custom Keras classes and functions across every linted file.
 
-While each file is walked, ``Collector`` notes its classes (bases, decorators, methods),
+While each file is walked, ``Collector`` (a shared analysis the engine runs on every file) notes its classes (bases, decorators, methods),
 its module-level functions, ``get_custom_objects()`` registrations, and functions handed
 to Keras as losses, metrics or activations.  Once every file is done, ``ProjectIndex``
 answers what a class is (a Layer through two project base classes in other files...) and
@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.analysis import Analysis
 from tflint_save.findings import ClassInfo, FileResult
 
 REGISTER = "keras.saving.register_keras_serializable"
@@ -38,10 +39,11 @@ def _is_register(ctx, node: cst.BaseExpression) -> bool:
     return REGISTER in ctx.names(node)
 
 
-class Collector:
+class Collector(Analysis):
     """Gathers one file's contribution to the index during the walk."""
 
-    def __init__(self) -> None:
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
         self.classes: List[ClassInfo] = []
         self.functions: List[Tuple[str, bool]] = []
         self.registered: List[str] = []
@@ -51,7 +53,8 @@ class Collector:
         self.def_calls: Dict[str, Set[str]] = {}
         self._local: Set[str] = set()
 
-    def class_def(self, ctx, node: cst.ClassDef) -> None:
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        ctx = self.ctx
         module = tuple(ctx.resolver.module_parts)
         bases = []
         for arg in node.bases:
@@ -70,11 +73,14 @@ class Collector:
         )
         self._local.add(node.name.value)
 
-    def function(self, ctx, node: cst.FunctionDef) -> None:
-        registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
-        self.functions.append((node.name.value, registered))
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        if len(ctx.resolver.scopes) == 1:  # module-level functions only
+            registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
+            self.functions.append((node.name.value, registered))
 
-    def call(self, ctx, node: cst.Call) -> None:
+    def leave_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
         func = node.func
         names = ctx.names(func)
         name = _called_name(func)
@@ -106,11 +112,12 @@ class Collector:
             if arg.keyword is not None and arg.keyword.value == "activation" and isinstance(arg.value, cst.Name):
                 if not ctx.names(arg.value):
                     self.uses.append((arg.value.value, "activation"))
-        if len(ctx.stack) >= 3 and GET_CUSTOM_OBJECTS in names:
+        stack = ctx.stack  # the call's ancestors (it has left the stack)
+        if len(stack) >= 2 and GET_CUSTOM_OBJECTS in names:
             # get_custom_objects()["MyLayer"] = MyLayer
-            subscript, assign_target = ctx.stack[-2], ctx.stack[-3]
+            subscript, assign_target = stack[-1], stack[-2]
             if isinstance(subscript, cst.Subscript) and isinstance(assign_target, cst.AssignTarget):
-                statement = ctx.stack[-4] if len(ctx.stack) >= 4 else None
+                statement = stack[-3] if len(stack) >= 3 else None
                 if isinstance(statement, cst.Assign) and isinstance(statement.value, cst.Name):
                     self.registered.append(statement.value.value)
 
@@ -129,8 +136,8 @@ class Collector:
                 for name in names_in(arg.value):
                     self.uses.append((name, role))
 
-    def store(self, ctx) -> None:
-        result: FileResult = ctx.result
+    def finish(self) -> None:
+        result: FileResult = self.ctx.result
         result.classes = self.classes
         result.functions = self.functions
         result.registered_names = self.registered

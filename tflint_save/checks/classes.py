@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.analysis import Analysis
 from tflint_save.engine import Context
 from tflint_save.findings import ClassInfo, Pending
 from tflint_save.index import ProjectIndex
@@ -425,35 +426,47 @@ class ClassFacts:
         }
 
 
-class _FileState:
-    """The class facts of one file, gathered once however many of the class rules run."""
+class FileClasses(Analysis):
+    """The facts of every class of the file that may be a Keras class, gathered in the walk: a
+    shared analysis, read by the class rules (TFS3xx)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
         self.classes: List[ClassFacts] = []
         self.by_name: Dict[str, ClassFacts] = {}
         self.module_defs: Set[str] = set()
         self.data: Dict[int, Dict[str, Any]] = {}
-        self._last: Tuple[int, str] = (0, "")
 
-    def first(self, node: cst.CSTNode, event: str) -> bool:
-        """True for the first rule to see this event: the handlers of all rules run back to back."""
-        mark = (id(node), event)
-        if self._last == mark:
-            return False
-        self._last = mark
-        return True
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        ctx = self.ctx
+        if not ctx.classes and not ctx.functions:
+            self.module_defs.add(node.name.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        if not ctx.classes and not ctx.functions:
+            self.module_defs.add(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        if not node.bases:
+            return
+        facts = ClassFacts(self.ctx, node, self.module_defs)
+        if facts.maybe_keras and (facts.init is not None or facts.get_config is not None):
+            self.classes.append(facts)
+            self.by_name[facts.name] = facts
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Name):
+            return
+        facts = self.by_name.get(func.value)
+        if facts is not None and not self.ctx.raw_names(func):
+            facts.call_site(self.ctx, node, self.module_defs)
 
     def data_of(self, facts: ClassFacts) -> Dict[str, Any]:
         if id(facts) not in self.data:
             self.data[id(facts)] = facts.data()
         return self.data[id(facts)]
-
-
-def file_state(ctx: Context) -> _FileState:
-    state = ctx.shared.get("custom classes")
-    if state is None:
-        state = ctx.shared["custom classes"] = _FileState()
-    return state
 
 
 # -- what the project knows about a class --------------------------------------------------

@@ -15,7 +15,7 @@ import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.checks.classes import (
-    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, abstract_base, custom_class, file_state, keras_bases,
+    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, FileClasses, abstract_base, custom_class, keras_bases,
     noted_facts, super_keys,
 )
 from tflint_save.checks.common import MODEL_CHECKPOINT, SAVE_MODEL, names_if
@@ -36,37 +36,11 @@ H5 = (".h5", ".hdf5", ".he5")
 class ClassRule(Rule):
     """Base of the rules that judge a class definition: gather in the walk, defer, resolve."""
 
+    uses = (FileClasses,)
+
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self.state = file_state(ctx)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        ctx = self.ctx
-        if not ctx.classes and not ctx.functions:
-            self.state.module_defs.add(node.name.value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        ctx = self.ctx
-        if not ctx.classes and not ctx.functions:
-            self.state.module_defs.add(node.name.value)
-
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        state = self.state
-        if not node.bases or not state.first(node, "leave"):
-            return
-        facts = ClassFacts(self.ctx, node, state.module_defs)
-        if facts.maybe_keras and (facts.init is not None or facts.get_config is not None):
-            state.classes.append(facts)
-            state.by_name[facts.name] = facts
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if not isinstance(func, cst.Name):
-            return
-        state = self.state
-        facts = state.by_name.get(func.value)
-        if facts is not None and state.first(node, "call") and not self.ctx.raw_names(func):
-            facts.call_site(self.ctx, node, state.module_defs)
+        self.state: FileClasses = ctx.analysis(FileClasses)
 
     def finish(self) -> None:
         state = self.state
@@ -402,7 +376,6 @@ class TFS306(ClassRule):
         return facts.node if facts.functional else None  # noted: subclasses of functional models are fine
 
     def visit_Call(self, node: cst.Call) -> None:
-        super().visit_Call(node)
         ctx = self.ctx
         if nodes.method_name(node) not in ("save", "save_model"):
             return

@@ -24,24 +24,13 @@ from tflint_save.checks.modelinfo import (
 class _Traced(Rule):
     """A rule that asks the module's tracker about models, metrics and losses."""
 
+    uses = (modelinfo.Tracker,)
+
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.models = modelinfo.tracker(ctx)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.models.assign(node)
-
-    def visit_Return(self, node: cst.Return) -> None:
-        self.models.returned(node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.models.function_def(node)
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.models.class_def(node)
+        self.models: modelinfo.Tracker = ctx.analysis(modelinfo.Tracker)
 
     def visit_Call(self, node: cst.Call) -> None:
-        self.models.call(node)
         self.on_call(node)
 
     def on_call(self, node: cst.Call) -> None:
@@ -454,7 +443,6 @@ class TFS404(_Traced):
         self.stack.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        super().visit_Assign(node)
         self._made(node.value, [t.target for t in node.targets])
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -879,7 +867,6 @@ class TFS408(_Traced):
         self.call_args: Dict[str, str] = {}
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        super().visit_ClassDef(node)
         methods = self.models.metric_classes.get(node.name.value)
         if methods is None or not isinstance(node.body, cst.IndentedBlock):
             return

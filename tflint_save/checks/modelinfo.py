@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.analysis import Analysis
 
 MAX_DEPTH = 12
 
@@ -417,39 +418,30 @@ def _conditional_depth(ctx) -> int:
     return sum(1 for n in ctx.stack if isinstance(n, _CONDITIONAL) or type(n).__name__ == "TryStar")
 
 
-class Tracker:
+class Tracker(Analysis):
     """The models, compile() calls and metric attributes of one module, as the walk meets them.
 
-    One tracker per file, shared by the rules that ask (see ``tracker``); each rule hands
-    it the nodes it visits, and it handles each node once.
+    A shared analysis: the metric rules name it in ``uses`` and the engine hands it each node
+    before them.
     """
 
     def __init__(self, ctx):
-        self.ctx = ctx
+        super().__init__(ctx)
         self.models: Dict[int, Model] = {}  # id(construction call) -> model
         self.returns: Dict[str, Optional[Model]] = {}  # module function -> the model it returns
         self.compiles: List[Compile] = []
         self.functions: set = set()  # module-level function names
         self.metric_classes: Dict[str, Tuple[str, ...]] = {}  # the module's Metric subclasses -> methods
         self.attributes: Dict[Tuple[int, str], Metric] = {}  # (id(class), attr) -> metric in self.attr
-        self._last: Optional[cst.CSTNode] = None
         self._asked: Optional[cst.Call] = None  # metric_call's last question and answer
         self._answer: Tuple[Optional[Metric], Optional[str]] = (None, None)
 
-    def _once(self, node: cst.CSTNode) -> bool:
-        if node is self._last:
-            return False
-        self._last = node
-        return True
-
-    # -- what the rules hand over ------------------------------------------------------
-    def function_def(self, node: cst.FunctionDef) -> None:
-        if self._once(node) and not self.ctx.functions and not self.ctx.classes:
+    # -- the walk ------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self.ctx.functions and not self.ctx.classes:
             self.functions.add(node.name.value)
 
-    def class_def(self, node: cst.ClassDef) -> None:
-        if not self._once(node):
-            return
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
         ctx = self.ctx
         for base in node.bases:
             names = ctx.names(base.value)
@@ -461,8 +453,8 @@ class Tracker:
                 self.metric_classes[node.name.value] = methods
                 return
 
-    def assign(self, node: cst.Assign) -> None:
-        if not self._once(node) or not isinstance(node.value, cst.Call):
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not isinstance(node.value, cst.Call):
             return
         ctx = self.ctx
         value = node.value
@@ -489,9 +481,9 @@ class Tracker:
         self.models[id(call)] = model
         return model
 
-    def returned(self, node: cst.Return) -> None:
+    def visit_Return(self, node: cst.Return) -> None:
         ctx = self.ctx
-        if not self._once(node) or ctx.function is None or len(ctx.functions) != 1 or ctx.classes:
+        if ctx.function is None or len(ctx.functions) != 1 or ctx.classes:
             return
         name = ctx.function.name.value
         model = self.model(node.value) if node.value is not None else None
@@ -499,9 +491,9 @@ class Tracker:
             model = None  # two different returns: not knowable
         self.returns[name] = model
 
-    def call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if not isinstance(func, cst.Attribute) or not self._once(node):
+        if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
         if method == "add":
@@ -606,12 +598,3 @@ class Tracker:
         else:
             return None
         return model.output if model is not None and not model.multi_output else None
-
-
-def tracker(ctx) -> Tracker:
-    """The one tracker of the file ``ctx`` walks.  It lives on the context: a module-level
-    map keyed by the context would keep every file's tree alive (the tracker refers back)."""
-    found = ctx.shared.get("modelinfo.tracker")
-    if found is None:
-        found = ctx.shared["modelinfo.tracker"] = Tracker(ctx)
-    return found

@@ -1,0 +1,58 @@
+"""Shared analyses: facts about one file that several rules read, built once in the single walk.
+
+A rule names what it reads in ``uses`` (as libcst's ``METADATA_DEPENDENCIES``, but computed in
+the walk the rules already share, not in walks of their own).  For each file the engine makes
+one instance of every analysis that an enabled rule uses (and of those the engine itself needs:
+the project index), hands it each node it has a ``visit_<Node>``/``leave_<Node>`` method for
+ahead of every rule, and calls its ``finish`` before theirs.  A rule reaches it with
+``ctx.analysis(Kind)``.  An analysis may use others: they are made, and see each node, first.
+
+The analyses: ``index.Collector`` (the file's share of the project index),
+``checks.classes.FileClasses`` (what each class definition says about itself) and
+``checks.modelinfo.Tracker`` (the models, compile() calls and metrics of the module).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple, Type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tflint_save.engine import Context
+
+
+class Analysis:
+    """Base of every shared analysis: per-file state on the instance, one instance per file."""
+
+    uses: Tuple[Type["Analysis"], ...] = ()
+
+    def __init__(self, ctx: "Context"):
+        self.ctx = ctx
+
+    def finish(self) -> None:
+        """Called once the whole file has been walked, before the rules' ``finish``."""
+
+
+def needed(users: Sequence[type], always: Sequence[Type[Analysis]] = ()) -> List[Type[Analysis]]:
+    """Every analysis that ``users`` (rule or analysis classes) use, directly or through another
+    analysis, plus ``always``: each once, after the analyses it uses."""
+    order: List[Type[Analysis]] = []
+    state: Dict[Type[Analysis], bool] = {}  # False: being visited (a cycle), True: placed
+
+    def place(kind: Type[Analysis]) -> None:
+        seen = state.get(kind)
+        if seen:
+            return
+        if seen is False:
+            raise TypeError(f"analyses that use each other: {kind.__name__}")
+        state[kind] = False
+        for dependency in kind.uses:
+            place(dependency)
+        state[kind] = True
+        order.append(kind)
+
+    for kind in always:
+        place(kind)
+    for user in users:
+        for kind in getattr(user, "uses", ()):
+            place(kind)
+    return order
