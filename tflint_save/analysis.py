@@ -14,10 +14,7 @@ The analyses: ``index.Collector`` (the file's share of the project index),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple, Type
-
-if TYPE_CHECKING:  # pragma: no cover
-    from tflint_save.engine import Context
+from typing import Any, Dict, List, Sequence, Tuple, Type
 
 
 class Analysis:
@@ -25,7 +22,7 @@ class Analysis:
 
     uses: Tuple[Type["Analysis"], ...] = ()
 
-    def __init__(self, ctx: "Context"):
+    def __init__(self, ctx: Any):  # engine.Context (this module sits below the engine)
         self.ctx = ctx
 
     def finish(self) -> None:
