@@ -24,11 +24,13 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
 from tflint_save import __version__
-from tflint_save.findings import ClassInfo, FileResult, Finding, Pending
+from tflint_save.findings import (
+    ClassInfo, FileResult, Finding, Pending, facts_from_json, facts_to_json, plain, tuples,
+)
 from tflint_save.source import write_atomic
 
 DIR_NAME = ".tflint_save_cache"
-FORMAT = "1"
+FORMAT = "2"
 # Marks the directory as a cache for backup tools (https://bford.info/cachedir/); discovery
 # never descends into a directory holding it.
 TAG_NAME = "CACHEDIR.TAG"  # discovery.CACHE_TAG
@@ -118,7 +120,7 @@ class FileCache:
             return
         try:
             text = json.dumps({"key": key, "result": result_to_json(result)}, separators=(",", ":"))
-        except (TypeError, ValueError):  # a rule put something that is not JSON in a finding's data
+        except (TypeError, ValueError):  # a rule put something that is not JSON in a finding's facts
             return
         if self._writable is None:
             self._writable = self._prepare()
@@ -152,27 +154,28 @@ class FileCache:
 # -- FileResult <-> JSON ----------------------------------------------------------------------
 
 def result_to_json(result: FileResult) -> Dict[str, Any]:
-    return _plain(result)
+    """Every field as plain JSON values; each finding's facts as [type name, their mapping]."""
+    out = {}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if f.name == "findings":
+            value = [_finding_to_json(x) for x in value]
+        elif f.name == "pending":
+            value = [{"code": p.code, "finding": _finding_to_json(p.finding)} for p in value]
+        else:
+            value = plain(value)
+        out[f.name] = value
+    return out
 
 
-def _plain(value: Any) -> Any:
-    """dataclasses.asdict() without its deep copy of every value (most of a cache write's
-    cost): the result is dumped to JSON at once, never changed."""
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+def _finding_to_json(finding: Finding) -> Dict[str, Any]:
+    out = {f.name: plain(getattr(finding, f.name)) for f in dataclasses.fields(finding) if f.name != "data"}
+    out["data"] = facts_to_json(finding.data)
+    return out
 
 
 def _finding(raw: Dict[str, Any]) -> Finding:
-    return Finding(**raw)
+    return Finding(**dict(raw, data=facts_from_json(raw["data"])))
 
 
 def result_from_json(raw: Dict[str, Any]) -> FileResult:
@@ -182,15 +185,10 @@ def result_from_json(raw: Dict[str, Any]) -> FileResult:
         if name == "findings":
             value = [_finding(f) for f in value]
         elif name == "pending":
-            pending = []
-            for p in value:
-                finding = _finding(p["finding"])
-                data = finding.data if p["data"] == finding.data else p["data"]
-                pending.append(Pending(p["code"], finding, data))
-            value = pending
+            value = [Pending(p["code"], _finding(p["finding"])) for p in value]
         elif name == "classes":
-            value = [ClassInfo(**{k: _tuples(v) for k, v in c.items()}) for c in value]
+            value = [ClassInfo(**{k: tuples(v) for k, v in c.items()}) for c in value]
         elif isinstance(value, list):
-            value = [_tuples(v) for v in value]
+            value = [tuples(v) for v in value]
         values[name] = value
     return FileResult(**values)

@@ -21,7 +21,7 @@ from tflint_save import index as index_mod
 from tflint_save import noqa
 from tflint_save.analysis import Analysis, needed
 from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
-from tflint_save.findings import FileResult, Finding, Pending
+from tflint_save.findings import NO_FACTS, Decision, Facts, FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
 from tflint_save.nodes import IS_NODE, children, is_node, walk_info
 from tflint_save.positions import positions
@@ -33,6 +33,9 @@ sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 # method names catch scripts that only use the project's own model classes (``from models
 # import Net; Net().save("x.h5")``); on 1,919 real TF files they cost nothing extra.
 _PREFILTER = ("keras", "tensorflow", "tf_keras", "class ", ".save", ".fit(", "_weights", "compile(", "update_state")
+
+
+HERE = object()  # Context.defer: the statement the walk is in
 
 
 class Rule:
@@ -51,8 +54,9 @@ class Rule:
         """Called once the whole file has been walked."""
 
     @classmethod
-    def resolve(cls, pending: Pending, project: "index_mod.ProjectIndex") -> Optional[str]:
-        """For deferred findings: the final message, or None to drop it."""
+    def resolve(cls, pending: Pending, project: "index_mod.ProjectIndex") -> Decision:
+        """For deferred findings: the final message, or None to drop it; ``Resolved(message,
+        facts)`` when the project completed the finding's facts (``pending`` stays as it is)."""
         return None
 
 
@@ -69,7 +73,7 @@ class Context:
         self.statements: List[cst.CSTNode] = []
         self.functions: List[cst.FunctionDef] = []
         self.classes: List[cst.ClassDef] = []
-        self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Dict[str, Any], bool]] = []
+        self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Facts, bool]] = []
         self.result = FileResult(path)
         # The shared analyses of this file, by kind.  They live here, never in module-level
         # caches: those would keep every tree alive.
@@ -111,12 +115,16 @@ class Context:
         return self.functions[-1] if self.functions else None
 
     # -- reporting ---------------------------------------------------------------------
-    def report(self, node: cst.CSTNode, code: str, message: str, data: Optional[Dict[str, Any]] = None) -> None:
-        self._reports.append((node, self.statement, code, message, data or {}, False))
+    def report(self, node: cst.CSTNode, code: str, message: str, facts: Facts = NO_FACTS) -> None:
+        self._reports.append((node, self.statement, code, message, facts, False))
 
-    def defer(self, node: cst.CSTNode, code: str, data: Dict[str, Any], message: str = "") -> None:
-        """A finding the rule's ``resolve`` decides on once every file has been indexed."""
-        self._reports.append((node, self.statement, code, message, data, True))
+    def defer(self, node: cst.CSTNode, code: str, facts: Facts, message: str = "",
+              statement: Any = HERE) -> None:
+        """A finding the rule's ``resolve`` decides on once every file has been indexed.
+        ``statement``: the one holding ``node`` (its first line's ``# noqa`` counts), when the
+        rule defers after the walk has left it."""
+        where = self.statement if statement is HERE else statement
+        self._reports.append((node, where, code, message, facts, True))
 
 
 # The analyses every file gets, whatever the rules: the project index needs each file's share.
@@ -203,7 +211,7 @@ class _Walker:
         self.broken.update(self.readers.get(type(owner), ()))
         ctx = self.ctx
         message = f"internal error in {_label(owner)} (please report): {type(exc).__name__}: {exc}"
-        ctx._reports.append((node or ctx.module, None, INTERNAL_ERROR, message, {}, False))
+        ctx._reports.append((node or ctx.module, None, INTERNAL_ERROR, message, NO_FACTS, False))
         ctx.result.error = message
 
     def walk(self, node: cst.CSTNode) -> None:
@@ -450,15 +458,15 @@ def _place(ctx: Context) -> Optional[noqa.Tracker]:
         if statement is not None:
             wanted.append(statement)
     where = positions(ctx.module, wanted)
-    for node, statement, code, message, data, deferred in reports:
+    for node, statement, code, message, facts, deferred in reports:
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
         if code != INTERNAL_ERROR:
             first = where.get(id(statement), (line,))[0] if statement is not None else line
             if tracker.silences(code, line, first if first != line else None):
                 continue
-        finding = Finding(ctx.path, line, col, code, message, end_line, end_col, data)
+        finding = Finding(ctx.path, line, col, code, message, end_line, end_col, facts)
         if deferred:
-            result.pending.append(Pending(code, finding, data))
+            result.pending.append(Pending(code, finding))
         else:
             result.findings.append(finding)
     return tracker

@@ -30,7 +30,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 import libcst as cst
 
 from tflint_save import nodes, source
-from tflint_save.checks.classes import BASE_KEYS
+from tflint_save.checks.classes import BASE_KEYS, Param
 from tflint_save.findings import Finding
 from tflint_save.names import dotted
 from tflint_save.positions import positions
@@ -108,7 +108,7 @@ class Tree:
         if not around:
             return None
         found = max(around, key=lambda c: self.spans[id(c)][:2])
-        name = finding.data.get("class")
+        name = getattr(finding.data, "class_", None)
         return found if name in (None, found.name.value) else None
 
 
@@ -247,7 +247,7 @@ def _drop_save_format(tree: Tree, f: Finding) -> Optional[Fix]:
     position = 1 if nodes.method_name(call) == "save_model" else 0
     tail = nodes.path_tail(nodes.arg(call, position, "filepath"))
     if tail is None:
-        tail = f.data.get("path")  # a name: what the rule found assigned to it
+        tail = getattr(f.data, "path", None)  # a name: what the rule found assigned to it
     if not isinstance(tail, str) or not tail.endswith(MODEL_FILES):
         return None  # without the extension the format would change, or the save would fail
     new = call.with_changes(args=_without(call.args, _keyword(call, "save_format")))
@@ -259,7 +259,7 @@ WEIGHTS_CALLS = ("save_weights", "load_weights")
 
 @fixer("TFS502", SAFE)
 def _weights_h5(tree: Tree, f: Finding) -> Optional[Fix]:
-    if f.data.get("call", "save_weights") != "save_weights":
+    if (getattr(f.data, "call", None) or "save_weights") != "save_weights":
         return None  # load_weights() of .h5 works; ModelCheckpoint paths are not renamed
     call = tree.call_at(f, lambda c: nodes.method_name(c) == "save_weights")
     if call is None:
@@ -415,18 +415,18 @@ def _passed_to_super(init: cst.FunctionDef) -> Set[str]:
     return passed
 
 
-def _entries(init: cst.FunctionDef, params: Sequence[dict]) -> Optional[List[Tuple[str, str]]]:
+def _entries(init: cst.FunctionDef, params: Sequence[Param]) -> Optional[List[Tuple[str, str]]]:
     """(key, value source) for each parameter; None when one of them cannot be returned faithfully."""
     passed = _passed_to_super(init)
     out = []
     for param in params:
-        name = param.get("name")
-        if not isinstance(name, str) or name in BASE_KEYS or name in passed:
+        name = param.name
+        if name in BASE_KEYS or name in passed:
             continue
         how = _stored(init, name)
         if how is None:
             return None
-        if how.startswith("self.") and (param.get("default") or param.get("annotation") or param.get("call")):
+        if how.startswith("self.") and (param.default or param.annotation or param.call):
             # A callable or object kept as given: get_config() alone cannot round-trip it,
             # __init__ would have to deserialize it too.
             return None
@@ -437,10 +437,11 @@ def _entries(init: cst.FunctionDef, params: Sequence[dict]) -> Optional[List[Tup
 @fixer("TFS301", UNSAFE)
 def _add_get_config(tree: Tree, f: Finding) -> Optional[Fix]:
     cls = tree.class_at(f)
-    if cls is None or _method(cls, "get_config") is not None or not isinstance(f.data.get("params"), list):
+    params = getattr(f.data, "params", None)
+    if cls is None or _method(cls, "get_config") is not None or not isinstance(params, tuple):
         return None
     init = _method(cls, "__init__")
-    entries = _entries(init, f.data["params"]) if init is not None else None
+    entries = _entries(init, params) if init is not None else None
     if not entries:
         return None
     module = tree.module
@@ -460,10 +461,11 @@ def _add_get_config(tree: Tree, f: Finding) -> Optional[Fix]:
 @fixer("TFS302", UNSAFE)
 def _complete_get_config(tree: Tree, f: Finding) -> Optional[Fix]:
     get_config, init = _method_at(tree, f, "get_config"), _method_at(tree, f, "__init__")
-    if get_config is None or init is None or not isinstance(f.data.get("params"), list):
+    params = getattr(f.data, "params", None)
+    if get_config is None or init is None or not isinstance(params, tuple):
         return None
-    named = f.data.get("missing") or ()  # the parameters the finding names
-    missing = [p for p in f.data["params"] if isinstance(p, dict) and p.get("name") in named]
+    named = f.data.missing or ()  # the parameters the finding names
+    missing = [p for p in params if p.name in named]
     dicts = [d for d in nodes.walk(get_config.body, into_defs=False) if isinstance(d, cst.Dict) and any(
         isinstance(e, cst.DictElement) and nodes.string(e.key) is not None for e in d.elements)]
     entries = _entries(init, missing) if missing else None

@@ -9,13 +9,13 @@ what the project would need to register before ``load_model`` can work.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.analysis import Analysis
-from tflint_save.findings import ClassInfo, FileResult
+from tflint_save.findings import ClassInfo, Facts, FileResult
 
 REGISTER = "keras.saving.register_keras_serializable"
 GET_CUSTOM_OBJECTS = "keras.saving.get_custom_objects"
@@ -196,10 +196,10 @@ class ProjectIndex:
             self.uses.update(result.custom_functions)
         self._kinds: Dict[str, Set[str]] = {}
         # Deferred findings by (code, class key): what a rule noted about a class in its own file.
-        self._deferred: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+        self._deferred: Dict[Tuple[str, str], List[Facts]] = {}
         for result in results:
             for pending in result.pending:
-                key = pending.data.get("key")
+                key = getattr(pending.data, "key", None)
                 if isinstance(key, str):
                     self._deferred.setdefault((pending.code, key), []).append(pending.data)
         # What calls a registering callable registers too (to a fixed point).
@@ -295,7 +295,7 @@ class ProjectIndex:
     def find(self, key: str) -> Optional[ClassInfo]:
         return self.classes.get(key)
 
-    def deferred(self, code: str, key: str) -> List[Dict[str, Any]]:
-        """The data of ``code``'s deferred findings whose ``data["key"]`` is the class ``key``:
+    def deferred(self, code: str, key: str) -> List[Facts]:
+        """The facts of ``code``'s deferred findings whose ``key`` is the class ``key``:
         what a rule noted about a class in its file, to judge its subclasses in other files."""
         return self._deferred.get((code, key), [])

@@ -22,7 +22,7 @@ from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
 from tflint_save.config import Settings
 from tflint_save.engine import Rule, lint_text
-from tflint_save.findings import FileResult, Finding
+from tflint_save.findings import NO_FACTS, FileResult, Finding, Resolved
 from tflint_save.index import ProjectIndex
 
 
@@ -87,17 +87,18 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
             rule = by_code.get(pending.code)
             if rule is None:
                 continue
+            f = pending.finding
             try:
-                message = rule.resolve(pending, project)
+                decided = rule.resolve(pending, project)
             except Exception as exc:  # a rule bug: report it, keep going
                 report.internal_error = True
-                f = pending.finding
-                message = None
-                candidates.append(replace(f, code=INTERNAL_ERROR, end_line=0, end_col=0, data={},
+                decided = None
+                candidates.append(replace(f, code=INTERNAL_ERROR, end_line=0, end_col=0, data=NO_FACTS,
                                           message=f"internal error in {pending.code} (please report): {type(exc).__name__}: {exc}"))
-            if message:
-                f = pending.finding
-                candidates.append(replace(f, message=message))
+            if isinstance(decided, Resolved):
+                candidates.append(replace(f, message=decided.message, data=decided.facts))
+            elif decided:
+                candidates.append(replace(f, message=decided))
         for finding in candidates:
             if finding.code != INTERNAL_ERROR and (not settings.enabled(finding.code) or noqa.silenced(finding.code, ignored or None)):
                 continue

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import weakref
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from dataclasses import dataclass, replace
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.analysis import Analysis
 from tflint_save.engine import Context
-from tflint_save.findings import ClassInfo, Pending
+from tflint_save.findings import ClassInfo, Facts, Pending, inner, many, named, optional
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
 
@@ -334,7 +335,7 @@ class ClassFacts:
         self.init = methods.get("__init__")
         self.get_config = methods.get("get_config")
         self.positional: List[str] = []
-        self.params: List[Dict[str, Any]] = []
+        self.params: List[Param] = []
         self.kwargs = False
         self.kwargs_dropped = False
         self.super_names: Set[str] = set()
@@ -364,14 +365,13 @@ class ClassFacts:
         positional = list(params.posonly_params) + list(params.params)
         self.positional = [p.name.value for p in positional[1:]]
         for param in positional[1:] + list(params.kwonly_params):
-            entry = {"name": param.name.value, "required": param.default is None,
-                     "keyword_only": param in params.kwonly_params, "default": "", "annotation": "", "call": "",
-                     "literal": _literal_source(param.default)}
+            default = annotation = ""
             if param.default is not None and _value_kind(ctx, param.default, module_defs) == "bad":
-                entry["default"] = f"defaults to {_code(ctx, param.default)}"
+                default = f"defaults to {_code(ctx, param.default)}"
             if param.annotation is not None and _annotation_kind(ctx, param.annotation.annotation) == "bad":
-                entry["annotation"] = f"is annotated {_code(ctx, param.annotation.annotation)}"
-            self.params.append(entry)
+                annotation = f"is annotated {_code(ctx, param.annotation.annotation)}"
+            self.params.append(Param(param.name.value, param.default is None, param in params.kwonly_params,
+                                     default, annotation, literal=_literal_source(param.default)))
         kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
         self.kwargs = kwargs is not None
         forwarded = super_init = False
@@ -397,7 +397,7 @@ class ClassFacts:
             return
         if not self.call_args:
             self.call_args = nodes.call_args(ctx.module, call)
-        by_name = {p["name"]: p for p in self.params}
+        by_name = {p.name: i for i, p in enumerate(self.params)}
         index = 0
         for arg in call.args:
             if arg.star:
@@ -406,24 +406,66 @@ class ClassFacts:
                 self.positional[index] if index < len(self.positional) else None)
             if arg.keyword is None:
                 index += 1
-            param = by_name.get(name)
-            if param is not None and not param["call"] and _value_kind(ctx, arg.value, module_defs) == "bad":
-                param["call"] = f"is given {_code(ctx, arg.value)} where {self.name} is built"
+            i = by_name.get(name)
+            param = self.params[i] if i is not None else None
+            if param is not None and not param.call and _value_kind(ctx, arg.value, module_defs) == "bad":
+                self.params[i] = replace(param, call=f"is given {_code(ctx, arg.value)} where {self.name} is built")
 
-    def data(self) -> Dict[str, Any]:
+    def data(self) -> "CustomClass":
         config = None
         if self.get_config is not None:
             read = read_get_config(self.get_config)
             uses_super = any(isinstance(n, cst.Call) and nodes.self_call(n, "get_config")
                              for n in nodes.walk(self.get_config.body))
-            config = {"keys": sorted(read.keys), "super": uses_super,
-                      "complete": read.complete and read.super == uses_super}
-        return {
-            "class": self.name, "call_args": self.call_args, "key": self.key, "keras": self.keras,
-            "has_init": self.init is not None, "params": self.params, "kwargs": self.kwargs,
-            "kwargs_dropped": self.kwargs_dropped, "super_names": sorted(self.super_names),
-            "functional": self.functional, "get_config": config,
-        }
+            config = ConfigKeys(tuple(sorted(read.keys)), uses_super, read.complete and read.super == uses_super)
+        return CustomClass(
+            self.name, self.call_args, self.key, self.keras, self.init is not None,
+            tuple(self.params), self.kwargs, self.kwargs_dropped,
+            tuple(sorted(self.super_names)), self.functional, config,
+        )
+
+
+# -- the facts of a class finding (TFS301-TFS304), for --fix and --verify -------------------
+
+@dataclass(frozen=True, eq=False)
+class Param(Facts):
+    """An ``__init__`` parameter, and why Keras cannot record its value ('' when it can)."""
+
+    name: str = ""
+    required: bool = False
+    keyword_only: bool = False
+    default: str = ""  # "defaults to <a function or object>"
+    annotation: str = ""  # "is annotated <a callable or object type>"
+    call: str = ""  # "is given <a function or object> where <the class> is built"
+    literal: str = ""  # the default as written when it is a plain literal ("1.0", "'relu'"), for TFS302
+
+
+@dataclass(frozen=True, eq=False)
+class ConfigKeys(Facts):
+    """What get_config() surely returns: its literal keys, whether it starts from
+    super().get_config(), and whether nothing unknown goes into it."""
+
+    keys: Tuple[str, ...] = many()
+    super: bool = False
+    complete: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class CustomClass(Facts):
+    """What a class definition says about itself, as the class rules defer it."""
+
+    class_: str = named("class", "")
+    call_args: str = ""  # where the module builds it: for --verify
+    key: str = ""  # module path and name: the project index's key
+    keras: int = 3
+    has_init: bool = False
+    params: Tuple[Param, ...] = many(Param)
+    kwargs: bool = False
+    kwargs_dropped: bool = False  # takes **kwargs and never passes them to super().__init__()
+    super_names: Tuple[str, ...] = many()  # every name passed to super().__init__()
+    functional: bool = False
+    get_config: Optional[ConfigKeys] = inner(ConfigKeys)
+    missing: Optional[Tuple[str, ...]] = optional()  # TFS302: set by resolve
 
 
 class FileClasses(Analysis):
@@ -435,7 +477,7 @@ class FileClasses(Analysis):
         self.classes: List[ClassFacts] = []
         self.by_name: Dict[str, ClassFacts] = {}
         self.module_defs: Set[str] = set()
-        self.data: Dict[int, Dict[str, Any]] = {}
+        self.data: Dict[int, CustomClass] = {}
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         ctx = self.ctx
@@ -463,7 +505,7 @@ class FileClasses(Analysis):
         if facts is not None and not self.ctx.raw_names(func):
             facts.call_site(self.ctx, node, self.module_defs)
 
-    def data_of(self, facts: ClassFacts) -> Dict[str, Any]:
+    def data_of(self, facts: ClassFacts) -> CustomClass:
         if id(facts) not in self.data:
             self.data[id(facts)] = facts.data()
         return self.data[id(facts)]
@@ -472,7 +514,7 @@ class FileClasses(Analysis):
 # -- what the project knows about a class --------------------------------------------------
 
 def custom_class(pending: Pending, project: ProjectIndex, kinds=("layer", "model")) -> Optional[ClassInfo]:
-    info = project.find(pending.data.get("key", ""))
+    info = project.find(getattr(pending.data, "key", ""))
     if info is None or not project.kinds(info) & set(kinds):
         return None
     return info
@@ -520,7 +562,7 @@ def abstract_base(info: ClassInfo, project: ProjectIndex) -> bool:
     return info.key in subclassed and not project.instantiated(info)
 
 
-def noted_facts(project: ProjectIndex, code: str, key: str) -> Optional[Dict[str, Any]]:
+def noted_facts(project: ProjectIndex, code: str, key: str) -> Optional["CustomClass"]:
     found = project.deferred(code, key)
     return found[0] if len(found) == 1 else None
 
@@ -531,11 +573,11 @@ def _config_keys(info: ClassInfo, project: ProjectIndex, code: str, depth: int =
         return None
     if "get_config" in info.methods:
         noted = noted_facts(project, code, info.key)
-        config = noted and noted.get("get_config")
-        if not config or not config["complete"]:
+        config = noted.get_config if noted is not None else None
+        if not config or not config.complete:
             return None
-        keys = set(config["keys"])
-        if config["super"]:
+        keys = set(config.keys)
+        if config.super:
             above = super_keys(info, project, code, depth)
             if above is None:
                 return None

@@ -2,25 +2,27 @@
 
 A class is a custom Layer or Model only once every file is indexed (its base may be a project
 class in another file), so the class rules gather what the class itself says while the file is
-walked (its ``__init__`` parameters, what ``get_config`` returns...), defer one finding per class
-with those facts as data, and decide in ``resolve``.  The deferred data of a class also serves its
-subclasses: ``ProjectIndex.deferred`` hands a rule what it noted about a base class in its file.
+walked (the shared analysis ``classes.FileClasses``: its ``__init__`` parameters, what
+``get_config`` returns...), defer one finding per class with those facts (``CustomClass``), and
+decide in ``resolve``.  The deferred facts of a class also serve its subclasses:
+``ProjectIndex.deferred`` hands a rule what it noted about a base class in its file.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Set, Tuple
+from dataclasses import dataclass, replace
+from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.checks.classes import (
-    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, FileClasses, abstract_base, custom_class, keras_bases,
-    noted_facts, super_keys,
+    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, CustomClass, FileClasses, Param, abstract_base, custom_class,
+    keras_bases, noted_facts, super_keys,
 )
 from tflint_save.checks.common import MODEL_CHECKPOINT, SAVE_MODEL, names_if
 from tflint_save.engine import Context, Rule
-from tflint_save.findings import ClassInfo, Pending
+from tflint_save.findings import ClassInfo, Decision, Facts, Pending, Resolved, many, named
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
 
@@ -31,6 +33,40 @@ TF_VARIABLES = ("tensorflow.Variable", "tensorflow.compat.v1.Variable", "tensorf
 LAMBDA_LAYER = "keras.layers.Lambda"
 H5 = (".h5", ".hdf5", ".he5")
 
+
+
+# -- the facts of each finding, for --fix and --verify -------------------------------------
+# (TFS301-TFS304 report a class's CustomClass facts, from checks/classes.py)
+
+@dataclass(frozen=True, eq=False)
+class UntrackedVariable(Facts):
+    """TFS305: the class, where it is built, and its tf.Variable attribute."""
+
+    class_: str = named("class", "")
+    call_args: str = ""
+    key: str = ""
+    attribute: str = ""
+    trainable: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class H5Save(Facts):
+    """TFS306: the subclassed model saved to HDF5, how it is built, and where it is saved."""
+
+    class_: str = named("class", "")
+    call_args: str = ""
+    refs: Tuple[str, ...] = many()  # what the constructor may name: project class keys
+    path: str = ""
+    keras: int = 3
+
+
+@dataclass(frozen=True, eq=False)
+class LambdaLayer(Facts):
+    """TFS307: the Lambda layer's source and the module's imports."""
+
+    layer: str = ""
+    imports: str = ""
+    keras: int = 3
 
 
 class ClassRule(Rule):
@@ -48,9 +84,9 @@ class ClassRule(Rule):
             data = state.data_of(facts)
             where = self.where(facts, data)
             if where is not None:
-                self.ctx.defer(where, self.code, dict(data))
+                self.ctx.defer(where, self.code, data)
 
-    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+    def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         """The node a finding about this class goes on; None when the class can give this rule
         neither a finding nor a fact its subclasses need (each deferral costs the file the
         computation of positions)."""
@@ -72,38 +108,38 @@ class TFS301(ClassRule):
 
     code = "TFS301"
 
-    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+    def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         if facts.init is None or facts.get_config is not None:
             return None
         keras = facts.keras
-        if any(p["call"] or p["annotation"] or keras == 3 and p["default"] for p in data["params"]):
+        if any(p.call or p.annotation or keras == 3 and p.default for p in data.params):
             return facts.node
-        if keras == 3 and facts.maybe_model and any(p["name"] not in BASE_KEYS for p in data["params"]):
+        if keras == 3 and facts.maybe_model and any(p.name not in BASE_KEYS for p in data.params):
             return facts.node
         return None
 
     @classmethod
-    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
         info = custom_class(pending, project)
         data = pending.data
-        if info is None or project.defines(info, "get_config") or not data["has_init"]:
+        if info is None or project.defines(info, "get_config") or not data.has_init:
             return None
         if abstract_base(info, project):
             return None
         bases = keras_bases(info, project)
         if not bases or not bases <= set(PLAIN_BASES):
             return None
-        name, keras = data["class"], data["keras"]
+        name, keras = data.class_, data.keras
         bad = []
-        for param in data["params"]:
-            reason = param["call"] or param["annotation"] or (param["default"] if keras == 3 else "")
+        for param in data.params:
+            reason = param.call or param.annotation or (param.default if keras == 3 else "")
             if reason:
-                bad.append(f"'{param['name']}' {reason}")
+                bad.append(f"'{param.name}' {reason}")
         fix = ("add a get_config() that returns every __init__ argument (serialize callables and objects, "
                "e.g. keras.activations.serialize)")
-        if keras == 3 and MODEL in bases and not data["functional"]:
-            params = [p for p in data["params"] if p["name"] not in BASE_KEYS]
-            required = [p["name"] for p in params if p["required"]]
+        if keras == 3 and MODEL in bases and not data.functional:
+            params = [p for p in data.params if p.name not in BASE_KEYS]
+            required = [p.name for p in params if p.required]
             if bad or required:
                 why = f"its argument {bad[0]}" if bad else (
                     f"__init__ requires {_quoted(required)} and Keras 3 builds a subclassed Model's automatic "
@@ -113,7 +149,7 @@ class TFS301(ClassRule):
                         f"non-serializable argument values in __init__()'); {fix}")
             if not params:
                 return None
-            names = _quoted([p["name"] for p in params])
+            names = _quoted([p.name for p in params])
             return (f"{name} is a subclassed Model without get_config(): Keras 3 records its __init__ defaults, not "
                     f"the values passed, so a model built with other values of {names} reloads with the defaults: "
                     f"its weights no longer fit ('ValueError: A total of N objects could not be loaded') or it "
@@ -135,49 +171,49 @@ class TFS302(ClassRule):
 
     code = "TFS302"
 
-    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
-        config = data["get_config"]
+    def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
+        config = data.get_config
         # Noted whenever its keys can be known: they serve subclasses, with or without __init__.
-        return facts.get_config if config and config["complete"] else None
+        return facts.get_config if config and config.complete else None
 
     @classmethod
-    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
         info = custom_class(pending, project)
         data = pending.data
-        config = data["get_config"]
-        if info is None or not data["has_init"] or not config["complete"]:
+        config = data.get_config
+        if info is None or not data.has_init or not config.complete:
             return None
         if project.defines(info, "from_config") or abstract_base(info, project):
             return None  # a custom from_config may rebuild an argument from other keys
-        keys = set(config["keys"])
+        keys = set(config.keys)
         passed: Set[str] = set()
-        if config["super"]:
+        if config.super:
             above = super_keys(info, project, cls.code, 0)
             if above is None:
                 return None
             keys |= above
-            passed = set(data["super_names"])
-        missing = [p for p in data["params"] if p["name"] not in keys | passed and p["name"] not in BASE_KEYS]
+            passed = set(data.super_names)
+        missing = [p for p in data.params if p.name not in keys | passed and p.name not in BASE_KEYS]
         if not missing:
             return None
-        data["missing"] = [p["name"] for p in missing]  # for --verify
-        names = _quoted([p["name"] for p in missing])
-        required = [p for p in missing if p["required"]]
+        names = _quoted([p.name for p in missing])
+        required = [p for p in missing if p.required]
         if required:
             first = required[0]
-            kind = "keyword-only" if first["keyword_only"] else "positional"
-            outcome = (f"loading fails with TypeError: {data['class']}.__init__() missing 1 required {kind} "
-                       f"argument: '{first['name']}'")
+            kind = "keyword-only" if first.keyword_only else "positional"
+            outcome = (f"loading fails with TypeError: {data.class_}.__init__() missing 1 required {kind} "
+                       f"argument: '{first.name}'")
         else:
             outcome = _reload_outcome(missing)
         plural = "s" if len(missing) > 1 else ""
-        return (f"get_config() of {data['class']} does not return the __init__ argument{plural} {names}: "
-                f"{outcome}; add {names} to the returned dict")
+        message = (f"get_config() of {data.class_} does not return the __init__ argument{plural} {names}: "
+                   f"{outcome}; add {names} to the returned dict")
+        return Resolved(message, replace(data, missing=tuple(p.name for p in missing)))  # for --fix and --verify
 
 
-def _reload_outcome(missing: List[Dict[str, Any]]) -> str:
+def _reload_outcome(missing: List[Param]) -> str:
     """What reloading does to arguments that all have defaults: each takes its own, as written."""
-    shown = [f"{p['name']}={p['literal']}" for p in missing if p.get("literal")]
+    shown = [f"{p.name}={p.literal}" for p in missing if p.literal]
     if len(missing) == 1:
         subject = "it silently takes " + (f"its default {shown[0]}" if shown else "its default")
     else:
@@ -192,29 +228,29 @@ class TFS303(ClassRule):
 
     code = "TFS303"
 
-    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
-        config = data["get_config"]
-        if config and config["complete"] and not config["super"] and set(BASE_KEYS) - set(config["keys"]):
+    def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
+        config = data.get_config
+        if config and config.complete and not config.super and set(BASE_KEYS) - set(config.keys):
             return facts.get_config
         return None
 
     @classmethod
-    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
         info = custom_class(pending, project)
         data = pending.data
-        config = data["get_config"]
-        if info is None or config["super"] or not config["complete"] or project.defines(info, "from_config"):
+        config = data.get_config
+        if info is None or config.super or not config.complete or project.defines(info, "from_config"):
             return None
-        if data["keras"] == 2 and MODEL in (keras_bases(info, project) or {MODEL}):
+        if data.keras == 2 and MODEL in (keras_bases(info, project) or {MODEL}):
             return None  # Keras 2's Model.get_config() gives {} to an override: super() would add nothing
-        lost = [k for k in BASE_KEYS if k not in config["keys"]]
+        lost = [k for k in BASE_KEYS if k not in config.keys]
         if not lost:
             return None
-        kwargs = "" if not data["has_init"] or data["kwargs"] else (
+        kwargs = "" if not data.has_init or data.kwargs else (
             " (and let __init__ take **kwargs and pass them to super().__init__, or loading fails: TFS304)")
         effects = [_LOST[k] for k in lost]
         effects = ", ".join(effects[:-1]) + (" and " if len(effects) > 1 else "") + effects[-1]
-        return (f"get_config() of {data['class']} builds its dict without super().get_config(): "
+        return (f"get_config() of {data.class_} builds its dict without super().get_config(): "
                 f"{_quoted(lost)} {'is' if len(lost) == 1 else 'are'} not saved, so {effects}; start "
                 f"from config = super().get_config(){kwargs}")
 
@@ -224,29 +260,29 @@ class TFS304(ClassRule):
 
     code = "TFS304"
 
-    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+    def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         if facts.init is not None:
-            accepted = {p["name"] for p in data["params"]}
-            if data["kwargs_dropped"] or not data["kwargs"] and not set(BASE_KEYS) <= accepted:
+            accepted = {p.name for p in data.params}
+            if data.kwargs_dropped or not data.kwargs and not set(BASE_KEYS) <= accepted:
                 return facts.init
-        config = data["get_config"]
+        config = data.get_config
         # What get_config() writes serves subclasses without **kwargs.
-        return facts.node if config and (config["super"] or config["complete"]) else None
+        return facts.node if config and (config.super or config.complete) else None
 
     @classmethod
-    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
         info = custom_class(pending, project)
         data = pending.data
-        if info is None or not data["has_init"] or project.defines(info, "from_config"):
+        if info is None or not data.has_init or project.defines(info, "from_config"):
             return None  # a custom from_config() decides what reaches __init__
-        name = data["class"]
-        if data["kwargs"]:
-            if not data["kwargs_dropped"]:
+        name = data.class_
+        if data.kwargs:
+            if not data.kwargs_dropped:
                 return None
             return (f"{name}.__init__ takes **kwargs but never passes them to super().__init__(): name=, "
                     f"trainable= and dtype= given at construction are silently dropped, and so are those of the "
                     f"saved config (a frozen layer reloads as trainable); call super().__init__(**kwargs)")
-        accepted = {p["name"] for p in data["params"]}
+        accepted = {p.name for p in data.params}
         written = cls._config_written(info, data, project)
         if written is None:
             return None
@@ -258,7 +294,7 @@ class TFS304(ClassRule):
                 f"keyword argument '{unexpected[0]}'; take **kwargs and pass them to super().__init__(**kwargs)")
 
     @classmethod
-    def _config_written(cls, info: ClassInfo, data: Dict[str, Any], project: ProjectIndex) -> Optional[List[str]]:
+    def _config_written(cls, info: ClassInfo, data: CustomClass, project: ProjectIndex) -> Optional[List[str]]:
         """Which of name/trainable/dtype the saved config of the class holds, in the order Keras
         writes them ([] when none; None when it cannot be known)."""
         bases = keras_bases(info, project)
@@ -266,24 +302,24 @@ class TFS304(ClassRule):
             return None
         # Keras 2's Model.get_config() gives an override {} and drops from its automatic config
         # what __init__ cannot take: only keys the class writes itself remain.
-        keras2_model = data["keras"] == 2 and MODEL in bases
+        keras2_model = data.keras == 2 and MODEL in bases
         owner = info if "get_config" in info.methods else next(
             (a for a in project.ancestors(info) if "get_config" in a.methods), None)
         if owner is not None:
             noted = data if owner is info else noted_facts(project, cls.code, owner.key)
-            config = noted and noted.get("get_config")
+            config = noted.get_config if noted is not None else None
             if not config:
                 return None
-            if config["super"] and not keras2_model:
+            if config.super and not keras2_model:
                 return list(BASE_KEYS)
-            if not config["complete"]:
+            if not config.complete:
                 return None
-            return [k for k in BASE_KEYS if k in config["keys"]]
+            return [k for k in BASE_KEYS if k in config.keys]
         if SEQUENTIAL in bases:
             return None  # Sequential rebuilds itself in its own from_config()
         if not bases <= set(PLAIN_BASES):
             return list(BASE_KEYS)  # a built-in layer's get_config() starts from Layer's
-        if data["keras"] == 2:
+        if data.keras == 2:
             return []  # Keras 2's automatic config drops what __init__ cannot take
         # Keras 3's automatic config drops only 'name'; Layer.get_config() adds trainable and dtype.
         return ["trainable", "dtype"]
@@ -326,21 +362,20 @@ class TFS305(ClassRule):
             name = owner.name.value
             facts = self.state.by_name.get(name)
             call = facts.call_args if facts is not None and facts.node is owner else ""
-            self.ctx.defer(node, self.code, {"class": name, "call_args": call, "key": ".".join(module + (name,)),
-                                             "attribute": attribute, "trainable": trainable})
+            self.ctx.defer(node, self.code, UntrackedVariable(name, call, ".".join(module + (name,)), attribute, trainable))
 
     @classmethod
-    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
         info = custom_class(pending, project, ("layer", "model", "metric"))
         if info is None:
             return None
         data = pending.data
-        attribute = f"self.{data['attribute']}"
+        attribute = f"self.{data.attribute}"
         if "metric" in project.kinds(info):
             return (f"{attribute} is a tf.Variable, which Keras 3 does not track in a Metric: it is not in "
                     f"metric.variables and reset_state() does not reset it; create it with "
                     f"self.add_variable(...) or self.add_weight(...)")
-        trained = "fit() does not train it, " if data["trainable"] else ""
+        trained = "fit() does not train it, " if data.trainable else ""
         return (f"{attribute} is a tf.Variable, which Keras 3 does not track in a Layer or Model: it is not in "
                 f"layer.weights, {trained}and neither save_weights() nor .keras saves it (it reloads at its initial "
                 f"value); create it with self.add_weight(...) or keras.Variable(...)")
@@ -370,9 +405,9 @@ class TFS306(ClassRule):
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self.saves: List[Tuple[cst.Call, Dict[str, Any]]] = []
+        self.saves: List[Tuple[cst.Call, H5Save]] = []
 
-    def where(self, facts: ClassFacts, data: Dict[str, Any]) -> Optional[cst.CSTNode]:
+    def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         return facts.node if facts.functional else None  # noted: subclasses of functional models are fine
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -389,8 +424,8 @@ class TFS306(ClassRule):
         if not refs and isinstance(built.func, cst.Name):
             refs = [".".join(tuple(module_parts(ctx.path)) + (built.func.value,))]
         if refs:
-            self.saves.append((node, {"class": (dotted(built.func) or [""])[-1], "call_args": nodes.call_args(ctx.module, built),
-                                      "refs": refs, "path": saved[1] or "", "keras": ctx.keras}))
+            self.saves.append((node, H5Save((dotted(built.func) or [""])[-1], nodes.call_args(ctx.module, built),
+                                            tuple(refs), saved[1] or "", ctx.keras)))
 
     def finish(self) -> None:
         super().finish()
@@ -400,19 +435,19 @@ class TFS306(ClassRule):
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
         data = pending.data
-        if "refs" not in data:
+        if not isinstance(data, H5Save):
             return None  # a note about a functional subclass
-        infos = [info for ref in data["refs"] for info in project.lookup(ref)]
+        infos = [info for ref in data.refs for info in project.lookup(ref)]
         if not infos:
             return None
         for info in infos:
             bases = keras_bases(info, project)
             if bases is None or MODEL not in bases or SEQUENTIAL in bases:
                 return None
-            if any(noted_facts(project, cls.code, c.key) for c in [info] + project.ancestors(info)):
+            if any(noted_facts(project, cls.code, c.key) is not None for c in [info] + project.ancestors(info)):
                 return None
-        name, path = data["class"], data["path"] or "an .h5 file"
-        if data["keras"] == 2:
+        name, path = data.class_, data.path or "an .h5 file"
+        if data.keras == 2:
             return (f"{name} is a subclassed Model: Keras 2 refuses to save it to HDF5 ({path!r}) with "
                     f"NotImplementedError: Saving the model to HDF5 format requires the model to be a Functional "
                     f"model or a Sequential model; save to .keras (with get_config and registration) or use "
@@ -477,7 +512,7 @@ class TFS307(Rule):
                 f"Lambda layer around a Python lambda, in a module that saves the model: {error}, and "
                 f"safe_mode=False would let the file run code; write the computation as a small registered "
                 f"custom layer",
-                {"layer": ctx.module.code_for_node(node), "imports": imports, "keras": ctx.keras},
+                LambdaLayer(ctx.module.code_for_node(node), imports, ctx.keras),
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -9,10 +10,47 @@ import libcst as cst
 from tflint_save import nodes
 from tflint_save.checks.common import MODEL_EXTENSIONS, is_load_model, writes_orbax
 from tflint_save.engine import Rule
-from tflint_save.findings import Pending
+from tflint_save.findings import Decision, Facts, Pending, Resolved, many, optional
 from tflint_save.index import ProjectIndex, names_in as index_names
 
 SCOPES = ("keras.saving.custom_object_scope",)
+
+
+# -- the facts of each finding, for --verify ------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class CustomObject(Facts):
+    """A custom class (its file and Keras kind) or function (its role) a loaded model may hold."""
+
+    name: str = ""
+    path: Optional[str] = optional()
+    kind: Optional[str] = optional()
+    role: Optional[str] = optional()
+
+
+@dataclass(frozen=True, eq=False)
+class ModelLoad(Facts):
+    """TFS201: a load_model() without custom_objects."""
+
+    compile: bool = True
+    built_here: Tuple[str, ...] = many()  # what the module builds itself: the model it loads holds these
+    used_here: Tuple[str, ...] = many()  # names it hands to compile(loss=, metrics=) or activation=
+    objects: Optional[Tuple[CustomObject, ...]] = field(default=None, metadata={"optional": True, "of": CustomObject})
+    register: str = ""  # how this file spells register_keras_serializable (see register_spelling)
+
+
+@dataclass(frozen=True, eq=False)
+class LoadPath(Facts):
+    """TFS202: the path load_model() reads."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class UncompiledUse(Facts):
+    """TFS204: the method called on a model loaded with compile=False."""
+
+    method: str = ""
 
 
 def _in_custom_object_scope(ctx) -> bool:
@@ -59,7 +97,8 @@ class TFS201(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.loads: List[Dict] = []
+        # (call, statement, compile, how this file spells register_keras_serializable)
+        self.loads: List[Tuple[cst.Call, Optional[cst.CSTNode], bool, str]] = []
         # What this module builds itself: class references and names handed to compile/activation.
         self.built: Set[str] = set()
         self.used: Set[str] = set()
@@ -80,9 +119,7 @@ class TFS201(Rule):
         if ctx.keras == 2 and tail is not None and not tail.endswith(MODEL_EXTENSIONS):
             return  # Keras 2 revives a SavedModel directory without the Python classes
         compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
-        data = {"compile": compile_arg is not False, "register": register_spelling(ctx)}
-        self.loads.append(data)
-        ctx.defer(node, self.code, data)
+        self.loads.append((node, ctx.statement, compile_arg is not False, register_spelling(ctx)))
 
     def _built(self, func: cst.BaseExpression) -> None:
         names = self.ctx.names(func)
@@ -92,36 +129,38 @@ class TFS201(Rule):
             self.built.add(".".join(self.ctx.resolver.module_parts + [func.value]))
 
     def finish(self) -> None:
-        for data in self.loads:
-            data["built_here"] = sorted(self.built)
-            data["used_here"] = sorted(self.used)
+        built, used = tuple(sorted(self.built)), tuple(sorted(self.used))
+        for node, statement, compiled, register in self.loads:
+            self.ctx.defer(node, self.code, ModelLoad(compiled, built, used, register=register), statement=statement)
 
     @classmethod
-    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
-        compiled = pending.data.get("compile", True)
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        load: ModelLoad = pending.data
+        compiled = load.compile
         kinds = ("layer", "model", "loss", "metric") if compiled else ("layer", "model")
         classes = [c for c in project.unregistered_classes() if project.kinds(c) & set(kinds)]
         roles = ("loss", "metric", "activation") if compiled else ("activation",)
         functions = project.unregistered_functions(roles)
         # A module that builds the model it loads tells which custom objects that model holds.
         built = {
-            c.key for ref in pending.data.get("built_here", ()) for c in project.lookup(ref) if project.kinds(c)
+            c.key for ref in load.built_here for c in project.lookup(ref) if project.kinds(c)
         }
         if built:
             classes = [c for c in classes if c.key in built]
-            used = set(pending.data.get("used_here", ()))
+            used = set(load.used_here)
             functions = [f for f in functions if f[0] in used]
         missing = [c.name for c in classes] + [name for name, _ in functions]
         if not missing:
             return None
-        # For --verify (the finding shares this dict): what to rebuild, save and load again.
-        pending.data["objects"] = [
-            {"name": c.name, "path": c.path, "kind": next(k for k in kinds if k in project.kinds(c))} for c in classes
-        ] + [{"name": name, "role": role} for name, role in functions]
-        return (
+        # For --verify: what to rebuild, save and load again.
+        objects = tuple(
+            CustomObject(c.name, path=c.path, kind=next(k for k in kinds if k in project.kinds(c))) for c in classes
+        ) + tuple(CustomObject(name, role=role) for name, role in functions)
+        return Resolved(
             f"load_model() without custom_objects: {_names(missing)} not registered, so loading a model "
             f"that uses them fails (Keras cannot locate the class or function); pass custom_objects="
-            f"{{...}} or decorate them with @{pending.data.get('register', 'keras.saving.register_keras_serializable')}()"
+            f"{{...}} or decorate them with @{load.register or 'keras.saving.register_keras_serializable'}()",
+            replace(load, objects=objects),
         )
 
 
@@ -167,7 +206,7 @@ class TFS202(Rule):
                 f"Keras 3 load_model() only reads .keras and .h5 files, so this path without an extension "
                 f"({tail!r}) fails with 'File format not supported'; reload a SavedModel with "
                 f"keras.layers.TFSMLayer(path, call_endpoint='serving_default') or tf.saved_model.load(path)",
-                {"path": tail},
+                LoadPath(tail),
             )
 
 
@@ -261,7 +300,7 @@ class TFS204(Rule):
                 f"{target.value} was loaded with compile=False and is used in {method}() without "
                 f"compile(): it fails with '{error}'; call {target.value}.compile(...) first, or load "
                 f"with compile=True to keep the saved optimizer and loss",
-                {"method": method},
+                UncompiledUse(method),
             )
 
 

@@ -9,6 +9,7 @@ Messages quote what TF 2.21 / Keras 3.15 and TF 2.15 / Keras 2.15 were seen to d
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -16,6 +17,7 @@ import libcst as cst
 from tflint_save import nodes
 from tflint_save.checks import modelinfo
 from tflint_save.engine import Rule
+from tflint_save.findings import Facts, many, named, optional
 from tflint_save.checks.modelinfo import (
     BINARY, CATEGORICAL, CLASS, CROSSENTROPY, FUNCTION, OBJECT, SPARSE, STRING, Compile, Metric, metric_of,
 )
@@ -46,20 +48,76 @@ class _Traced(Rule):
         return self.ctx.module.code_for_node(node)
 
 
-def _facts(compiled: Compile, metric: Optional[Metric]) -> Dict[str, object]:
-    """What --verify needs to rerun the pairing: runnable loss and metric, the output layer, and
-    the labels the loss implies (binary 0/1, sparse integers, categorical one-hot)."""
+# -- the facts of each finding, for --fix and --verify -------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Pairing(Facts):
+    """TFS401-TFS403: what --verify needs to rerun the pairing: runnable loss and metric, the
+    output layer, and the labels the loss implies (binary 0/1, sparse integers, categorical
+    one-hot).  None where the code does not say."""
+
+    loss: Optional[str] = None
+    metric: Optional[str] = None
+    activation: Optional[str] = None
+    units: Optional[int] = None
+    labels: Optional[str] = None
+
+
+@dataclass(frozen=True, eq=False)
+class Monitor(Pairing):
+    """TFS409: the pairing, and the callback watching a key the model never logs."""
+
+    callback: str = ""
+    monitor: str = ""
+    mode: Optional[str] = None
+    save_best_only: bool = False
+    validation: Optional[bool] = None
+    metrics: Tuple[Optional[str], ...] = many()
+
+
+@dataclass(frozen=True, eq=False)
+class MetricUse(Facts):
+    """TFS404: the metric read every epoch and never reset; TFS405: the method Keras 3 metrics no
+    longer have; TFS406: what was passed first and second."""
+
+    metric: Optional[str] = None
+    reset: Optional[bool] = optional()
+    method: Optional[str] = optional()
+    first: Optional[str] = optional()
+    second: Optional[str] = optional()
+
+
+@dataclass(frozen=True, eq=False)
+class Truncation(Facts):
+    """TFS407: how probabilities are cast to an integer dtype."""
+
+    cast: str = ""
+    dtype: str = ""
+    activation: Optional[str] = None
+    of: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class MetricClass(Facts):
+    """TFS408: the custom Metric class and the arguments it is built with here."""
+
+    class_: str = named("class", "")
+    call_args: str = ""
+
+
+def _facts(compiled: Compile, metric: Optional[Metric]) -> Pairing:
+    """The pairing facts of a compiled model and one of its metrics."""
     loss, output = compiled.loss, compiled.output
     labels = loss.kind if loss is not None and loss.kind in CROSSENTROPY else None
     if labels is None and output.activation == "sigmoid":
         labels = BINARY
-    return {
-        "loss": loss.source if loss is not None else None,
-        "metric": (metric.source or None) if metric is not None else None,
-        "activation": output.activation,
-        "units": output.units,
-        "labels": labels,
-    }
+    return Pairing(
+        loss=loss.source if loss is not None else None,
+        metric=(metric.source or None) if metric is not None else None,
+        activation=output.activation,
+        units=output.units,
+        labels=labels,
+    )
 
 
 def _compiled_metrics(models: modelinfo.Tracker):
@@ -128,10 +186,9 @@ class TFS401(_Traced):
         for node, activation, metric, predictions in self.updates:
             kind = BINARY if activation == "sigmoid" else "softmax"
             why = f"{predictions} holds {activation} probabilities"
-            self.ctx.report(node, self.code, self._message(kind, why), {
-                "loss": None, "metric": metric.source or None, "activation": activation, "units": None,
-                "labels": BINARY if activation == "sigmoid" else None,
-            })
+            self.ctx.report(node, self.code, self._message(kind, why), Pairing(
+                None, metric.source or None, activation, None, BINARY if activation == "sigmoid" else None,
+            ))
 
     def _message(self, kind: str, why: str) -> str:
         if kind == BINARY:
@@ -328,10 +385,9 @@ class TFS403(_Traced):
         for node, metric, how, value in self.updates:
             loss_label = self.logits.get(value)
             if loss_label is not None:
-                self.ctx.report(node, self.code, self._message(metric, how, loss_label), {
-                    "loss": None, "metric": metric.source or None, "activation": "linear", "units": 1,
-                    "labels": BINARY,
-                })
+                self.ctx.report(node, self.code, self._message(metric, how, loss_label), Pairing(
+                    None, metric.source or None, "linear", 1, BINARY,
+                ))
 
     def _message(self, metric: Metric, how: str, loss: str) -> str:
         name = metric.cls or metric.name
@@ -559,7 +615,7 @@ class TFS404(_Traced):
             f"{name} is updated every batch and its result() is read every epoch, but it is never reset in "
             f"this loop: each epoch reports the running value since the first epoch (observed: an all-wrong "
             f"second epoch shows 0.5, not 0.0); call {name}.reset_state() at the start of each epoch",
-            {"metric": read.metric.source or None, "reset": False},
+            MetricUse(read.metric.source or None, reset=False),
         )
 
 
@@ -594,7 +650,7 @@ class TFS405(_Traced):
             node, self.code,
             f"Keras 3 metrics have no reset_states(): {receiver}.reset_states() raises {error}; "
             f"call {receiver}.reset_state()",
-            {"metric": (metric.source if metric is not None else "") or None, "method": "reset_states"},
+            MetricUse((metric.source if metric is not None else "") or None, method="reset_states"),
         )
 
     def _iterated_metric(self, expr: cst.BaseExpression) -> Optional[str]:
@@ -697,7 +753,7 @@ class TFS406(_Traced):
             f"{call}(y_true, y_pred) takes the labels first, but {first.value} (predictions) is passed as "
             f"y_true and {second.value} (labels) as y_pred; {metric.cls} is not symmetric, so the value is "
             f"wrong ({seen}); call {call}({second.value}, {first.value})",
-            {"metric": metric.source or None, "first": "prediction", "second": "label"},
+            MetricUse(metric.source or None, first="prediction", second="label"),
         )
 
 
@@ -756,7 +812,7 @@ class TFS407(_Traced):
             node, self.code,
             f"casting {what} ({text}) to {dtype_name} truncates toward zero: 0.8 becomes 0, {effect} "
             f"(observed: BinaryAccuracy 0.4 where rounding gives 0.8); use {fix}",
-            {"cast": how, "dtype": dtype_name, "activation": activation, "of": "probabilities"},
+            Truncation(how, dtype_name, activation, "probabilities"),
         )
 
     def _predicted(self, expr: cst.BaseExpression, depth: int = 0) -> bool:
@@ -980,7 +1036,7 @@ class TFS408(_Traced):
 
     def finish(self) -> None:
         for node, cls, message in self.found:
-            self.ctx.report(node, self.code, message, {"class": cls, "call_args": self.call_args.get(cls, "")})
+            self.ctx.report(node, self.code, message, MetricClass(cls, self.call_args.get(cls, "")))
 
 
 # -- TFS409 ---------------------------------------------------------------------------------
@@ -1131,8 +1187,9 @@ class TFS409(_Traced):
             monitor_node, self.code,
             f"{cls}(monitor={monitor!r}) watches a key this model never logs: {why}; {effect}; "
             f"monitor one of the logged keys",
-            dict(_facts(compiled, None), callback=cls, monitor=monitor, mode=mode_value, save_best_only=best,
-                 validation=validation, metrics=[m.source or None for m in compiled.metrics or []]),
+            Monitor(**_facts(compiled, None).fields(), callback=cls, monitor=monitor, mode=mode_value,
+                    save_best_only=best, validation=validation,
+                    metrics=tuple(m.source or None for m in compiled.metrics or [])),
         )
         return True
 

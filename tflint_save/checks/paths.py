@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -13,6 +14,48 @@ from tflint_save.checks.common import (
     weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
+from tflint_save.findings import Facts, optional
+
+
+# -- the facts of each finding, for --fix and --verify -------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ModelSave(Facts):
+    """TFS501: the path model.save() writes (None: not known) and the save_format= it is given."""
+
+    path: Optional[str] = None
+    save_format: Any = optional()
+
+
+@dataclass(frozen=True, eq=False)
+class WeightsPath(Facts):
+    """TFS502: the call (save_weights, load_weights, ModelCheckpoint) and its path."""
+
+    call: str = "save_weights"
+    path: Optional[str] = None
+
+
+@dataclass(frozen=True, eq=False)
+class CheckpointPath(WeightsPath):
+    """TFS502 on a ModelCheckpoint: and its save_weights_only (None: not a literal)."""
+
+    save_weights_only: Optional[bool] = None
+
+
+@dataclass(frozen=True, eq=False)
+class H5Reload(Facts):
+    """TFS503: the .h5 path, the loss alias Keras 3 cannot deserialize, or a retrained reload."""
+
+    path: str = ""
+    loss: Optional[str] = None
+    retrained: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class RemovedAttribute(Facts):
+    """TFS504: the tf.keras attribute Keras 3 no longer has."""
+
+    attribute: str = ""
 
 
 def _saved_path(ctx, node: cst.Call) -> Optional[Tuple[cst.BaseExpression, Optional[cst.BaseExpression]]]:
@@ -51,7 +94,7 @@ class TFS501(Rule):
                 f"Keras 3 model.save() only writes .keras and .h5 files: {shown(path)} raises 'ValueError: Invalid "
                 f"filepath extension for saving'; save to {renamed(path, '.keras')!r}, or use model.export(path) "
                 f"for a TF SavedModel (serving, TFLite)",
-                {"path": path[0]},
+                ModelSave(path[0]),
             )
         elif ends_with(path, WEIGHTS):
             ctx.report(
@@ -59,7 +102,7 @@ class TFS501(Rule):
                 f"model.save({shown(path)}) writes a full legacy HDF5 model, not a weights file, so "
                 f"load_weights() on it fails ('ValueError: A total of ... objects could not be loaded'); use "
                 f"model.save_weights() for weights, or save the model to {renamed(path, '.keras')!r}",
-                {"path": path[0]},
+                ModelSave(path[0]),
             )
 
     def _save_format(self, node: cst.Call, save_format: cst.BaseExpression, path: Optional[Path]) -> None:
@@ -77,7 +120,7 @@ class TFS501(Rule):
         self.ctx.report(
             node, self.code,
             f"save_format={shown_format} in Keras 3 {effect}",
-            {"path": path[0] if path else None, "save_format": value if value is not nodes.MISSING else shown_format},
+            ModelSave(path[0] if path else None, value if value is not nodes.MISSING else shown_format),
         )
 
 
@@ -104,7 +147,7 @@ class TFS502(Rule):
                     node, self.code,
                     f"Keras 3 save_weights() only writes .weights.h5 files: {shown(path)} raises 'ValueError: The "
                     f"filename must end in `.weights.h5`'; use {renamed(path, '.weights.h5')!r}",
-                    {"call": "save_weights", "path": path[0]},
+                    WeightsPath("save_weights", path[0]),
                 )
             return
         if method == "load_weights":
@@ -154,7 +197,7 @@ class TFS502(Rule):
 
     def _report_checkpoint(self, node: cst.Call, path: Path, mode: Optional[bool], message: str) -> None:
         self.ctx.report(node, self.code, message,
-                        {"call": "ModelCheckpoint", "path": path[0], "save_weights_only": mode})
+                        CheckpointPath("ModelCheckpoint", path[0], mode))
 
     def finish(self) -> None:
         if self.orbax:  # Keras 3 load_weights() also reads Orbax checkpoint directories
@@ -165,7 +208,7 @@ class TFS502(Rule):
                 f"Keras 3 load_weights() reads only .weights.h5, .keras and .h5 files (or Orbax checkpoint "
                 f"directories): {shown(path)} raises 'ValueError: File format not supported'; save the weights "
                 f"again with save_weights('{renamed(path, '.weights.h5')}')",
-                {"call": "load_weights", "path": path[0]},
+                WeightsPath("load_weights", path[0]),
             )
 
 
@@ -269,7 +312,7 @@ class TFS503(Flow):
                     f"for a model compiled with loss={alias!r} ('ValueError: Could not deserialize "
                     f"'keras.metrics.{alias}' because it is not a KerasSaveable subclass') unless compile=False; "
                     f"save to {renamed(path, '.keras')!r}",
-                    {"path": path[0], "loss": alias, "retrained": False},
+                    H5Reload(path[0], alias, False),
                 )
             elif basename(path) in self.retrained:
                 self.ctx.report(
@@ -279,7 +322,7 @@ class TFS503(Flow):
                     f"'ValueError: Unknown variable: ... This optimizer can only be called for the variables it was "
                     f"originally built with'; save to {renamed(path, '.keras')!r} (it keeps the optimizer state), or "
                     f"compile() the loaded model again",
-                    {"path": path[0], "loss": None, "retrained": True},
+                    H5Reload(path[0], None, True),
                 )
 
 
@@ -369,7 +412,7 @@ class TFS504(Rule):
                 f"{text(ctx, node)}: under Keras 3 tf.keras has no 'saving' attribute ('AttributeError: module ... "
                 f"has no attribute 'saving''); use keras.saving.{member} after "
                 f"`import keras`, or `from tensorflow.keras.saving import {member}`",
-                {"attribute": attribute},
+                RemovedAttribute(attribute),
             )
 
 

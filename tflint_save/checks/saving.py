@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -12,8 +13,37 @@ from tflint_save.checks.common import (
     compiled_load, dotted_key, ends_with, model_call, names_if, path_of, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
+from tflint_save.findings import Facts, optional
 
 BACKUP = "keras.callbacks.BackupAndRestore"
+
+
+# -- the facts of each finding, for --verify ------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Weights(Facts):
+    """TFS101, TFS102: the path of the weights save or load (None: not known); for a load, whether
+    the optimizer was built before it."""
+
+    path: Optional[str] = None
+    optimizer_built: Optional[bool] = optional()
+
+
+@dataclass(frozen=True, eq=False)
+class Optimizer(Facts):
+    """TFS103: the new optimizer compile() gives the loaded model (None: the default one);
+    TFS104: the optimizer a tf.train.Checkpoint leaves out, and what it does track (keys)."""
+
+    optimizer: Optional[str] = None
+    keys: Optional[Tuple[str, ...]] = optional()
+
+
+@dataclass(frozen=True, eq=False)
+class WeightsDump(Facts):
+    """TFS105: the function that dumps get_weights(), and whether it makes an object array."""
+
+    function: str = ""
+    object_array: bool = False
 
 
 def is_training(ctx, call: cst.Call) -> bool:
@@ -112,7 +142,7 @@ class TFS101(Rule):
         for node, what, path in self.saves:
             message = self._message(what, path)
             if message:
-                self.ctx.report(node, self.code, message, {"path": path[0] if path else None})
+                self.ctx.report(node, self.code, message, Weights(path[0] if path else None))
 
     def _message(self, what: str, path: Optional[Path]) -> Optional[str]:
         if self.ctx.keras == 3:
@@ -211,7 +241,7 @@ class TFS102(Flow):
                 continue  # pretrained weights to start from, not a resumed run
             message = self._message(path, built)
             if message:
-                self.ctx.report(load, self.code, message, {"path": path[0] if path else None, "optimizer_built": built})
+                self.ctx.report(load, self.code, message, Weights(path[0] if path else None, built))
 
     def _message(self, path: Optional[Path], built: bool) -> Optional[str]:
         keras3 = self.ctx.keras == 3
@@ -336,7 +366,7 @@ class TFS103(Flow):
             f"compile() gives it a new optimizer ({optimizer}) that starts again at iteration 0 before training "
             f"continues; pass optimizer={name}.optimizer to keep the state, or leave out compile(): load_model() "
             f"already compiled the model",
-            {"optimizer": None if optimizer.startswith("the default") else optimizer},
+            Optimizer(None if optimizer.startswith("the default") else optimizer),
         )
 
 
@@ -417,7 +447,7 @@ class TFS104(Rule):
                 f"with {name}.apply_gradients(), and {name} is never given to model.compile(), so the model "
                 f"does not track it and the checkpoint saves no optimizer variables; a restore restarts it at "
                 f"iteration 0 with zero moments; add optimizer={name} to the Checkpoint",
-                {"keys": sorted(keywords), "optimizer": name},
+                Optimizer(name, tuple(sorted(keywords))),
             )
 
 
@@ -483,7 +513,7 @@ class TFS105(Rule):
             node, self.code,
             f"{short}() of model.get_weights(): {problem}; use model.save('model.keras') (everything) or "
             f"model.save_weights('model.weights.h5')",
-            {"function": dump, "object_array": not plain},
+            WeightsDump(dump, not plain),
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tflint_save import catalog, kerasversion
-from tflint_save.findings import Finding
+from tflint_save.findings import Facts, Finding
 from tflint_save.verify.cache import Cache, job_key
 from tflint_save.verify.source import Extractor, SourceUnavailable
 from tflint_save.verify.workers import STATUSES, Job, Options, probe, run_jobs
@@ -56,17 +56,22 @@ def reader(overrides: Dict[str, str]) -> Callable[[str], str]:
 
 
 def facts_for(finding: Finding, keras: int, extractor: Extractor) -> Dict[str, Any]:
-    """The finding's data plus what the infrastructure adds: ``source``, ``keras_version``.
+    """The finding's facts as its rule's check receives them (``Facts.plain``), plus what the
+    infrastructure adds: ``source`` (the user's definitions they name) and ``keras_version``.
 
     Raises SourceUnavailable when the user's definitions cannot be found."""
-    facts = dict(finding.data)
+    data = finding.data
+    facts = data.plain()
     targets: List[Tuple[Optional[str], str]] = []
-    if isinstance(facts.get("class"), str):  # defined in the finding's file, else searched for
-        targets.append((None, facts["class"]))
-    if isinstance(facts.get("objects"), list):
-        objects = []
-        for item in facts["objects"]:
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+    name = getattr(data, "class_", None)
+    if isinstance(name, str):  # defined in the finding's file, else searched for
+        targets.append((None, name))
+    objects = getattr(data, "objects", None)
+    if objects is not None:  # TFS201: the custom objects the loaded model may hold
+        shown = []
+        for item in objects:
+            item = item.plain() if isinstance(item, Facts) else dict(item)
+            if not isinstance(item.get("name"), str):
                 continue
             targets.append((item.get("path"), item["name"]))
             # Paths depend on where tflint-save runs; the check needs names and kinds only.
@@ -76,8 +81,8 @@ def facts_for(finding: Finding, keras: int, extractor: Extractor) -> Dict[str, A
                 args = extractor.call_args(item["name"], finding.path)
                 if args is not None:
                     item["call_args"] = args
-            objects.append(item)
-        facts["objects"] = objects
+            shown.append(item)
+        facts["objects"] = shown
     if targets:
         facts["source"] = extractor.source(targets, near=finding.path)
     facts["keras_version"] = keras
