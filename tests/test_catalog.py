@@ -1,5 +1,6 @@
 """The rule catalog (rules/) drives docs and example tests: every bad example produces
-exactly its own code, every good example produces nothing."""
+exactly its own code, every good example produces nothing, and `--fix --unsafe-fixes` makes
+of each bad example what its `fixed` says."""
 
 import ast
 import os
@@ -8,10 +9,14 @@ import re
 import pytest
 
 from helpers import lint
-from tflint_save import catalog
+from tflint_save import catalog, cli
+from tflint_save.fix import FIXERS
 from tflint_save.run import known_codes, rules_by_code
 
 ENTRIES = catalog.entries()
+BAD = [(code, i) for code in sorted(ENTRIES) for i in range(len(ENTRIES[code].bad))]
+GOOD = [(code, i) for code in sorted(ENTRIES) for i in range(len(ENTRIES[code].good))]
+FIXED = [(code, i) for code, i in BAD if ENTRIES[code].fixed]
 
 
 def lint_entry(example, entry):
@@ -34,21 +39,37 @@ def test_entry_is_complete(code):
     assert rules_by_code()[code].keras_versions == entry.keras
 
 
-@pytest.mark.parametrize("code", sorted(ENTRIES))
-def test_bad_examples_produce_exactly_their_code(code):
+@pytest.mark.parametrize("code, index", BAD)
+def test_bad_examples_produce_exactly_their_code(code, index):
     entry = ENTRIES[code]
-    for example in entry.bad:
-        found = lint_entry(example, entry)
-        assert found, f"{code}: bad example produced nothing"
-        assert {f.code for f in found} == {code}, [(f.code, f.line, f.message) for f in found]
+    example = entry.bad[index]
+    found = lint_entry(example, entry)
+    assert found, f"{code}: bad example produced nothing"
+    assert {f.code for f in found} == {code}, [(f.code, f.line, f.message) for f in found]
 
 
-@pytest.mark.parametrize("code", sorted(ENTRIES))
-def test_good_examples_are_clean(code):
+@pytest.mark.parametrize("code, index", GOOD)
+def test_good_examples_are_clean(code, index):
     entry = ENTRIES[code]
-    for example in entry.good:
-        found = lint_entry(example, entry)
-        assert not found, [(f.code, f.line, f.message) for f in found]
+    example = entry.good[index]
+    found = lint_entry(example, entry)
+    assert not found, [(f.code, f.line, f.message) for f in found]
+
+
+@pytest.mark.parametrize("code, index", FIXED)
+def test_fixed_examples_are_what_the_fix_makes_of_the_bad_ones(code, index, tmp_path, capsys):
+    """Through the real fix path: the command line's --fix --unsafe-fixes on the example as a file.
+    An empty `fixed` example says the fixer leaves that bad example as it is."""
+    entry = ENTRIES[code]
+    assert code in FIXERS, f"{code} has `fixed` examples but no fixer"
+    assert len(entry.fixed) == len(entry.bad), f"{code}: one `fixed` per bad example ('' when not fixed)"
+    path = tmp_path / "example.py"
+    path.write_text(entry.bad[index], encoding="utf-8")
+    cli.main(["--fix", "--unsafe-fixes", "--no-cache", "--keras-version", str(entry.example_keras), str(path)])
+    capsys.readouterr()
+    assert path.read_text(encoding="utf-8") == (entry.fixed[index] or entry.bad[index])
+    if entry.fixed[index]:
+        assert not [f for f in lint(entry.fixed[index], keras=entry.example_keras) if f.code == code]
 
 
 def test_generated_docs_are_fresh():

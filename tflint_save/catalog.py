@@ -1,8 +1,9 @@
 """The rule catalog: ``rules/<CODE>.toml``, one entry per rule.
 
 Each entry holds the rule's name, summary, the Keras versions it applies to, its
-documentation (what, why, instead, when to leave it alone), bad and good examples and
-the verification snippet.  ``--explain``, ``docs/rules/<CODE>.md`` and the example tests
+documentation (what, why, instead, when to leave it alone), bad and good examples, what
+``--fix --unsafe-fixes`` makes of each bad example (``fixed``, for the rules that have a fix;
+'' where the fixer leaves that example alone) and the verification snippet.  ``--explain``, ``docs/rules/<CODE>.md`` and the example tests
 are all built from it.  In a checkout the catalog is ``rules/``; in an installed wheel it
 is the package data ``tflint_save/rules``.
 
@@ -46,6 +47,7 @@ class Entry:
     good: Tuple[str, ...]
     claims: Tuple[str, ...] = ()
     example_keras: int = 3
+    fixed: Tuple[str, ...] = ()  # per bad example: the fixed text, or '' when it is not fixed
     verify: Dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     # Reported by the engine itself (TFS001, TFS002), not by a rule class: no examples needed.
     engine: bool = False
@@ -97,6 +99,7 @@ def load_entry(path: str) -> Entry:
         good=_as_tuple(data.get("good", [])),
         claims=tuple(data.get("claims", ())),
         example_keras=int(data.get("example_keras", 3)),
+        fixed=_as_tuple(data["fixed"]) if "fixed" in data else (),
         verify=dict(data.get("verify", {})),
         engine=bool(data.get("engine", False)),
         opt_in=bool(data.get("opt_in", False)),
@@ -175,8 +178,11 @@ def render(entry: Entry) -> str:
     ]
     if entry.bad:
         out += ["## Example", ""]
-        for example in entry.bad:
+        for example, fixed in zip(entry.bad, entry.fixed + ("",) * len(entry.bad)):
             out += ["```python", example.strip("\n"), "```", ""]
+            if fixed:
+                out += ["Fixed by `tflint-save --fix` (with `--unsafe-fixes` when the fix changes behaviour):", "",
+                        "```python", fixed.strip("\n"), "```", ""]
         out += ["Use instead:", "", entry.instead, ""]
     else:
         out += ["## What to do", "", entry.instead, ""]

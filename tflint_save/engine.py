@@ -46,12 +46,20 @@ class Rule:
     # The shared analyses the rule reads (``self.ctx.analysis(Kind)``): built in the same walk,
     # each node reaching them before any rule.
     uses: Tuple[Type[Analysis], ...] = ()
+    # --fix: "safe" or "unsafe" (edits.SAFE, edits.UNSAFE) when the rule has a fixer, ``fix``.
+    applicability = ""
 
     def __init__(self, ctx: "Context"):
         self.ctx = ctx
 
     def finish(self) -> None:
         """Called once the whole file has been walked."""
+
+    @staticmethod
+    def fix(tree: Any, finding: Finding) -> Any:
+        """The edit that fixes ``finding`` in ``tree`` (an ``edits.Tree``): an ``edits.Fix``, or
+        None when this occurrence cannot be fixed faithfully."""
+        return None
 
     @classmethod
     def resolve(cls, pending: Pending, project: "index_mod.ProjectIndex") -> Decision:

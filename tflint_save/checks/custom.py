@@ -11,18 +11,21 @@ decide in ``resolve``.  The deferred facts of a class also serve its subclasses:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.checks.classes import (
-    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, CustomClass, FileClasses, Param, abstract_base, custom_class,
-    keras_bases, noted_facts, super_keys,
+    BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, CustomClass, FileClasses, Param, abstract_base,
+    custom_class, keras_bases, noted_facts, super_keys,
 )
 from tflint_save.checks.common import MODEL_CHECKPOINT, SAVE_MODEL, names_if
+from tflint_save.edits import (
+    UNSAFE, Fix, Tree, after_comma, dict_entry, dict_quote, find_method, method_at, plain_space, separated,
+)
 from tflint_save.engine import Context, Rule
-from tflint_save.findings import ClassInfo, Decision, Facts, Pending, Resolved, many, named
+from tflint_save.findings import ClassInfo, Decision, Facts, Finding, Pending, Resolved, many, named
 from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted, module_parts
 
@@ -107,6 +110,7 @@ class TFS301(ClassRule):
     """A custom Layer or Model without get_config whose arguments Keras cannot record."""
 
     code = "TFS301"
+    applicability = UNSAFE
 
     def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         if facts.init is None or facts.get_config is not None:
@@ -165,11 +169,35 @@ class TFS301(ClassRule):
                 f"('{'Object' if keras == 3 else 'Layer'} {name} was created by passing non-serializable argument "
                 f"values in __init__()'); {fix}")
 
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        cls = tree.class_at(f)
+        params = getattr(f.data, "params", None)
+        if cls is None or find_method(cls, "get_config") is not None or not isinstance(params, tuple):
+            return None
+        init = find_method(cls, "__init__")
+        entries = _entries(init, params, f.data.super_names) if init is not None else None
+        if not entries:
+            return None
+        module = tree.module
+        nl, ind = module.default_newline, module.default_indent
+        lines = ["def get_config(self):", f"{ind}return {{", f"{ind * 2}**super().get_config(),"]
+        lines += [f'{ind * 2}"{name}": {value},' for name, value in entries]
+        lines.append(f"{ind}}}")
+        method = cst.parse_statement(nl.join(lines) + nl, config=module.config_for_parsing)
+        method = method.with_changes(leading_lines=(cst.EmptyLine(indent=False),))
+        body = list(cls.body.body)
+        body.insert(body.index(init) + 1, method)
+        names = ", ".join(repr(name) for name, _ in entries)
+        return Fix(f"Add a get_config() that returns {names} on top of super().get_config()", UNSAFE,
+                   {id(cls.body): (cls.body, cls.body.with_changes(body=tuple(body)))})
+
 
 class TFS302(ClassRule):
     """get_config() leaves out an __init__ argument: on reload it takes its default."""
 
     code = "TFS302"
+    applicability = UNSAFE
 
     def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         config = data.get_config
@@ -210,6 +238,26 @@ class TFS302(ClassRule):
                    f"{outcome}; add {names} to the returned dict")
         return Resolved(message, replace(data, missing=tuple(p.name for p in missing)))  # for --fix and --verify
 
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        get_config, init = method_at(tree, f, "get_config"), method_at(tree, f, "__init__")
+        params = getattr(f.data, "params", None)
+        if get_config is None or init is None or not isinstance(params, tuple):
+            return None
+        named = f.data.missing or ()  # the parameters the finding names
+        missing = [p for p in params if p.name in named]
+        dicts = [d for d in nodes.walk(get_config.body, into_defs=False) if isinstance(d, cst.Dict) and any(
+            isinstance(e, cst.DictElement) and nodes.string(e.key) is not None for e in d.elements)]
+        entries = _entries(init, missing, f.data.super_names) if missing else None
+        if not entries or len(dicts) != 1:
+            return None  # no single dict literal to complete
+        target = dicts[0]
+        quote = dict_quote(target.elements)
+        added = [dict_entry(name, value, quote) for name, value in entries]
+        new = target.with_changes(elements=separated(target.elements, added, target.lbrace.whitespace_after))
+        names = " and ".join(repr(name) for name, _ in entries)
+        return Fix(f"Add {names} to the dict get_config() returns", UNSAFE, {id(target): (target, new)})
+
 
 def _reload_outcome(missing: List[Param]) -> str:
     """What reloading does to arguments that all have defaults: each takes its own, as written."""
@@ -227,6 +275,7 @@ class TFS303(ClassRule):
     """get_config() without super().get_config(): name, dtype and trainable are lost."""
 
     code = "TFS303"
+    applicability = UNSAFE
 
     def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         config = data.get_config
@@ -254,11 +303,41 @@ class TFS303(ClassRule):
                 f"{_quoted(lost)} {'is' if len(lost) == 1 else 'are'} not saved, so {effects}; start "
                 f"from config = super().get_config(){kwargs}")
 
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        get_config = method_at(tree, f, "get_config")
+        if get_config is None:
+            return None
+        returns = [r for r in nodes.walk(get_config.body, into_defs=False) if isinstance(r, cst.Return)]
+        if not returns or any(r.value is None for r in returns):
+            return None
+        changes = {}
+        for r in returns:
+            value = r.value
+            if isinstance(value, cst.Dict) and not value.lpar:
+                first = cst.StarredDictElement(_super_config())
+                elements = value.elements
+                opening = value.lbrace.whitespace_after
+                if isinstance(opening, cst.ParenthesizedWhitespace):
+                    sep = plain_space(opening)
+                else:
+                    sep = plain_space(after_comma(elements[0])) if len(elements) >= 2 and after_comma(elements[0]) else \
+                        cst.SimpleWhitespace(" ")
+                if elements:
+                    first = first.with_changes(comma=cst.Comma(whitespace_after=sep))
+                new = value.with_changes(elements=(first,) + tuple(elements))
+            else:
+                new = cst.Dict([cst.StarredDictElement(_super_config(), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                                cst.StarredDictElement(value)])
+            changes[id(value)] = (value, new)
+        return Fix("Start the returned dict from super().get_config()", UNSAFE, changes)
+
 
 class TFS304(ClassRule):
     """__init__ without **kwargs, or with **kwargs it never passes to super().__init__."""
 
     code = "TFS304"
+    applicability = UNSAFE
 
     def where(self, facts: ClassFacts, data: CustomClass) -> Optional[cst.CSTNode]:
         if facts.init is not None:
@@ -323,6 +402,36 @@ class TFS304(ClassRule):
             return []  # Keras 2's automatic config drops what __init__ cannot take
         # Keras 3's automatic config drops only 'name'; Layer.get_config() adds trainable and dtype.
         return ["trainable", "dtype"]
+
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        init = method_at(tree, f, "__init__")
+        if init is None:
+            return None
+        params = init.params
+        kwargs = params.star_kwarg
+        name = kwargs.name.value if kwargs is not None else "kwargs"
+        everything = list(params.posonly_params) + list(params.params) + list(params.kwonly_params)
+        if kwargs is None and any(p.name.value == name for p in everything):
+            return None
+        calls = [c for c in nodes.walk(init.body, into_defs=False) if isinstance(c, cst.Call) and nodes.self_call(c, "__init__")]
+        if len(calls) != 1:
+            return None
+        call = calls[0]
+        new = init
+        stars = [a for a in call.args if a.star == "**"]
+        if not stars:
+            extra = cst.Arg(cst.Name(name), star="**")
+            new = new.deep_replace(call, call.with_changes(args=separated(call.args, [extra], call.whitespace_before_args)))
+        elif kwargs is None or not any(isinstance(a.value, cst.Name) and a.value.value == name for a in stars):
+            return None  # some other ** mapping already goes there: adding ours could pass a key twice
+        if kwargs is None:
+            new = new.with_changes(params=_with_star_kwarg(new.params, name, init.whitespace_before_params))
+        if new is init:
+            return None
+        message = "Pass **kwargs on to super().__init__()" if kwargs is not None else \
+            "Add **kwargs to __init__() and pass them on to super().__init__()"
+        return Fix(message, UNSAFE, {id(init): (init, new)})
 
 
 class TFS305(ClassRule):
@@ -514,6 +623,86 @@ class TFS307(Rule):
                 f"custom layer",
                 LambdaLayer(ctx.module.code_for_node(node), imports, ctx.keras),
             )
+
+
+# -- fixes (TFS301-TFS304) ------------------------------------------------------------------
+
+GETTERS = ("activations", "initializers", "regularizers", "constraints")
+
+
+def _stored(init: cst.FunctionDef, name: str) -> Optional[str]:
+    """What get_config() returns for __init__ parameter ``name``: ``self.x`` when __init__ keeps
+    it as given, ``activations.serialize(self.x)`` when it keeps ``activations.get(name)``...;
+    None when it does not keep it in one attribute (or keeps another value there too)."""
+    found: Dict[str, Optional[str]] = {}
+    for node in nodes.walk(init.body, into_defs=False):
+        if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0].target
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"):
+            continue
+        attr, value, how = target.attr.value, node.value, None
+        if isinstance(value, cst.Name) and value.value == name:
+            how = f"self.{attr}"
+        elif (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get"
+              and len(value.args) == 1 and isinstance(value.args[0].value, cst.Name)
+              and value.args[0].value.value == name and not value.args[0].keyword):
+            owner = dotted(value.func.value)
+            if owner and owner[-1] in GETTERS:
+                how = f"{'.'.join(owner)}.serialize(self.{attr})"
+        found[attr] = how if attr not in found else None  # assigned twice: cannot tell which value stays
+    kept = [how for how in found.values() if how is not None]
+    return kept[0] if len(kept) == 1 else None
+
+
+def _entries(init: cst.FunctionDef, params: Sequence[Param],
+             passed: Sequence[str]) -> Optional[List[Tuple[str, str]]]:
+    """(key, value source) for each parameter; None when one of them cannot be returned faithfully.
+    ``passed``: what __init__ hands to super().__init__ (``CustomClass.super_names``, as the rules
+    read it): the base config holds those, or may."""
+    out = []
+    for param in params:
+        name = param.name
+        if name in BASE_KEYS or name in passed:
+            continue
+        how = _stored(init, name)
+        if how is None:
+            return None
+        if how.startswith("self.") and (param.default or param.annotation or param.call):
+            # A callable or object kept as given: get_config() alone cannot round-trip it,
+            # __init__ would have to deserialize it too.
+            return None
+        out.append((name, how))
+    return out
+
+
+def _super_config() -> cst.BaseExpression:
+    return cst.parse_expression("super().get_config()")
+
+
+def _with_star_kwarg(params: cst.Parameters, name: str, opening) -> cst.Parameters:
+    """``params`` with ``**name`` at the end, laid out as the others are."""
+    order = ["posonly_params", "posonly_ind", "params", "star_arg", "kwonly_params"]
+    seq: List[Tuple[str, int, cst.CSTNode]] = []
+    for where in order:
+        value = getattr(params, where)
+        if isinstance(value, (list, tuple)):
+            seq.extend((where, i, v) for i, v in enumerate(value))
+        elif isinstance(value, (cst.Param, cst.ParamStar, cst.ParamSlash)):
+            seq.append((where, -1, value))
+    star = cst.Param(cst.Name(name), star="**")
+    laid = separated([v for _, _, v in seq], [star], opening)
+    if not seq:
+        return params.with_changes(star_kwarg=laid[-1])
+    where, index, _ = seq[-1]
+    last = laid[-2]
+    if index < 0:
+        changed = params.with_changes(**{where: last})
+    else:
+        values = list(getattr(params, where))
+        values[index] = last
+        changed = params.with_changes(**{where: tuple(values)})
+    return changed.with_changes(star_kwarg=laid[-1])
 
 
 RULES = [TFS301, TFS302, TFS303, TFS304, TFS305, TFS306, TFS307]

@@ -16,8 +16,9 @@ import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.checks import modelinfo
+from tflint_save.edits import SAFE, Fix, Tree
 from tflint_save.engine import Rule
-from tflint_save.findings import Facts, many, named, optional
+from tflint_save.findings import Facts, Finding, many, named, optional
 from tflint_save.checks.modelinfo import (
     BINARY, CATEGORICAL, CLASS, CROSSENTROPY, FUNCTION, OBJECT, SPARSE, STRING, Compile, Metric, metric_of,
 )
@@ -628,6 +629,7 @@ class TFS405(_Traced):
     """Keras 3: Metric.reset_states() no longer exists."""
 
     code = "TFS405"
+    applicability = SAFE
     keras_versions = (3,)
 
     def on_call(self, node: cst.Call) -> None:
@@ -696,6 +698,16 @@ class TFS405(_Traced):
                 classes.append(metric.name)
             return classes[0]
         return None
+
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        call = tree.call_at(f, lambda c: nodes.method_name(c) == "reset_states" and
+                            isinstance(c.func, cst.Attribute) and not c.args)
+        if call is None:
+            return None
+        attr = call.func.attr
+        return Fix("Replace reset_states() with reset_state()", SAFE,
+                   {id(attr): (attr, attr.with_changes(value="reset_state"))})
 
 
 # -- TFS406 ---------------------------------------------------------------------------------

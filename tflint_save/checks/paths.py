@@ -13,8 +13,10 @@ from tflint_save.checks.common import (
     basename, compiled_load, dotted_key, ends_with, model_call, names_if, path_of, renamed, shown, text,
     weights_only, writes_orbax,
 )
+from tflint_save.edits import SAFE, Fix, Tree, without
 from tflint_save.engine import Rule
-from tflint_save.findings import Facts, optional
+from tflint_save.findings import Facts, Finding, optional
+from tflint_save.names import dotted
 
 
 # -- the facts of each finding, for --fix and --verify -------------------------------------
@@ -71,6 +73,7 @@ class TFS501(Rule):
     """Keras 3 model.save() / save_model() with a path it refuses, save_format=, or .weights.h5."""
 
     code = "TFS501"
+    applicability = SAFE
     keras_versions = (3,)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -123,11 +126,26 @@ class TFS501(Rule):
             ModelSave(path[0] if path else None, value if value is not nodes.MISSING else shown_format),
         )
 
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        call = tree.call_at(f, lambda c: _keyword(c, "save_format") is not None)
+        if call is None:
+            return None
+        position = 1 if nodes.method_name(call) == "save_model" else 0
+        tail = nodes.path_tail(nodes.arg(call, position, "filepath"))
+        if tail is None:
+            tail = getattr(f.data, "path", None)  # a name: what the rule found assigned to it
+        if not isinstance(tail, str) or not tail.endswith(MODEL_EXTENSIONS):
+            return None  # without the extension the format would change, or the save would fail
+        new = call.with_changes(args=without(call.args, _keyword(call, "save_format")))
+        return Fix("Remove save_format=: the path's extension already chooses the format", SAFE, {id(call): (call, new)})
+
 
 class TFS502(Rule):
     """Keras 3 save_weights()/load_weights()/ModelCheckpoint with a path they refuse."""
 
     code = "TFS502"
+    applicability = SAFE
     keras_versions = (3,)
 
     def __init__(self, ctx):
@@ -210,6 +228,31 @@ class TFS502(Rule):
                 f"again with save_weights('{renamed(path, '.weights.h5')}')",
                 WeightsPath("load_weights", path[0]),
             )
+
+    @staticmethod
+    def fix(tree: Tree, f: Finding) -> Optional[Fix]:
+        if (getattr(f.data, "call", None) or "save_weights") != "save_weights":
+            return None  # load_weights() of .h5 works; ModelCheckpoint paths are not renamed
+        call = tree.call_at(f, lambda c: nodes.method_name(c) == "save_weights")
+        if call is None:
+            return None
+        literal = _tail_literal(tree, nodes.arg(call, 0, "filepath"))
+        if literal is None or not _raw_tail(literal).endswith(".h5") or _raw_tail(literal).endswith(".weights.h5"):
+            return None
+        # Every path literal of save_weights()/load_weights() in the module, and where they come from.
+        sites = set()
+        for other in tree.calls:
+            if nodes.method_name(other) in WEIGHTS_CALLS:
+                found = _tail_literal(tree, nodes.arg(other, 0, "filepath"))
+                if found is not None:
+                    sites.add(id(found))
+        same = [lit for lit in tree.literals if _same_literal(tree, lit, literal)]
+        if not all(id(lit) in sites for lit in same):
+            return None  # the name is also used for something else: renaming only some would split them
+        changes = {id(lit): (lit, _renamed(lit)) for lit in same}
+        old = _literal_value(tree, literal)
+        return Fix(f"Rename {old!r} to end in .weights.h5, in every save_weights()/load_weights() of this module",
+                   SAFE, changes)
 
 
 # Keras knows these aliases in lower or upper case only ('Mse' is no loss at all).
@@ -414,6 +457,94 @@ class TFS504(Rule):
                 f"`import keras`, or `from tensorflow.keras.saving import {member}`",
                 RemovedAttribute(attribute),
             )
+
+
+# -- fixes (TFS501, TFS502) -----------------------------------------------------------------
+
+WEIGHTS_CALLS = ("save_weights", "load_weights")
+
+
+def _keyword(call: cst.Call, name: str) -> Optional[int]:
+    return next((i for i, a in enumerate(call.args) if a.keyword is not None and a.keyword.value == name), None)
+
+
+def _tail_literal(tree: Tree, node: Optional[cst.BaseExpression], depth: int = 0) -> Optional[cst.BaseExpression]:
+    """The string literal that ends a path expression (``nodes.path_tail`` in reverse): a name
+    counts when it is assigned once in the module, from an expression that has one."""
+    if node is None or depth > 8:
+        return None
+    if isinstance(node, (cst.SimpleString, cst.FormattedString)):
+        return node
+    if isinstance(node, cst.ConcatenatedString):
+        return _tail_literal(tree, node.right, depth + 1)
+    if isinstance(node, cst.BinaryOperation):
+        if isinstance(node.operator, (cst.Divide, cst.Add)):
+            return _tail_literal(tree, node.right, depth + 1)
+        if isinstance(node.operator, cst.Modulo) and isinstance(node.left, cst.SimpleString):
+            return node.left
+        return None
+    if isinstance(node, cst.Call):
+        parts = dotted(node.func) or []
+        if ".".join(parts).endswith("path.join") or parts[-1:] in (["Path"], ["PurePath"], ["joinpath"]):
+            return _tail_literal(tree, node.args[-1].value, depth + 1) if node.args and not node.args[-1].star else None
+        if parts[-1:] in (["str"], ["fspath"]) and len(node.args) == 1:
+            return _tail_literal(tree, node.args[0].value, depth + 1)
+        if parts[-1:] == ["format"] and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.SimpleString):
+            return node.func.value
+        return None
+    if isinstance(node, cst.Name) and _only_read(tree, node.value):
+        return _tail_literal(tree, tree.assigns[node.value][0].value, depth + 1)
+    return None
+
+
+def _only_read(tree: Tree, name: str) -> bool:
+    """``name`` is assigned once in the module and otherwise only read, as an argument or an
+    object (``os.path.exists(name)``, ``name.replace(...)``): its value is that assignment's."""
+    assigned = tree.assigns.get(name, [])
+    if len(assigned) != 1:
+        return False
+    target = assigned[0].targets[0].target
+    for use in tree.uses.get(name, ()):
+        above = tree.parent.get(id(use))
+        if use is not target and not (isinstance(above, cst.Arg) and above.value is use) and \
+                not (isinstance(above, cst.Attribute) and above.value is use):
+            return False
+    return True
+
+
+def _raw_tail(literal: cst.BaseExpression) -> str:
+    """The source text at the end of a literal, before its closing quote."""
+    if isinstance(literal, cst.SimpleString):
+        value = literal.value
+        quote = value[-3:] if value[-3:] in ('"""', "'''") else value[-1]
+        return value[: len(value) - len(quote)]
+    last = literal.parts[-1] if literal.parts else None
+    return last.value if isinstance(last, cst.FormattedStringText) else ""
+
+
+def _literal_value(tree: Tree, literal: cst.BaseExpression):
+    if isinstance(literal, cst.SimpleString):
+        return literal.evaluated_value
+    return tree.module.code_for_node(literal)
+
+
+def _same_literal(tree: Tree, a: cst.BaseExpression, b: cst.BaseExpression) -> bool:
+    if type(a) is not type(b):
+        return False
+    try:
+        return _literal_value(tree, a) == _literal_value(tree, b)
+    except Exception:  # a literal libcst cannot evaluate (bytes...)
+        return False
+
+
+def _renamed(literal: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(literal, cst.SimpleString):
+        value = literal.value
+        quote = value[-3:] if value[-3:] in ('"""', "'''") else value[-1]
+        body = value[: len(value) - len(quote)]
+        return literal.with_changes(value=body[:-3] + ".weights.h5" + quote)
+    last = literal.parts[-1]
+    return literal.with_changes(parts=tuple(literal.parts[:-1]) + (last.with_changes(value=last.value[:-3] + ".weights.h5"),))
 
 
 RULES = [TFS501, TFS502, TFS503, TFS504]
