@@ -452,6 +452,18 @@ def test_302_missing_argument(body):
     assert found(src, keras=2) == [("TFS302", line_of(src, "def get_config"))]
 
 
+def test_302_resolve_completes_the_facts_and_leaves_the_deferred_ones_alone():
+    src = textwrap.dedent(scale_layer("""
+    return {**super().get_config(), "units": self.units}
+    """))
+    settings = Settings(keras_version=3)
+    result = run.lint_file("example.py", settings, run.enabled_rules(settings), text=src)
+    [pending] = [p for p in result.pending if p.code == "TFS302"]
+    [finding] = [f for f in run.settle([result], settings).findings if f.code == "TFS302"]
+    assert finding.data.missing == ("scale",) and finding.data["missing"] == ["scale"]
+    assert pending.data.missing is None and "missing" not in pending.data
+
+
 @pytest.mark.parametrize("body", [
     """
     config = super().get_config()

@@ -7,6 +7,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from helpers import codes, lint
+from tflint_save.analysis import Analysis
 from tflint_save.engine import Rule, lint_text
 from tflint_save.positions import positions
 
@@ -191,6 +192,63 @@ def test_rule_exception_is_tfs002_and_other_rules_still_run():
     result = lint_text("x.py", source, [Exploding, TFS204], 3)
     assert [(f.code, f.line) for f in result.findings] == [("TFS002", 2), ("TFS204", 3)]
     assert "internal error in TFS203 Exploding (please report): ValueError: boom" in result.findings[0].message
+    assert result.error
+
+
+class Calls(Analysis):
+    """Counts calls; a shared analysis for the tests below."""
+
+    made = 0
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        Calls.made += 1
+        self.seen = []
+
+    def visit_Call(self, node):
+        self.seen.append(node)
+
+
+class FirstReader(Rule):
+    code = "TFS203"
+    uses = (Calls,)
+
+    def visit_Call(self, node):
+        # The analysis has seen this call already: it gets each node before any rule.
+        assert self.ctx.analysis(Calls).seen[-1] is node
+
+    def finish(self):
+        self.ctx.report(self.ctx.module, self.code, f"{len(self.ctx.analysis(Calls).seen)} calls")
+
+
+class SecondReader(FirstReader):
+    code = "TFS204"
+
+
+def test_an_analysis_is_made_once_per_file_and_sees_each_node_before_its_rules():
+    Calls.made = 0
+    result = lint_text("x.py", "import keras\nkeras.f(g(1))\n", [FirstReader, SecondReader], 3)
+    assert Calls.made == 1
+    assert [(f.code, f.message) for f in result.findings] == [("TFS203", "2 calls"), ("TFS204", "2 calls")]
+    assert not result.error
+
+
+class Broken(Calls):
+    def visit_Call(self, node):
+        raise ValueError("boom")
+
+
+class BrokenReader(FirstReader):
+    uses = (Broken,)
+
+
+def test_an_analysis_that_fails_stops_what_reads_it_and_nothing_else():
+    from tflint_save.checks.loading import TFS204
+
+    source = 'import keras\nm = keras.models.load_model("m.keras", compile=False)\nm.fit(x, y)\n'
+    result = lint_text("x.py", source, [BrokenReader, TFS204], 3)
+    assert [(f.code, f.line) for f in result.findings] == [("TFS002", 2), ("TFS204", 3)]
+    assert "internal error in the analysis Broken (please report): ValueError: boom" in result.findings[0].message
     assert result.error
 
 

@@ -160,8 +160,8 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
 
 _HANDLERS: Dict[type, Dict[str, List[Tuple[type, str]]]] = {}
 
-# What walks along: a rule or a shared analysis.
-Walker = Any
+# What the walk hands nodes to: a rule or a shared analysis.
+Owner = Any
 
 
 def _handler_names(owner_cls: type) -> Dict[str, List[Tuple[type, str]]]:
@@ -180,7 +180,7 @@ def _handler_names(owner_cls: type) -> Dict[str, List[Tuple[type, str]]]:
     return found
 
 
-def _label(owner: Walker) -> str:
+def _label(owner: Owner) -> str:
     name = type(owner).__name__
     return f"{owner.code} {name}" if isinstance(owner, Rule) else f"the analysis {name}"
 
@@ -188,8 +188,8 @@ def _label(owner: Walker) -> str:
 class _Walker:
     def __init__(self, ctx: Context, analyses: Sequence[Analysis], rules: Sequence[Rule]):
         self.ctx = ctx
-        self.visit: Dict[type, List[Tuple[Walker, Callable]]] = {}
-        self.leave: Dict[type, List[Tuple[Walker, Callable]]] = {}
+        self.visit: Dict[type, List[Tuple[Owner, Callable]]] = {}
+        self.leave: Dict[type, List[Tuple[Owner, Callable]]] = {}
         # Analyses first: every node reaches them before the rules that read them.
         for owner in list(analyses) + list(rules):
             names = _handler_names(type(owner))
@@ -198,13 +198,13 @@ class _Walker:
             for node_type, attr in names["leave"]:
                 self.leave.setdefault(node_type, []).append((owner, getattr(owner, attr)))
         # Who stops when an analysis fails: what reads it, directly or through another analysis.
-        self.readers: Dict[type, List[Walker]] = {}
+        self.readers: Dict[type, List[Owner]] = {}
         for owner in list(analyses) + list(rules):
             for kind in _all_uses(type(owner)):
                 self.readers.setdefault(kind, []).append(owner)
         self.broken: set = set()
 
-    def _call(self, handlers: List[Tuple[Walker, Callable]], node: cst.CSTNode) -> None:
+    def _call(self, handlers: List[Tuple[Owner, Callable]], node: cst.CSTNode) -> None:
         for owner, handler in handlers:
             if owner in self.broken:
                 continue
@@ -213,7 +213,7 @@ class _Walker:
             except Exception as exc:  # a bug in one rule must not stop the others
                 self._internal_error(owner, node, exc)
 
-    def _internal_error(self, owner: Walker, node: Optional[cst.CSTNode], exc: BaseException) -> None:
+    def _internal_error(self, owner: Owner, node: Optional[cst.CSTNode], exc: BaseException) -> None:
         self.broken.add(owner)
         # What reads a broken analysis would decide on half its facts: it stops too.
         self.broken.update(self.readers.get(type(owner), ()))
