@@ -293,3 +293,33 @@ def test_gitignore_outside_a_git_repository_is_not_read(tmp_path):
     write(tmp_path / "plain" / ".gitignore", "gen/\n")
     write(tmp_path / "plain" / "gen" / "a.py", BAD)
     assert linted(cli("--no-cache", ".", cwd=tmp_path / "plain", env=isolated(tmp_path))) == ["gen/a.py"]
+
+
+# -- symbolic links (issue 12) --------------------------------------------------------------------
+
+FIXABLE = "import keras\nacc = keras.metrics.Accuracy()\nacc.reset_states()\n"  # TFS405, a safe fix
+
+
+def test_a_symlinked_file_is_linted_and_fixed_once(tmp_path):
+    write(tmp_path / "pkg" / "a.py", FIXABLE)
+    os.symlink("a.py", tmp_path / "pkg" / "link.py")
+    os.symlink("pkg", tmp_path / "linked_dir")  # not entered, as in ruff
+    result = cli("--no-cache", "--keras-version", "3", ".", cwd=tmp_path)
+    assert codes(result) == {"pkg/a.py": ["TFS405"]}, result.stdout
+    assert codes(cli("--no-cache", "--keras-version", "3", "pkg/link.py", "pkg/a.py", cwd=tmp_path)) == \
+        {"pkg/link.py": ["TFS405"]}
+    # --fix found the file "changed while it was being fixed" (exit 2) when it came twice.
+    fixed = cli("--no-cache", "--keras-version", "3", "--fix", ".", cwd=tmp_path)
+    assert fixed.returncode == 0 and fixed.stdout == "", fixed.stdout + fixed.stderr
+    assert "reset_state()" in (tmp_path / "pkg" / "a.py").read_text()
+
+
+def test_a_symlink_loop_and_a_broken_link_are_named(tmp_path):
+    os.symlink("loop2", tmp_path / "loop1")
+    os.symlink("loop1", tmp_path / "loop2")
+    os.symlink("gone.py", tmp_path / "dangling.py")
+    write(tmp_path / "m.py", BAD)
+    result = cli("--no-cache", "loop1", "dangling.py", "m.py", cwd=tmp_path)
+    assert result.returncode == 2 and "TFS203" in result.stdout
+    assert "tflint-save: error: loop1: symbolic link loop" in result.stderr
+    assert "tflint-save: error: dangling.py: broken symbolic link (to 'gone.py', which does not exist)" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from fnmatch import translate
@@ -113,14 +114,16 @@ def discover(paths: Sequence[str], patterns: Sequence[str] = (), suffixes: Tuple
         if force_exclude and excluded_anywhere(path, patterns, root, settings):
             continue
         if os.path.isfile(path):
-            candidates: Iterable[str] = [path]
+            candidates: Iterable[Tuple[str, str]] = [(path, os.path.realpath(path))]
         elif os.path.isdir(path):
             candidates = _search(path, patterns, suffixes, root, settings, gitignore)
         else:
             missing.append(path)
             continue
-        for candidate in candidates:
-            key = os.path.normcase(os.path.abspath(candidate))
+        # One file reached twice (a symlink beside its target, a path named twice) is linted once:
+        # twice would report it twice, and --fix would then find it changed under its feet.
+        for candidate, real in candidates:
+            key = os.path.normcase(real)
             if key not in seen:
                 seen.add(key)
                 files.append(candidate)
@@ -128,9 +131,12 @@ def discover(paths: Sequence[str], patterns: Sequence[str] = (), suffixes: Tuple
 
 
 def _search(top: str, patterns: Sequence[str], suffixes: Tuple[str, ...], root: Optional[str],
-            settings: Optional[Settings], gitignore: Optional[GitIgnore]) -> List[str]:
+            settings: Optional[Settings], gitignore: Optional[GitIgnore]) -> List[Tuple[str, str]]:
+    """The files to lint below ``top``, each with its real path.  Symlinked directories are not
+    entered (as in ruff); a symlinked file is linted once, under the first name found."""
     found = []
     start = os.path.abspath(top)
+    real_top = os.path.realpath(top)
     for current, dirs, names in os.walk(top):
         if CACHE_TAG in names:  # our result cache, or any other tool's
             dirs[:] = []
@@ -150,5 +156,22 @@ def _search(top: str, patterns: Sequence[str], suffixes: Tuple[str, ...], root: 
         dirs[:] = sorted(d for d in dirs if not skip(d, True))
         for name in sorted(names):
             if name.endswith(suffixes) and not skip(name, False):
-                found.append(os.path.normpath(os.path.join(current, name)))
+                path = native + name
+                # Only the file itself can be a link: os.walk does not follow linked directories.
+                real = os.path.realpath(path) if os.path.islink(path) else real_top + path[len(start):]
+                found.append((os.path.normpath(os.path.join(current, name)), real))
     return found
+
+
+def problem(path: str) -> str:
+    """Why a path named on the command line is not linted (it is neither a file nor a directory)."""
+    if os.path.islink(path) and not os.path.exists(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symbolic link loop"
+        return f"broken symbolic link (to {os.readlink(path)!r}, which does not exist)"
+    if os.path.exists(path):  # a pipe (<(cmd), /dev/stdin) or a device: only '-' reads a stream
+        return "not a regular file (pipe it to '-' instead)"
+    return "no such file or directory"
