@@ -323,3 +323,17 @@ def test_a_symlink_loop_and_a_broken_link_are_named(tmp_path):
     assert result.returncode == 2 and "TFS203" in result.stdout
     assert "tflint-save: error: loop1: symbolic link loop" in result.stderr
     assert "tflint-save: error: dangling.py: broken symbolic link (to 'gone.py', which does not exist)" in result.stderr
+
+
+def test_isolated_reads_no_configuration_and_show_files_lists_what_would_be_linted(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.tflint-save]\nignore = ["TFS203"]\nextend-exclude = ["gen"]\n')
+    write(tmp_path / "m.py", BAD)
+    write(tmp_path / "gen" / "g.py", BAD)
+    assert cli("--no-cache", "m.py", cwd=tmp_path).stdout == ""
+    assert codes(cli("--no-cache", "--isolated", ".", cwd=tmp_path)) == {"gen/g.py": ["TFS203"], "m.py": ["TFS203"]}
+    shown = cli("--show-files", ".", cwd=tmp_path)
+    assert (shown.returncode, shown.stdout) == (0, "m.py\n")
+    assert cli("--show-files", "--isolated", ".", cwd=tmp_path).stdout.splitlines() == ["m.py",
+                                                                                          os.path.join("gen", "g.py")]
+    both = cli("--isolated", "--config", "pyproject.toml", "m.py", cwd=tmp_path)
+    assert both.returncode == 2 and "--config and --isolated cannot be used together" in both.stderr

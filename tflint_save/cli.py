@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="FILE",
                    help="a pyproject.toml or tflint-save.toml to use for every file instead of each file's "
                         "closest configuration")
+    p.add_argument("--isolated", action="store_true", help="read no configuration file: defaults and the command line")
     p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
     p.add_argument("--statistics", action="store_true",
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list every rule (code, name, Keras versions, fix, summary) and exit; "
                         "with --output-format json, as JSON")
     p.add_argument("--show-settings", action="store_true",
-                   help="print the resolved settings and where each came from, then exit")
+                   help="print the settings each group of files uses and where each came from, then exit")
+    p.add_argument("--show-files", action="store_true", help="print the files that would be linted, then exit")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="lint in N processes (default: the number of CPUs; small runs stay in one)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
@@ -306,6 +308,9 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"tflint-save: error: {path}: {discovery.problem(path)}\n")
     if args.show_settings:
         return _show_settings(settings, files)
+    if args.show_files:
+        sys.stdout.write("".join(f"{args.stdin_filename or '-' if path == '-' else path}\n" for path in files))
+        return EXIT_ERROR if missing else EXIT_CLEAN
     stdin_text = None
     if "-" in files:
         from tflint_save import source

@@ -534,14 +534,17 @@ def _joined(before: str, now: str) -> str:
 class Resolver:
     """Which settings each file uses, found and loaded once per directory and file."""
 
-    def __init__(self, overrides: Overrides, known_codes: Sequence[str], config_file: Optional[str] = None):
+    def __init__(self, overrides: Overrides, known_codes: Sequence[str], config_file: Optional[str] = None,
+                 isolated: bool = False):
         self.overrides = overrides
         self.known_codes = list(known_codes)
-        self.fixed = config_file is not None
+        self.fixed = config_file is not None or isolated
         self._loaded: Dict[Optional[str], Settings] = {}
         self._dirs: Dict[str, Optional[str]] = {}
         self._plans: Dict[bool, Any] = {}
-        if config_file is not None:
+        if isolated:  # --isolated: no configuration file at all, as ruff's
+            self.root = self._settings(None, root=os.getcwd())
+        elif config_file is not None:
             # --config: one configuration for every file, its globs relative to the current
             # directory, as ruff does (ESLint's rule).
             if not os.path.isfile(config_file):
@@ -573,5 +576,8 @@ class Resolver:
 def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
     """The run's root settings (defaults, the configuration, the command line); their
     ``for_path`` gives each file's own."""
-    return Resolver(overrides_from(args, known_codes), known_codes, getattr(args, "config", None)).root
+    config_file, isolated = getattr(args, "config", None), getattr(args, "isolated", False)
+    if config_file is not None and isolated:
+        raise ConfigError("--config and --isolated cannot be used together")
+    return Resolver(overrides_from(args, known_codes), known_codes, config_file, isolated).root
 
