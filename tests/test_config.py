@@ -337,3 +337,20 @@ def test_isolated_reads_no_configuration_and_show_files_lists_what_would_be_lint
                                                                                           os.path.join("gen", "g.py")]
     both = cli("--isolated", "--config", "pyproject.toml", "m.py", cwd=tmp_path)
     assert both.returncode == 2 and "--config and --isolated cannot be used together" in both.stderr
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path):
+    import re
+
+    from test_cli import ROOT
+
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        section = handle.read().split("## Configuration", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    assert 'extend = "../pyproject.toml"' in example
+    write(tmp_path / "pyproject.toml", example.replace("../pyproject.toml", "base.toml"))
+    write(tmp_path / "base.toml", 'ignore = ["TFS203"]\n')
+    write(tmp_path / "m.py", BAD)
+    result = cli("--show-settings", "m.py", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert f"extends: {tmp_path / 'base.toml'}" in result.stdout
