@@ -354,3 +354,21 @@ def test_the_readme_configuration_example_is_valid(tmp_path):
     result = cli("--show-settings", "m.py", cwd=tmp_path)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert f"extends: {tmp_path / 'base.toml'}" in result.stdout
+
+
+def test_ignore_files_are_read_anywhere_and_decide_before_gitignore(tmp_path):
+    # ruff 0.17.6: a .ignore (ripgrep's) counts outside git too, and any .ignore match beats
+    # any .gitignore match, however deep.
+    env = isolated(tmp_path)
+    write(tmp_path / "plain" / ".ignore", "a.py\n")
+    write(tmp_path / "plain" / "p" / "q" / "a.py", BAD)
+    write(tmp_path / "plain" / "p" / "q" / "b.py", BAD)
+    assert linted(cli("--no-cache", ".", cwd=tmp_path / "plain" / "p", env=env)) == ["q/b.py"]
+    write(tmp_path / "plain" / "p" / "q" / ".ignore", "!a.py\n")
+    assert linted(cli("--no-cache", ".", cwd=tmp_path / "plain" / "p", env=env)) == ["q/a.py", "q/b.py"]
+    (tmp_path / "plain" / ".git").mkdir()
+    write(tmp_path / "plain" / ".ignore", "!b.py\n")
+    write(tmp_path / "plain" / "p" / "q" / ".gitignore", "b.py\n")
+    assert linted(cli("--no-cache", ".", cwd=tmp_path / "plain" / "p", env=env)) == ["q/a.py", "q/b.py"]
+    assert linted(cli("--no-cache", "--no-respect-gitignore", ".", cwd=tmp_path / "plain", env=env)) == \
+        ["p/q/a.py", "p/q/b.py"]

@@ -1,11 +1,13 @@
-"""What git ignores, read as ruff reads it (the ``ignore`` crate): only inside a git repository,
-from the ``.gitignore`` files of every directory from the repository's root down, then
-``.git/info/exclude``, then the global excludes file (``core.excludesFile``, by default
-``$XDG_CONFIG_HOME/git/ignore``).  The patterns are git's, through ``pathspec``.
+"""What git ignores, read as ruff reads it (the ``ignore`` crate): ``.ignore`` files (ripgrep's,
+anywhere), then, only inside a git repository, the ``.gitignore`` files of every directory from
+the repository's root down, ``.git/info/exclude`` and the global excludes file
+(``core.excludesFile``, by default ``$XDG_CONFIG_HOME/git/ignore``).  The patterns are git's,
+through ``pathspec``.
 
-Git's precedence holds: a deeper ``.gitignore`` overrides a shallower one (a ``!pattern``
-there brings a file back), and a ``.gitignore`` overrides the exclude files.  Directory
-search never enters an ignored directory, so nothing below it can come back, as in git.
+The first kind of file that says something decides, in that order (a ``.ignore`` over any
+``.gitignore``), and within a kind a deeper file overrides a shallower one (a ``!pattern``
+there brings a file back); ruff 0.17.6 does the same.  Directory search never enters an
+ignored directory, so nothing below it can come back, as in git.
 """
 
 from __future__ import annotations
@@ -44,10 +46,29 @@ class GitIgnore:
         return False
 
     def _stack(self, directory: str) -> List[Tuple[pathspec.GitIgnoreSpec, str]]:
-        """The pattern files that apply in ``directory``, in git's order: its own .gitignore,
-        its parents' up to the work tree's top, .git/info/exclude, the global excludes file."""
+        """The pattern files that apply in ``directory``, the deciding one first: the .ignore
+        files of it and its parents, then its .gitignore and its parents' up to the work tree's
+        top, .git/info/exclude, the global excludes file."""
+        key = "git:" + directory
+        if key not in self._stacks:
+            self._stacks[key] = self._ignore_files(directory) + self._git_files(directory)
+        return self._stacks[key]
+
+    def _ignore_files(self, directory: str) -> List[Tuple[pathspec.GitIgnoreSpec, str]]:
         if directory in self._stacks:
             return self._stacks[directory]
+        own = self._spec(os.path.join(directory, ".ignore"))
+        parent = os.path.dirname(directory)
+        stack = [(own, directory)] if own is not None else []
+        if parent != directory:
+            stack += self._ignore_files(parent)
+        self._stacks[directory] = stack
+        return stack
+
+    def _git_files(self, directory: str) -> List[Tuple[pathspec.GitIgnoreSpec, str]]:
+        key = "gitignore:" + directory
+        if key in self._stacks:
+            return self._stacks[key]
         repo = self._repo(directory)
         stack: List[Tuple[pathspec.GitIgnoreSpec, str]] = []
         if repo is not None:
@@ -56,12 +77,12 @@ class GitIgnore:
             if own is not None:
                 stack.append((own, directory))
             if directory != top:
-                stack.extend(self._stack(os.path.dirname(directory)))
+                stack.extend(self._git_files(os.path.dirname(directory)))
             else:
                 for spec in (self._spec(os.path.join(git_dir, "info", "exclude")), self._global_spec()):
                     if spec is not None:
                         stack.append((spec, top))
-        self._stacks[directory] = stack
+        self._stacks[key] = stack
         return stack
 
     def _repo(self, directory: str) -> Optional[Tuple[str, str]]:
