@@ -455,58 +455,18 @@ def settings_from(config_file: Optional[str], overrides: Overrides, known_codes:
                   root: Optional[str] = None, plans: Optional[Dict[bool, Any]] = None) -> Settings:
     """One configuration (with what it extends) under the command line's overrides.
 
-    ``root`` anchors the command line's globs and names the project root; by default the
-    configuration's directory.  As in ruff, each key of a file replaces its base's, except
-    that the rule selections, extend-exclude and extend-per-file-ignores add up.
+    ``root`` anchors the configuration's globs and names the project root; by default each
+    file's own directory.  As in ruff, each key of a file replaces its base's, except that
+    the rule selections, extend-exclude and extend-per-file-ignores add up.
     """
     origin = {key: "default" for key in _KEYS if key not in ("extend", "extend-ignore", "extend-per-file-ignores")}
     settings = Settings(selections=(Selection(("ALL",)),), config_file=config_file and os.path.abspath(config_file))
     chain = _chain(config_file, known_codes, root) if config_file else []
     settings.extends = tuple(path for path, _ in chain[-2::-1])
     settings.project_root = root
-    for path, values in chain:
-        ignore = tuple(values.get("ignore", ())) + tuple(values.get("extend-ignore", ()))
-        select = values.get("select")
-        layer = Selection(tuple(select) if select is not None else None, ignore,
-                          tuple(values.get("extend-select", ())), path)
-        settings.selections += (layer,)
-        for key in ("select", "ignore", "extend-select"):
-            if key in values or (key == "ignore" and "extend-ignore" in values):
-                origin[key] = _joined(origin[key], path)
-        if "exclude" in values:
-            settings.exclude, origin["exclude"] = list(values["exclude"]), path
-        if "extend-exclude" in values:
-            settings.extend_exclude += values["extend-exclude"]
-            origin["extend-exclude"] = _joined(origin["extend-exclude"], path)
-        if "per-file-ignores" in values:
-            settings.per_file_ignores, origin["per-file-ignores"] = dict(values["per-file-ignores"]), path
-        for pattern, codes in values.get("extend-per-file-ignores", {}).items():
-            settings.per_file_ignores = {**settings.per_file_ignores,
-                                         pattern: settings.per_file_ignores.get(pattern, []) + codes}
-            origin["per-file-ignores"] = _joined(origin["per-file-ignores"], path)
-        for key, attr in (("keras-version", "keras_version_setting"), ("respect-gitignore", "respect_gitignore"),
-                          ("force-exclude", "force_exclude"), ("tf-use-legacy-keras", "tf_use_legacy_keras")):
-            if key in values:
-                setattr(settings, attr, values[key])
-                origin[key] = path
-    cli = overrides.selection
-    if cli.select is not None or cli.ignore or cli.extend_select:
-        settings.selections += (cli,)
-        for key, given in (("select", cli.select is not None), ("ignore", bool(cli.ignore)),
-                           ("extend-select", bool(cli.extend_select))):
-            if given:
-                origin[key] = _joined(origin[key], "command line")
-    if overrides.exclude is not None:
-        settings.exclude, origin["exclude"] = list(overrides.exclude), "command line"
-    if overrides.extend_exclude:
-        settings.extend_exclude += list(overrides.extend_exclude)
-        origin["extend-exclude"] = _joined(origin["extend-exclude"], "command line")
-    for key, attr in (("keras-version", "keras_version_setting"), ("respect-gitignore", "respect_gitignore"),
-                      ("force-exclude", "force_exclude")):
-        value = getattr(overrides, attr if attr != "keras_version_setting" else "keras_version")
-        if value is not None:
-            setattr(settings, attr, value)
-            origin[key] = "command line"
+    for path, values in chain:  # the base first
+        _apply_file(settings, origin, path, values)
+    _apply_overrides(settings, origin, overrides)
     if settings.keras_version_setting == "auto":
         from tflint_save import kerasversion
 
@@ -519,12 +479,64 @@ def settings_from(config_file: Optional[str], overrides: Overrides, known_codes:
         settings.keras_version = settings.keras_plan.for_directory(settings.root).version
     else:
         settings.keras_version = int(settings.keras_version_setting)
-    # The flat lists, for --show-settings and for code reading them: every layer's codes.
+    # The flat lists, for --show-settings: every layer's codes (``rules`` there shows the outcome).
     settings.select = [c for layer in settings.selections[1:] for c in layer.select or ()] or ["ALL"]
     settings.ignore = [c for layer in settings.selections for c in layer.ignore]
     settings.extend_select = [c for layer in settings.selections for c in layer.extend_select]
     settings.origin = origin
     return settings
+
+
+_SCALARS = (("keras-version", "keras_version_setting"), ("respect-gitignore", "respect_gitignore"),
+            ("force-exclude", "force_exclude"))  # the command line sets these too
+_FILE_ONLY = (("tf-use-legacy-keras", "tf_use_legacy_keras"),)
+
+
+def _apply_file(settings: Settings, origin: Dict[str, str], path: str, values: Dict[str, Any]) -> None:
+    """One configuration file's values over what its bases set."""
+    select = values.get("select")
+    settings.selections += (Selection(tuple(select) if select is not None else None,
+                                      tuple(values.get("ignore", ())) + tuple(values.get("extend-ignore", ())),
+                                      tuple(values.get("extend-select", ())), path),)
+    for key in ("select", "ignore", "extend-select"):
+        if key in values or (key == "ignore" and "extend-ignore" in values):
+            origin[key] = _joined(origin[key], path)
+    if "exclude" in values:
+        settings.exclude, origin["exclude"] = list(values["exclude"]), path
+    if "extend-exclude" in values:
+        settings.extend_exclude += values["extend-exclude"]
+        origin["extend-exclude"] = _joined(origin["extend-exclude"], path)
+    if "per-file-ignores" in values:
+        settings.per_file_ignores, origin["per-file-ignores"] = dict(values["per-file-ignores"]), path
+    for pattern, codes in values.get("extend-per-file-ignores", {}).items():
+        settings.per_file_ignores = {**settings.per_file_ignores,
+                                     pattern: settings.per_file_ignores.get(pattern, []) + codes}
+        origin["per-file-ignores"] = _joined(origin["per-file-ignores"], path)
+    for key, attr in _SCALARS + _FILE_ONLY:
+        if key in values:
+            setattr(settings, attr, values[key])
+            origin[key] = path
+
+
+def _apply_overrides(settings: Settings, origin: Dict[str, str], overrides: Overrides) -> None:
+    """The command line, last: its selection is one more layer, its other values win."""
+    cli = overrides.selection
+    if cli.select is not None or cli.ignore or cli.extend_select:
+        settings.selections += (cli,)
+        for key, given in (("select", cli.select is not None), ("ignore", bool(cli.ignore)),
+                           ("extend-select", bool(cli.extend_select))):
+            if given:
+                origin[key] = _joined(origin[key], "command line")
+    if overrides.exclude is not None:
+        settings.exclude, origin["exclude"] = list(overrides.exclude), "command line"
+    if overrides.extend_exclude:
+        settings.extend_exclude += list(overrides.extend_exclude)
+        origin["extend-exclude"] = _joined(origin["extend-exclude"], "command line")
+    for key, attr in _SCALARS:
+        value = getattr(overrides, "keras_version" if key == "keras-version" else attr)
+        if value is not None:
+            setattr(settings, attr, value)
+            origin[key] = "command line"
 
 
 def _joined(before: str, now: str) -> str:
@@ -568,9 +580,6 @@ class Resolver:
         directory = os.path.dirname(os.path.abspath(path))
         found = closest_config(directory, self._dirs)
         return self._settings(found) if found is not None else self.root
-
-    def all(self) -> List[Settings]:
-        return list(self._loaded.values())
 
 
 def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
