@@ -372,3 +372,14 @@ def test_ignore_files_are_read_anywhere_and_decide_before_gitignore(tmp_path):
     assert linted(cli("--no-cache", ".", cwd=tmp_path / "plain" / "p", env=env)) == ["q/a.py", "q/b.py"]
     assert linted(cli("--no-cache", "--no-respect-gitignore", ".", cwd=tmp_path / "plain", env=env)) == \
         ["p/q/a.py", "p/q/b.py"]
+
+
+def test_a_negated_per_file_ignores_glob_applies_to_the_other_files(tmp_path):
+    # ruff 0.17.6: "!y.py" = ["F401"] silenced F401 in x.py and kept it in y.py.
+    write(tmp_path / "sub" / "tflint-save.toml", '[per-file-ignores]\n"!sub/keep/*" = ["TFS203"]\n')
+    write(tmp_path / "sub" / "keep" / "k.py", BAD)
+    write(tmp_path / "sub" / "other.py", BAD)
+    result = cli("--no-cache", ".", cwd=tmp_path / "sub")
+    assert codes(result) == {}, result.stdout  # "sub/keep/*" is relative to sub/: sub/sub/keep/*
+    write(tmp_path / "sub" / "tflint-save.toml", '[per-file-ignores]\n"!keep/*" = ["TFS203"]\n')
+    assert codes(cli("--no-cache", ".", cwd=tmp_path / "sub")) == {"keep/k.py": ["TFS203"]}

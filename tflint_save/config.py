@@ -131,7 +131,7 @@ class Settings:
         return self.exclude + self.extend_exclude
 
     def ignored_for(self, path: str) -> Tuple[str, ...]:
-        """Codes silenced for this file by per-file-ignores."""
+        """Codes silenced for this file by per-file-ignores (``!glob``: for the files it does not match)."""
         from fnmatch import fnmatch
 
         from tflint_save.discovery import project_path
@@ -143,7 +143,9 @@ class Settings:
         full = os.path.abspath(path).replace(os.sep, "/")
         codes: List[str] = []
         for pattern, values in self.per_file_ignores.items():
-            if fnmatch(rel, pattern) or fnmatch(name, pattern) or fnmatch(full, pattern):
+            negated = pattern.startswith("!")
+            glob = pattern[1:] if negated else pattern
+            if (fnmatch(rel, glob) or fnmatch(name, glob) or fnmatch(full, glob)) != negated:
                 codes.extend(values)
         return tuple(codes)
 
@@ -218,7 +220,10 @@ def split_codes(text: str) -> List[str]:
 
 def anchor(pattern: str, root: str) -> str:
     """A glob with a '/' is relative to ``root`` (ruff: ``project_root.join(pattern)``); one without
-    stays a name pattern, matched against each file and directory name."""
+    stays a name pattern, matched against each file and directory name.  A leading ``!`` (a
+    negated per-file-ignores glob) stays in front."""
+    if pattern.startswith("!"):
+        return "!" + anchor(pattern[1:], root)
     if "/" not in pattern.rstrip("/"):
         return pattern
     return posixpath.normpath(posixpath.join(root.replace(os.sep, "/"), pattern))
