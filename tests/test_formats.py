@@ -15,8 +15,8 @@ from tflint_save import catalog, cli
 from tflint_save import report as formats  # the formats live in report.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The official OASIS schema, which CI has beside the checkout.
-SARIF_SCHEMA = os.path.join(os.path.dirname(ROOT), "shared", "schemas", "sarif-schema-2.1.0.json")
+# The official OASIS SARIF 2.1.0 schema, vendored: tests use only what the repository brings.
+SARIF_SCHEMA = os.path.join(ROOT, "tests", "data", "sarif-schema-2.1.0.json")
 
 BAD = textwrap.dedent("""\
     import keras

@@ -4,7 +4,8 @@ Each file's ``FileResult`` (its findings, deferred findings and its share of the
 index) is stored as JSON under ``<cache dir>/<salt>/<key>.json``.  The salt covers what
 makes a file's result differ besides its content: the cache format, the tool (its version
 and its own source, so an edited rule never serves stale results), the enabled rules and
-the Keras version; the key adds the path as given (findings carry it, and the module name
+the Keras version (a file whose own configuration changes these gets keys from a
+``variant`` salted with its own); the key adds the path as given (findings carry it, and the module name
 the index uses comes from it) and the file's bytes.  Project-level decisions (``settle``)
 are never cached: they are redone from every file's result on every run.
 
@@ -77,6 +78,15 @@ class FileCache:
         self.folder = os.path.join(root, self.salt)
         self.warnings: List[str] = []
         self._writable: Optional[bool] = None
+        self._variants: Dict[str, "FileCache"] = {}
+
+    def variant(self, keras_version: int, rule_codes: Sequence[str]) -> "FileCache":
+        """The keys for files whose own configuration sets another Keras version or other
+        rules (entries go in this cache's folder: only keys are taken from it)."""
+        name = f"{keras_version}:{','.join(sorted(rule_codes))}"
+        if name not in self._variants:
+            self._variants[name] = FileCache(self.root, keras_version, rule_codes)
+        return self._variants[name]
 
     def key(self, path: str, data: bytes, variant: str = "") -> str:
         """``variant``: what else the file's result depends on (its project's Keras version)."""

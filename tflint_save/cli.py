@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from tflint_save import __version__
 
@@ -31,15 +31,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", default=None, metavar="PATH",
                    help="files or directories to lint (default: .); '-' reads standard input")
     p.add_argument("--version", action="version", version=f"tflint-save {__version__}")
-    p.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to enable (default: ALL)")
-    p.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes to disable")
-    p.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to enable on top of --select")
+    p.add_argument("--select", metavar="CODES",
+                   help="comma-separated codes or prefixes to enable, replacing the configuration's selection "
+                        "(default: ALL)")
+    p.add_argument("--ignore", metavar="CODES",
+                   help="comma-separated codes or prefixes to disable, on top of the configuration's ignore")
+    p.add_argument("--extend-select", metavar="CODES", help="codes or prefixes to enable on top of the selection")
+    p.add_argument("--extend-ignore", metavar="CODES", help="the same as --ignore (flake8's name)")
     p.add_argument("--exclude", metavar="GLOBS", help="comma-separated globs to skip, replacing the defaults")
     p.add_argument("--extend-exclude", metavar="GLOBS", help="globs to skip on top of the defaults")
+    p.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None,
+                   help="skip what .gitignore, .git/info/exclude and git's global excludes file ignore, in "
+                        "directory search (default: on)")
     p.add_argument("--keras-version", choices=("2", "3", "auto"),
                    help="Keras behaviour to check against (default: auto: the keras-version setting, else each "
                         "file's project's declared dependencies, else the installed packages, else 3)")
-    p.add_argument("--config", metavar="FILE", help="pyproject.toml to read instead of searching for one")
+    p.add_argument("--config", metavar="FILE",
+                   help="a pyproject.toml or tflint-save.toml to use for every file instead of each file's "
+                        "closest configuration")
+    p.add_argument("--isolated", action="store_true", help="read no configuration file: defaults and the command line")
     p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
     p.add_argument("--statistics", action="store_true",
@@ -54,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the findings (or the diff, the fixed source) and nothing else: no summary, "
                         "no warning")
     p.add_argument("--output-file", metavar="PATH", help="write the report to PATH instead of standard output")
-    p.add_argument("--force-exclude", action="store_true",
+    p.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None,
                    help="the paths are a file list (pre-commit): exclusions apply to them too, and no paths "
                         "means nothing to lint instead of '.'")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the output")
@@ -63,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="list every rule (code, name, Keras versions, fix, summary) and exit; "
                         "with --output-format json, as JSON")
     p.add_argument("--show-settings", action="store_true",
-                   help="print the resolved settings and where each came from, then exit")
+                   help="print the settings each group of files uses and where each came from, then exit")
+    p.add_argument("--show-files", action="store_true", help="print the files that would be linted, then exit")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="lint in N processes (default: the number of CPUs; small runs stay in one)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
@@ -118,7 +129,16 @@ def _scale(args: argparse.Namespace, settings):
     jobs = args.jobs or run.cpu_count()
     if args.no_cache:
         return jobs, None
-    return jobs, cache.for_run(settings, run.enabled_rules(settings), args.cache_dir)
+    return jobs, cache.for_run(settings, run.enabled_rules(settings), _cache_dir(args, settings))
+
+
+def _cache_dir(args: argparse.Namespace, settings) -> str:
+    """--cache-dir, else beside the configuration of the linted paths (their common directory)."""
+    from tflint_save import cache, config
+
+    if args.cache_dir:
+        return args.cache_dir
+    return cache.default_dir(settings.config_file if args.config else config.find_config(args.paths))
 
 
 def _verify_options(args: argparse.Namespace, settings=None):
@@ -126,9 +146,7 @@ def _verify_options(args: argparse.Namespace, settings=None):
 
     cache_dir = None
     if settings is not None and not args.no_cache:
-        from tflint_save import cache
-
-        cache_dir = args.cache_dir or cache.default_dir(settings.config_file)  # results go in its verify/
+        cache_dir = _cache_dir(args, settings)  # results go in its verify/
     return verify.Options(args.verify_python or sys.executable, args.verify_timeout, args.verify_jobs, cache_dir)
 
 
@@ -170,7 +188,8 @@ def _checked_codes(args: argparse.Namespace, known: List[str]) -> List[str]:
     from tflint_save import catalog, config
 
     chosen = {key: config.option_codes("--" + key.replace("_", "-"), getattr(args, key), known)
-              for key in ("select", "ignore", "extend_select") if getattr(args, key) is not None}
+              for key in ("select", "ignore", "extend_select", "extend_ignore") if getattr(args, key) is not None}
+    chosen["ignore"] = chosen.get("ignore", []) + chosen.pop("extend_ignore", [])
     settings = config.Settings(**chosen)
     codes = [code for code in catalog.entries() if settings.enabled(code)]
     if not codes:  # verify.check_rules would read an empty list as every rule
@@ -199,24 +218,45 @@ def _list_rules(args: argparse.Namespace) -> int:
 
 
 def _show_settings(settings, files: List[str]) -> int:
-    out = sys.stdout
-    out.write(f"config file: {settings.config_file or '(none)'}\n")
-    rows = [
-        ("select", settings.select), ("ignore", settings.ignore), ("extend-select", settings.extend_select),
-        ("exclude", settings.exclude), ("extend-exclude", settings.extend_exclude),
-        ("per-file-ignores", settings.per_file_ignores),
-        # With auto, each project decides: the lines under it say how, for the files of this run.
-        ("keras-version", "auto" if settings.keras_plan is not None
-         else f"{settings.keras_version} (setting: {settings.keras_version_setting})"),
-        ("tf-use-legacy-keras", settings.tf_use_legacy_keras),
-    ]
-    for key, value in rows:
-        out.write(f"{key} = {value}    # from {settings.origin.get(key, 'default')}\n")
-        if key == "keras-version" and settings.keras_plan is not None:
-            from tflint_save import kerasversion
+    """Each configuration the files use, with where each setting came from; the run-wide
+    settings (respect-gitignore, force-exclude) are the root configuration's, as in ruff."""
+    from tflint_save import run
 
-            out.write("".join(line + "\n" for line in kerasversion.settings_lines(settings.keras_plan, files)))
-    out.write(f"files = {len(files)}\n")
+    out = sys.stdout
+    groups: Dict[int, List[str]] = {}
+    by_id = {id(settings): settings}
+    for path in files:
+        own = settings.for_path(path)
+        by_id[id(own)] = own
+        groups.setdefault(id(own), []).append(path)
+    order = sorted(groups, key=lambda key: files.index(groups[key][0])) or [id(settings)]
+    for number, key in enumerate(order):
+        own, paths = by_id[key], groups.get(key, [])
+        if number:
+            out.write("\n")
+        out.write(f"config file: {own.config_file or '(none)'}\n")
+        if own.extends:
+            out.write(f"extends: {', '.join(own.extends)}\n")
+        rows = [
+            ("select", own.select), ("ignore", own.ignore), ("extend-select", own.extend_select),
+            ("exclude", own.exclude), ("extend-exclude", own.extend_exclude),
+            ("per-file-ignores", own.per_file_ignores),
+            # With auto, each project decides: the lines under it say how, for these files.
+            ("keras-version", "auto" if own.keras_plan is not None
+             else f"{own.keras_version} (setting: {own.keras_version_setting})"),
+            ("tf-use-legacy-keras", own.tf_use_legacy_keras),
+        ]
+        if key == id(settings) or number == 0:
+            rows += [("respect-gitignore", settings.respect_gitignore), ("force-exclude", settings.force_exclude)]
+        for name, value in rows:
+            origin = (settings if name in ("respect-gitignore", "force-exclude") else own).origin
+            out.write(f"{name} = {value}    # from {origin.get(name, 'default')}\n")
+            if name == "keras-version" and own.keras_plan is not None:
+                from tflint_save import kerasversion
+
+                out.write("".join(line + "\n" for line in kerasversion.settings_lines(own.keras_plan, paths)))
+        out.write(f"rules = {', '.join(code for code in run.known_codes() if own.enabled(code))}\n")
+        out.write(f"files = {len(paths)}" + (f" (first: {paths[0]})" if paths else "") + "\n")
     return EXIT_CLEAN
 
 
@@ -251,17 +291,26 @@ def _run(args: argparse.Namespace) -> int:
     args.paths = args.paths or ["."]
     try:
         settings = config.resolve(args, run.known_codes())
+        gitignore = None
+        if settings.respect_gitignore:
+            from tflint_save.gitignore import GitIgnore
+
+            gitignore = GitIgnore()
+        # Discovery loads the configuration of every directory it enters: a bad one stops the run.
+        files, missing = discovery.discover(args.paths, settings.exclusions(), force_exclude=settings.force_exclude,
+                                            root=settings.root, settings=settings, gitignore=gitignore)
+        for path in files:  # every file's configuration, loaded (and checked) before any is linted
+            settings.for_path(args.stdin_filename or "-" if path == "-" else path)
     except config.ConfigError as exc:
         sys.stderr.write(f"tflint-save: error: {exc}\n")
         return EXIT_ERROR
-    files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude,
-                                        force_exclude=args.force_exclude, root=settings.root)
     for path in missing:
-        # A pipe (<(cmd), /dev/stdin) or a device exists but is not read: only '-' reads a stream.
-        problem = "not a regular file (pipe it to '-' instead)" if os.path.exists(path) else "no such file or directory"
-        sys.stderr.write(f"tflint-save: error: {path}: {problem}\n")
+        sys.stderr.write(f"tflint-save: error: {path}: {discovery.problem(path)}\n")
     if args.show_settings:
         return _show_settings(settings, files)
+    if args.show_files:
+        sys.stdout.write("".join(f"{args.stdin_filename or '-' if path == '-' else path}\n" for path in files))
+        return EXIT_ERROR if missing else EXIT_CLEAN
     stdin_text = None
     if "-" in files:
         from tflint_save import source

@@ -45,7 +45,14 @@ class Report:
 
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
-    """Lint one path (or given text); unreadable or undecodable input is a TFS001 finding."""
+    """Lint one path (or given text); unreadable or undecodable input is a TFS001 finding.
+
+    ``rules`` are those ``settings`` enable; a file with a configuration of its own (see
+    Settings.for_path) runs the rules and Keras version of that one instead.
+    """
+    own = settings.for_path(path)
+    if own is not settings:
+        settings, rules = own, enabled_rules(own)
     keras, legacy = kerasversion.for_file(settings, path)
     if path.endswith(".ipynb"):
         from tflint_save import notebook
@@ -81,7 +88,8 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
     for result in results:
         if result.error:
             report.internal_error = True
-        ignored = settings.ignored_for(result.path)
+        own = settings.for_path(result.path)
+        ignored = own.ignored_for(result.path)
         candidates = list(result.findings)
         for pending in result.pending:
             rule = by_code.get(pending.code)
@@ -100,7 +108,7 @@ def settle(results: Sequence[FileResult], settings: Settings) -> Report:
             elif decided:
                 candidates.append(replace(f, message=decided))
         for finding in candidates:
-            if finding.code != INTERNAL_ERROR and (not settings.enabled(finding.code) or noqa.silenced(finding.code, ignored or None)):
+            if finding.code != INTERNAL_ERROR and (not own.enabled(finding.code) or noqa.silenced(finding.code, ignored or None)):
                 continue
             report.findings.append(finding)
     report.findings.sort(key=Finding.sort_key)
@@ -166,7 +174,8 @@ def lint_all(files: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
         if cache is not None:
             # The key is taken before linting: were the file edited in between, the entry would
             # only ever be found for these old bytes, and a later run rehashes the new ones.
-            key = cache.key_of(path, "%s/%s" % kerasversion.for_file(settings, path))
+            key = _cache_for(cache, settings, path).key_of(
+                path, "%s/%s" % kerasversion.for_file(settings.for_path(path), path))
             found = cache.get(key) if key is not None else None
             if found is not None:
                 results[i] = found
@@ -183,6 +192,14 @@ def lint_all(files: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
         if cache is not None and key is not None:
             cache.put(key, result)
     return results  # type: ignore[return-value]
+
+
+def _cache_for(cache: FileCache, settings: Settings, path: str) -> FileCache:
+    """The cache keyed for this file's own Keras version and rules (see Settings.for_path)."""
+    own = settings.for_path(path)
+    if own is settings:
+        return cache
+    return cache.variant(own.keras_version, [rule.code for rule in enabled_rules(own)])
 
 
 # -- worker processes ----------------------------------------------------------------------------------

@@ -120,7 +120,8 @@ def verify_findings(findings: Sequence[Finding], settings, options: Options, pro
         if snippet is None:
             continue
         try:
-            facts = facts_for(finding, kerasversion.for_file(settings, finding.path)[0], extractor)
+            facts = facts_for(finding, kerasversion.for_file(settings.for_path(finding.path), finding.path)[0],
+                              extractor)
         except SourceUnavailable as exc:
             planned.append((index, None, {"status": "inconclusive", "evidence": str(exc), "seconds": 0.0}))
             continue
