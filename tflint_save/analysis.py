@@ -8,8 +8,9 @@ ahead of every rule, and calls its ``finish`` before theirs.  A rule reaches it 
 ``ctx.analysis(Kind)``.  An analysis may use others: they are made, and see each node, first.
 
 The analyses: ``index.Collector`` (the file's share of the project index),
-``checks.classes.FileClasses`` (what each class definition says about itself) and
-``checks.modelinfo.Tracker`` (the models, compile() calls and metrics of the module).
+``checks.classes.FileClasses`` (what each class definition says about itself),
+``checks.modelinfo.Tracker`` (the models, compile() calls and metrics of the module) and
+``checks.saving.Timeline`` (training in source order: which saves are initial snapshots).
 """
 
 from __future__ import annotations
