@@ -188,6 +188,8 @@ def result_from_json(raw: Dict[str, Any]) -> FileResult:
                 data = finding.data if p["data"] == finding.data else p["data"]
                 pending.append(Pending(p["code"], finding, data))
             value = pending
+        elif name == "modules":
+            value = [result_from_json(m) for m in value]
         elif name == "classes":
             value = [ClassInfo(**{k: _tuples(v) for k, v in c.items()}) for c in value]
         elif isinstance(value, list):
