@@ -521,3 +521,13 @@ def test_any_json_document_is_a_result_never_a_traceback(tmp_path):
         assert result.error is None
         for f in result.findings:
             assert f.line >= 1 and f.col >= 1
+
+
+def test_verify_reads_a_class_from_the_module_a_notebook_writes(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    path = write_notebook(tmp_path / "nb.ipynb", [code(LAYERS_PY), code(USES_LAYERS)])
+    status, out, err = run_cli(capsys, "--verify", "--no-cache", "--select", "TFS201", path)
+    assert status == 1
+    # layers.py exists only inside the notebook: the check reads it from the %%writefile cell.
+    assert out.splitlines()[0].startswith(f"{path}:cell 2:5:") and "[confirmed on keras " in out
+    assert "Could not locate class 'Scale'" in out

@@ -305,6 +305,23 @@ def written_modules(path: str, notebook: Notebook) -> List[Written]:
     return versions
 
 
+def written_text(path: str, notebooks: Sequence[str]) -> Optional[str]:
+    """The text that one of these notebooks writes to ``path`` with %%writefile (its last
+    version), None when none does."""
+    target = os.path.normpath(path)
+    for candidate in notebooks:
+        if not candidate.endswith(SUFFIX):
+            continue
+        try:
+            modules = written_modules(candidate, parse(read(candidate)))
+        except NotebookError:
+            continue
+        for module in reversed(modules):
+            if module.path == target:
+                return module.text
+    return None
+
+
 def _at(notebook: Notebook, match: "re.Match[str]") -> str:
     if match[3]:
         cell, line, _ = notebook.locate(int(match[3]), 1)
