@@ -92,9 +92,12 @@ def test_cell_magics():
 
 def test_writefile():
     cell = transform(["%%writefile -a 'src/my train.py'", "import keras"])
-    assert not cell.python and cell.write == Write("src/my train.py", True, 1)
-    assert transform(["%%writefile $name.py", "x"]).write == Write("", False, 1)  # expanded at run time
-    assert transform(["%%file train.py", "x"]).write == Write("train.py", False, 1)
+    assert not cell.python and cell.write == Write("src/my train.py", True, 1, ("import keras",))
+    assert transform(["%%writefile $name.py", "x"]).write == Write("", False, 1, ("x",))  # expanded at run time
+    assert transform(["%%file train.py", "x"]).write == Write("train.py", False, 1, ("x",))
+    # IPython writes the body of the cleaned cell: dedented with it.
+    indented = transform(["", "  %%writefile t.py", "  if x:", "      y = 1"])
+    assert indented.write == Write("t.py", False, 2, ("if x:", "    y = 1"))
 
 
 def test_strings_and_brackets_are_not_ipython():

@@ -531,3 +531,13 @@ def test_verify_reads_a_class_from_the_module_a_notebook_writes(tmp_path, capsys
     # layers.py exists only inside the notebook: the check reads it from the %%writefile cell.
     assert out.splitlines()[0].startswith(f"{path}:cell 2:5:") and "[confirmed on keras " in out
     assert "Could not locate class 'Scale'" in out
+
+
+def test_an_indented_writefile_cell_writes_its_body_dedented(tmp_path, capsys):
+    body = ["  %%writefile worker.py\n", "  import keras\n", "  acc = keras.metrics.BinaryAccuracy()\n",
+            "  acc.reset_states()\n"]
+    nbformat, path = _nbformat_notebook(tmp_path, [code(body)])
+    status, out, _ = run_cli(capsys, str(path))
+    assert out.startswith(f"{path}:cell 1:4:3: TFS405 ")  # where it is in the cell, as written
+    assert run_cli(capsys, "--fix", str(path))[0] == 0
+    assert nbformat.read(str(path), as_version=4).cells[0].source == "".join(body).replace("states", "state")

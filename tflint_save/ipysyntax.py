@@ -77,6 +77,7 @@ class Write:
     path: str  # as written in the magic, quotes removed; "" when IPython would expand it ($x, {x})
     append: bool
     first: int
+    body: Tuple[str, ...] = ()  # what IPython writes: the lines from ``first``, dedented with the cell
 
 
 @dataclass(frozen=True)
@@ -274,22 +275,22 @@ def _cell_magic(lines: Sequence[str], out: List[str], shifts: List[Shift], first
         merged = tuple(_compose(outer, inner) for outer, inner in zip(keep, body.shifts))
         return Cell(("",) * (first + 1) + body.lines, tuple(shifts[: first + 1]) + merged, name)
     if name in WRITE_CELL_MAGICS:
-        return Cell(blank, tuple(shifts), name, python=False, write=_write(args, first + 1))
+        return Cell(blank, tuple(shifts), name, python=False, write=_write(args, first + 1, out[first + 1:]))
     return Cell(blank, tuple(shifts), name, python=False)
 
 
-def _write(args: str, first: int) -> Write:
+def _write(args: str, first: int, body: Sequence[str]) -> Write:
     """``%%writefile [-a] path``; IPython expands ``$name`` and ``{expr}`` first (unknown here)."""
     try:
         words = shlex.split(args)
     except ValueError:
-        return Write("", False, first)
+        return Write("", False, first, tuple(body))
     append = any(w in ("-a", "--append") for w in words)
     paths = [w for w in words if not w.startswith("-")]
     path = paths[0] if len(paths) == 1 else ""
     if "$" in args or "{" in args:
         path = ""
-    return Write(path, append, first)
+    return Write(path, append, first, tuple(body))
 
 
 class Scan:

@@ -278,11 +278,12 @@ class Written:
     """A Python file that ``%%writefile`` cells write: its text and where each line came from."""
 
     path: str
+    code: Dict[int, ipysyntax.Cell]  # the notebook's: the columns IPython removed (a dedented cell)
     text: str = ""
     rows: List[Tuple[int, int]] = field(default_factory=list)
 
     def locate(self, line: int, col: int) -> Tuple[Optional[int], int, int]:
-        return _locate(self.rows, {}, line, col)
+        return _locate(self.rows, self.code, line, col)
 
 
 def written_modules(path: str, notebook: Notebook) -> List[Written]:
@@ -295,10 +296,10 @@ def written_modules(path: str, notebook: Notebook) -> List[Written]:
         if not write.path.endswith(".py"):
             continue  # a data file, or a name IPython expands at run time: unknown
         target = os.path.normpath(os.path.join(folder, os.path.expanduser(write.path)))
-        lines = notebook.cells[number][write.first:]
+        lines = write.body
         module = current.get(target) if write.append else None
         if module is None:
-            module = current[target] = Written(target)
+            module = current[target] = Written(target, notebook.code)
             versions.append(module)
         module.text += "".join(line + "\n" for line in lines)
         module.rows += [(number, write.first + 1 + i) for i in range(len(lines))]
@@ -484,7 +485,7 @@ class _Unit:
     notebook: Notebook
     text: str
     rows: List[Tuple[int, int]]
-    written: bool  # a %%writefile module: its lines are the cell's lines, as written
+    written: bool  # a %%writefile module: its lines are the bodies IPython writes
 
     def to_module(self, f: Finding) -> Optional[Finding]:
         """The finding at its position in this module, None when it is not in it."""
@@ -495,10 +496,8 @@ class _Unit:
         end_line = self.module_line(f.cell, f.end_line) if f.end_line else 0
         if line is None or end_line is None:
             return None
-        col, end_col = f.col, f.end_col
-        if not self.written:
-            col = code.output_column(f.line, f.col)
-            end_col = code.output_column(f.end_line, f.end_col) if f.end_line else 0
+        col = code.output_column(f.line, f.col)
+        end_col = code.output_column(f.end_line, f.end_col) if f.end_line else 0
         return replace(f, line=line, col=col, end_line=end_line, end_col=end_col, cell=None)
 
     def module_line(self, cell: int, line: int) -> Optional[int]:
@@ -512,9 +511,11 @@ class _Unit:
         ``%time ``..., or ""; None when the line is not what ends its source line."""
         cell, row = self.rows[index]
         written = self.notebook.cells[cell][row - 1]
-        if self.written:
-            return ""
-        python = self.notebook.code[cell].lines[row - 1]
+        code = self.notebook.code[cell]
+        if self.written and code.write is not None:
+            python = code.write.body[row - 1 - code.write.first]
+        else:
+            python = code.lines[row - 1]
         if not written.endswith(python) or (python == "" and written.strip()):
             return None
         return written[: len(written) - len(python)]
