@@ -115,6 +115,7 @@ CELLS = [
     "%%time\n%ls\nx=1", "    %time  model.fit(x)", "x != 3", "s = ('%s'\n  % n)", "x = 3  # why?",
     "In [1]: x = 1\n   ...: y = 2", "d = {'a': 1}  ?", "def f():\n    '''\n    >>> f()\n    ...\n    '''\n    ...",
     "cd ..", "mkdir -p out", "conda install x", "for i in range(3):\n    %time f(i)",
+    "'\'\'\nlambda: x?", "s = ('%s'\n'\'\'\nd = 1\nx = obj??",  # a ? in a string left open is text
 ]
 
 

@@ -449,7 +449,9 @@ def _token_transforms(out: List[str], shifts: List[Shift], first: int) -> None:
             end += 1
             scan.feed(out[end])
         code = out[end][:scan.code_end].rstrip()
-        if code.endswith("?") and scan.code_end >= len(out[end].rstrip()):
+        # The ``?`` must be a token of a line that ends: not text of a string left open.
+        ended = scan.quote is None
+        if ended and code.endswith("?") and scan.code_end >= len(out[end].rstrip()):
             content = "\n".join([out[i][indent:]] + out[i + 1:end + 1]).rstrip()
             if _HELP_END.search(content):
                 _replace(out, i, end, line[:indent] + "pass", scan)
