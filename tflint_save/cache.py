@@ -172,6 +172,8 @@ def result_to_json(result: FileResult) -> Dict[str, Any]:
             value = [_finding_to_json(x) for x in value]
         elif f.name == "pending":
             value = [{"code": p.code, "finding": _finding_to_json(p.finding)} for p in value]
+        elif f.name == "modules":  # a notebook's %%writefile modules: results too, facts typed
+            value = [result_to_json(m) for m in value]
         else:
             value = plain(value)
         out[f.name] = value
@@ -196,6 +198,8 @@ def result_from_json(raw: Dict[str, Any]) -> FileResult:
             value = [_finding(f) for f in value]
         elif name == "pending":
             value = [Pending(p["code"], _finding(p["finding"])) for p in value]
+        elif name == "modules":
+            value = [result_from_json(m) for m in value]
         elif name == "classes":
             value = [ClassInfo(**{k: tuples(v) for k, v in c.items()}) for c in value]
         elif isinstance(value, list):

@@ -82,7 +82,8 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
 
 def settle(results: Sequence[FileResult], settings: Settings) -> Report:
     """Decide deferred findings with the project index, apply selection, sort."""
-    project = ProjectIndex(results)
+    # A notebook's %%writefile modules are files of the project too.
+    project = ProjectIndex([r for result in results for r in (result, *result.modules)])
     by_code = rules_by_code()
     report = Report(files=len(results), project=project, results=list(results))
     for result in results:
