@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the resolved settings and where each came from, then exit")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="lint in N processes (default: the number of CPUs; small runs stay in one)")
+    p.add_argument("--max-file-size", metavar="SIZE",
+                   help="skip (as TFS001) a file with more code than this, e.g. 4MB (default: 2MB)")
+    p.add_argument("--file-timeout", metavar="SECONDS",
+                   help="report (as TFS002) a file whose parse and lint take longer (default: 30)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     p.add_argument("--fix", action="store_true",
                    help="apply the safe fixes in place, then report what is left (exit 1 if anything is); "
@@ -209,6 +213,7 @@ def _show_settings(settings, files: List[str]) -> int:
         ("keras-version", "auto" if settings.keras_plan is not None
          else f"{settings.keras_version} (setting: {settings.keras_version_setting})"),
         ("tf-use-legacy-keras", settings.tf_use_legacy_keras),
+        ("max-file-size", settings.max_file_size), ("file-timeout", settings.file_timeout),
     ]
     for key, value in rows:
         out.write(f"{key} = {value}    # from {settings.origin.get(key, 'default')}\n")

@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from tflint_save.safeparse import DEFAULT_FILE_TIMEOUT, DEFAULT_MAX_FILE_SIZE, Limits
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on older Pythons only
@@ -38,9 +40,17 @@ class Settings:
     tf_use_legacy_keras: bool = False
     # With keras-version "auto": each file's version, from its project (kerasversion.Plan).
     keras_plan: Optional[Any] = None
+    # Per-file limits (see safeparse): bytes of code, and seconds to parse and lint one file.
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
     config_file: Optional[str] = None
     # Where each setting came from, for --show-settings.
     origin: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def limits(self):
+        """The per-file limits of a lint run (safeparse.Limits)."""
+        return Limits(self.max_file_size, self.file_timeout)
 
     def enabled(self, code: str) -> bool:
         """ruff's rule: the most specific matching prefix wins; at a tie, ignore wins.  An opt-in
@@ -118,6 +128,8 @@ _KEYS = {
     "per-file-ignores": "table",
     "keras-version": "keras",
     "tf-use-legacy-keras": "bool",
+    "max-file-size": "size",
+    "file-timeout": "seconds",
 }
 
 
@@ -195,6 +207,10 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: expected true or false, got {value!r}")
             out[key] = value
+        elif kind == "size":
+            out[key] = parse_size(value, where)
+        elif kind == "seconds":
+            out[key] = parse_seconds(value, where)
         else:
             out[key] = parse_keras_version(value, where)
     return out
@@ -215,6 +231,33 @@ def parse_keras_version(value: Any, where: str) -> str:
     return text
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024 ** 2, "m": 1024 ** 2, "gb": 1024 ** 3, "g": 1024 ** 3}
+
+
+def parse_size(value: Any, where: str) -> int:
+    """A size in bytes: a whole number, or a string such as "4MB" or "512 KB" (units of 1024)."""
+    text = str(value).strip().lower() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    number = text.rstrip("bkmg ").strip()
+    unit = text[len(number):].strip()
+    try:
+        size = int(float(number) * _UNITS[unit]) if number else 0
+    except (ValueError, KeyError):
+        size = 0
+    if size < 1:
+        raise ConfigError(f"{where}: expected a size such as 2MB, 512KB or a number of bytes, got {value!r}")
+    return size
+
+
+def parse_seconds(value: Any, where: str) -> float:
+    try:
+        seconds = float(value) if not isinstance(value, bool) else 0.0
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"{where}: expected a number of seconds above 0, got {value!r}")
+    return seconds
+
+
 def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
     """Merge defaults, the config file and the command line (which wins)."""
     settings = Settings()
@@ -228,6 +271,12 @@ def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
         for key, value in values.items():
             setattr(settings, key.replace("-", "_") if key != "keras-version" else "keras_version_setting", value)
             origin[key] = path
+    for key, attr, parse in (("max-file-size", "max_file_size", parse_size),
+                             ("file-timeout", "file_timeout", parse_seconds)):
+        value = getattr(args, attr, None)
+        if value is not None:
+            setattr(settings, attr, parse(value, f"--{key}"))
+            origin[key] = "command line"
     for key, attr in (("select", "select"), ("ignore", "ignore"), ("extend-select", "extend_select")):
         value = getattr(args, attr)
         if value is not None:
