@@ -231,15 +231,15 @@ def test_recorded_expressions_are_not_evaluated(tmp_path):
 
 
 def test_call_arguments_are_literals_only(tmp_path):
-    snippet = textwrap.dedent(f"""
+    snippet = textwrap.dedent("""
         def check(facts, workdir):
             out = []
             for text in facts["texts"]:
                 try:
                     out.append(repr(call_arguments(text)))
-                except NotLiteral as exc:
+                except NotLiteral:
                     out.append("NotLiteral")
-            return {{"status": "not reproduced", "evidence": json.dumps(out)}}
+            return {"status": "not reproduced", "evidence": json.dumps(out)}
 
         import json
     """)

@@ -262,9 +262,7 @@ def _run(args: argparse.Namespace) -> int:
     files, missing = discovery.discover(args.paths, settings.exclude + settings.extend_exclude,
                                         force_exclude=args.force_exclude, root=settings.root)
     for path in missing:
-        # A pipe (<(cmd), /dev/stdin) or a device exists but is not read: only '-' reads a stream.
-        problem = "not a regular file (pipe it to '-' instead)" if os.path.exists(path) else "no such file or directory"
-        sys.stderr.write(f"tflint-save: error: {path}: {problem}\n")
+        sys.stderr.write(f"tflint-save: error: {path}: {discovery.problem(path)}\n")
     if args.show_settings:
         return _show_settings(settings, files)
     stdin_text = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from fnmatch import fnmatch
 from typing import Iterable, List, Optional, Sequence, Tuple
@@ -64,11 +65,11 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
     """
     files: List[str] = []
     missing: List[str] = []
-    seen = set()
+    seen: dict = {}
     for path in paths:
         if path == "-":
             if path not in seen:  # standard input is read once
-                seen.add(path)
+                seen[path] = len(files)
                 files.append(path)
             continue
         if force_exclude and excluded_anywhere(path, patterns, root):
@@ -81,11 +82,30 @@ def discover(paths: Sequence[str], patterns: Sequence[str], suffixes: Tuple[str,
             missing.append(path)
             continue
         for candidate in candidates:
-            key = os.path.normcase(os.path.abspath(candidate))
+            # By real path: a symlinked .py is linted (and fixed) once, under its first name
+            # unless a later one is the file itself.
+            key = os.path.normcase(os.path.realpath(candidate))
             if key not in seen:
-                seen.add(key)
+                seen[key] = len(files)
                 files.append(candidate)
+            elif os.path.islink(files[seen[key]]) and not os.path.islink(candidate):
+                files[seen[key]] = candidate
     return files, missing
+
+
+def problem(path: str) -> str:
+    """Why a path named on the command line is not linted (discover() listed it as missing)."""
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "a symbolic link loop (too many levels of symbolic links)"
+            return f"a broken symbolic link (to {os.readlink(path)!r})"
+    if os.path.exists(path):
+        # A pipe (<(cmd), /dev/stdin) or a device exists but is not read: only '-' reads a stream.
+        return "not a regular file (pipe it to '-' instead)"
+    return "no such file or directory"
 
 
 def _search(top: str, patterns: Sequence[str], suffixes: Tuple[str, ...], root: Optional[str]) -> List[str]:

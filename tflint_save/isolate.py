@@ -38,7 +38,10 @@ def context():
 
 
 def _serve(conn, lint: Lint) -> None:
+    import faulthandler
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    faulthandler.disable()  # a crash is reported as TFS002 naming the signal, not as a stack dump
     while True:
         try:
             task = conn.recv()
@@ -129,8 +132,8 @@ def lint_isolated(paths: Sequence[str], lint: Lint, workers: int, timeout: float
             busy = [w for w in pool if w.task is not None]
             if not busy:
                 continue
-            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-            wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout)
+            nearest = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], nearest)
             for worker in busy:
                 index = worker.task
                 if worker.conn.poll():
