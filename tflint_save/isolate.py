@@ -128,7 +128,8 @@ def lint_isolated(paths: Sequence[str], lint: Lint, workers: int, timeout: float
             while todo and len(pool) < workers:
                 pool.append(_Worker(ctx, lint))
                 index = todo.popleft()
-                pool[-1].give(index, paths[index], (texts or {}).get(index), timeout)
+                if not pool[-1].give(index, paths[index], (texts or {}).get(index), timeout):
+                    todo.appendleft(index)  # it died at once: the next round retires it
             busy = [w for w in pool if w.task is not None]
             if not busy:
                 continue

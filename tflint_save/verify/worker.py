@@ -169,6 +169,8 @@ def safe_value(text, namespace, calls=lambda function: False, lambdas=False, tru
     import types
 
     def name(node):
+        if (node.id if isinstance(node, ast.Name) else node.attr).startswith("_"):
+            raise NotLiteral("%s: private names are not looked up" % _dotted(node))
         if isinstance(node, ast.Name):
             if node.id not in namespace:
                 raise NotLiteral("%s is not defined by the checked definitions" % node.id)
