@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tflint_save import cli, verify
+from tflint_save.verify.workers import MEMORY_LIMIT, OPEN_FILES_LIMIT
 
 HAS_TF = importlib.util.find_spec("tensorflow") is not None
 pytestmark = [
@@ -230,6 +231,16 @@ def test_recorded_expressions_are_not_evaluated(tmp_path):
     assert results["ok-metric"]["status"] == "confirmed", results
 
 
+def test_the_lambda_of_a_lambda_layer_runs_on_the_probe_input(tmp_path):
+    # docs/verify.md: "for TFS307, the lambda of the Lambda layer, called on a small float input".
+    body = touch(tmp_path, "lambda_body")
+    job = snippet_job("TFS307", {"layer": f"keras.layers.Lambda(lambda t: ({body}, t * 2.0)[1])",
+                                 "imports": "import keras"}, "lambda")
+    result = verify.run_jobs([job], verify.Options(jobs=1))["lambda"]
+    assert result["status"] == "confirmed", result
+    assert (tmp_path / "lambda_body").exists()
+
+
 def test_call_arguments_are_literals_only(tmp_path):
     snippet = textwrap.dedent("""
         def check(facts, workdir):
@@ -304,9 +315,18 @@ def test_a_forged_answer_is_a_failed_check_and_later_answers_are_not_shifted(tmp
     assert results["after-1"]["evidence"] == "honest 1" and results["after-2"]["evidence"] == "honest 2", results
 
 
-def test_the_worker_runs_in_its_own_group_directory_and_limits():
+def test_the_worker_runs_in_its_own_group_directory_and_limits(tmp_path):
+    # A descriptor tflint-save's process could pass on: the worker must not get it.
+    inherited = os.open(tmp_path / "inherited.txt", os.O_WRONLY | os.O_CREAT)
+    os.set_inheritable(inherited, True)
     snippet = textwrap.dedent("""
         import json, os, resource
+
+        def link(fd):
+            try:
+                return os.readlink("/proc/self/fd/" + fd)
+            except OSError:  # the descriptor listdir itself used
+                return ""
 
         def check(facts, workdir):
             home = os.environ["HOME"]
@@ -316,17 +336,22 @@ def test_the_worker_runs_in_its_own_group_directory_and_limits():
                 "memory": resource.getrlimit(resource.RLIMIT_AS)[0],
                 "files": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
                 "cpu": resource.getrlimit(resource.RLIMIT_CPU)[0],
-                "fds": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+                "fds": [link(fd) for fd in os.listdir("/proc/self/fd")],
             }
             return {"status": "not reproduced", "evidence": json.dumps(facts)}
     """)
-    result = verify.run_jobs([verify.Job("sandbox", "TEST", "<sandbox>", snippet, {})],
-                             verify.Options(jobs=1, timeout=20))["sandbox"]
+    try:
+        result = verify.run_jobs([verify.Job("sandbox", "TEST", "<sandbox>", snippet, {})],
+                                 verify.Options(jobs=1, timeout=20))["sandbox"]
+    finally:
+        os.close(inherited)
     facts = json.loads(result["evidence"])
+    assert not any(link.endswith("inherited.txt") for link in facts["fds"]), facts["fds"]
+    assert len([link for link in facts["fds"] if link.startswith("pipe:")]) <= 2, facts["fds"]  # the channel
     assert facts["group"] and facts["tmp"] and facts["workdir_in_home"], facts
     assert os.path.basename(facts["home"]).startswith("tflint-save-verify-")
     assert not os.path.exists(facts["home"])  # removed with the worker
-    assert facts["memory"] == verify.MEMORY_LIMIT and facts["files"] == verify.OPEN_FILES_LIMIT
+    assert facts["memory"] == MEMORY_LIMIT and facts["files"] == OPEN_FILES_LIMIT
     assert 0 < facts["cpu"] < 10_000
 
 
