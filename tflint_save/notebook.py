@@ -101,10 +101,16 @@ def _is_python(document: Dict[str, Any]) -> bool:
     return True
 
 
+def _integer(digits: str) -> object:
+    return int(digits) if len(digits) < 4000 else float(digits)
+
+
 def parse(text: str) -> Notebook:
     """The Python module a notebook's code cells make; NotebookError when it is not one."""
     try:
-        document = json.loads(text)
+        # An integer past Python's digit limit (an execution count, an output) would raise
+        # ValueError; no number in a notebook matters to the linter.
+        document = json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise NotebookError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
@@ -220,7 +226,7 @@ class _Scan:
 # -- linting ------------------------------------------------------------------------------
 
 def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str] = None,
-         legacy: Optional[bool] = False) -> FileResult:
+         legacy: Optional[bool] = False, limits=None) -> FileResult:
     """Lint a notebook (its file, or its JSON text); findings carry their cell and its line."""
     try:
         notebook = parse(read(path) if text is None else text)
@@ -230,7 +236,7 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
         return result
     if not notebook.python or not notebook.text:
         return FileResult(path)
-    result = lint_text(path, notebook.text, rules, keras, legacy)
+    result = lint_text(path, notebook.text, rules, keras, legacy, limits)
     result.findings = [place(notebook, f) for f in result.findings]
     for i, f in enumerate(result.findings):
         if f.code == PARSE_ERROR:  # the parser's message names positions in the joined module
