@@ -25,7 +25,10 @@ def check(facts, workdir):
     namespace.update(keras=keras, tf=tf, optimizers=keras.optimizers, model=loaded)
     try:
         if source:
-            loaded.compile(optimizer=eval(source, namespace), loss="mean_squared_error")
+            # Built without eval: literals, optimizer classes and model.optimizer only.
+            optimizer = safe_value(source, namespace, trusted=("model",), calls=lambda f: (
+                isinstance(f, type) and issubclass(f, keras.optimizers.Optimizer)))
+            loaded.compile(optimizer=optimizer, loss="mean_squared_error")
         else:
             loaded.compile(loss="mean_squared_error")  # the default optimizer
     except Exception as exc:

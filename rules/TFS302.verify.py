@@ -29,7 +29,7 @@ def other_value(default):
 
 
 def arguments(cls, facts, namespace, missing):
-    args, kwargs = eval(f"(lambda *a, **k: (a, k))({facts.get('call_args', '')})", dict(namespace))
+    args, kwargs = call_arguments(facts.get("call_args", ""))
     bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs).arguments
     chosen = {}
     for name in missing:

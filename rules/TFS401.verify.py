@@ -33,8 +33,8 @@ def predictions(labels, activation, units):
 def check(facts, workdir):
     scope = {"keras": keras}
     try:
-        metric = eval(facts.get("metric") or "keras.metrics.Accuracy()", scope)
-        loss = eval(facts["loss"], scope) if facts.get("loss") else None
+        metric = keras_value(facts.get("metric") or "keras.metrics.Accuracy()", scope)
+        loss = keras_value(facts["loss"], scope) if facts.get("loss") else None
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {in_brief(exc, 160)}"}
     labels = facts.get("labels") or "sparse"

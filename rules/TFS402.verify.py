@@ -14,8 +14,8 @@ import keras
 
 def check(facts, workdir):
     try:
-        metric = eval(facts["metric"], {"keras": keras})
-        loss = eval(facts["loss"], {"keras": keras})
+        metric = keras_value(facts["metric"], {"keras": keras})
+        loss = keras_value(facts["loss"], {"keras": keras})
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {in_brief(exc)}"}
     rng = np.random.default_rng(0)

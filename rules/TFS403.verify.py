@@ -23,8 +23,8 @@ def told_about_logits(metric):
 
 def check(facts, workdir):
     try:
-        metric = eval(facts["metric"], {"keras": keras})
-        loss = eval(facts.get("loss") or "keras.losses.BinaryCrossentropy(from_logits=True)", {"keras": keras})
+        metric = keras_value(facts["metric"], {"keras": keras})
+        loss = keras_value(facts.get("loss") or "keras.losses.BinaryCrossentropy(from_logits=True)", {"keras": keras})
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot build the metric or loss: {in_brief(exc)}"}
     rng = np.random.default_rng(0)

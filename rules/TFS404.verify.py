@@ -38,7 +38,7 @@ def check(facts, workdir):
     if not expression:
         return {"status": "inconclusive", "evidence": "the metric is not a keras.metrics object"}
     try:
-        looped, alone = eval(expression, {"keras": keras}), eval(expression, {"keras": keras})
+        looped, alone = keras_value(expression, {"keras": keras}), keras_value(expression, {"keras": keras})
         first, second = epochs(looped)
         looped.update_state(*first)
         if facts.get("reset"):

@@ -11,7 +11,7 @@ def check(facts, workdir):
     expression = facts.get("metric") or "keras.metrics.Mean()"
     method = facts.get("method") or "reset_states"
     try:
-        metric = eval(expression, {"keras": keras})
+        metric = keras_value(expression, {"keras": keras})
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot build {expression}: {in_brief(exc)}"}
     try:

@@ -28,7 +28,7 @@ def data(metric):
 
 
 def value(expression, y_true, y_pred):
-    metric = eval(expression, {"keras": keras})
+    metric = keras_value(expression, {"keras": keras})
     metric.update_state(y_true, y_pred)
     return float(metric.result())
 
@@ -38,7 +38,7 @@ def check(facts, workdir):
     if not expression:
         return {"status": "inconclusive", "evidence": "the metric is not a keras.metrics object"}
     try:
-        labels, preds = data(eval(expression, {"keras": keras}))
+        labels, preds = data(keras_value(expression, {"keras": keras}))
         right = value(expression, labels, preds)
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot feed {expression}: {in_brief(exc)}"}

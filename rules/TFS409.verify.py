@@ -45,9 +45,9 @@ def check(facts, workdir):
     if any(m is None for m in facts.get("metrics") or []):
         return {"status": "inconclusive", "evidence": "a metric of the model is not a Keras expression"}
     try:
-        metrics = [eval(m, scope) for m in facts.get("metrics") or []]
+        metrics = [keras_value(m, scope) for m in facts.get("metrics") or []]
         x, y, units, activation, default_loss = data(facts)
-        loss = eval(facts["loss"], scope) if facts.get("loss") else default_loss
+        loss = keras_value(facts["loss"], scope) if facts.get("loss") else default_loss
     except Exception as exc:
         return {"status": "inconclusive", "evidence": f"cannot build the metrics or loss: {in_brief(exc)}"}
     name, monitor = facts.get("callback", "EarlyStopping"), facts["monitor"]

@@ -252,8 +252,20 @@ def test_an_analysis_that_fails_stops_what_reads_it_and_nothing_else():
     assert result.error
 
 
-def test_files_without_keras_words_are_not_parsed():
-    assert lint("def f(:\n") == []  # a syntax error nobody could care about
+def test_files_without_keras_words_are_not_parsed_by_libcst(monkeypatch):
+    import libcst
+
+    def refuse(text):
+        raise AssertionError("libcst parsed a file no rule can care about")
+
+    monkeypatch.setattr(libcst, "parse_module", refuse)
+    assert lint("def f(x):\n    return x\n") == []
+
+
+def test_syntax_errors_are_reported_in_every_file():
+    # CPython's parser sees every file first: what Python will not run is TFS001, keras or not.
+    assert [(f.code, f.line, f.message) for f in lint("def f(:\n")] == [
+        ("TFS001", 1, "could not parse file: invalid syntax")]
 
 
 def test_scripts_that_only_use_project_models_are_still_linted(tmp_path):

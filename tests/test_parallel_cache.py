@@ -310,16 +310,19 @@ def test_standard_input_with_jobs_and_cache(tmp_path):
 
 
 def test_no_processes_means_one_process_and_a_warning(project, monkeypatch, capsys):
-    import concurrent.futures
+    from tflint_save import isolate
 
-    class NoPool:
-        def __init__(self, *args, **kwargs):
+    class NoProcesses:  # what multiprocessing does without /dev/shm or in a sandbox
+        def get_start_method(self):
+            return "fork"
+
+        def Pipe(self):
             raise OSError(38, "Function not implemented")
 
     settings = Settings(keras_version=3)
     files = paths_of(project)
     reference = run.lint_paths(files, settings, jobs=1)
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", NoPool)
+    monkeypatch.setattr(isolate, "context", NoProcesses)
     report = run.lint_paths(files, settings, jobs=2)
     assert as_rows(report) == as_rows(reference)
     assert capsys.readouterr().err.count("continuing in one process") == 1

@@ -46,7 +46,8 @@ def default_dir(config_file: Optional[str]) -> str:
 
 def for_run(settings, rules: Sequence[Any], cache_dir: Optional[str] = None) -> "FileCache":
     """The cache for a run with these settings and enabled rule classes."""
-    return FileCache(cache_dir or default_dir(settings.config_file), settings.keras_version, [r.code for r in rules])
+    return FileCache(cache_dir or default_dir(settings.config_file), settings.keras_version,
+                     [r.code for r in rules], settings.max_file_size)
 
 
 @lru_cache(maxsize=1)
@@ -71,21 +72,23 @@ def tool_digest() -> str:
 class FileCache:
     """One run's view of the cache directory; collects warnings instead of raising."""
 
-    def __init__(self, root: str, keras_version: int, rule_codes: Sequence[str]):
+    def __init__(self, root: str, keras_version: int, rule_codes: Sequence[str], max_file_size: int = 0):
         self.root = root
-        salt = "\0".join([FORMAT, tool_digest(), str(keras_version), ",".join(sorted(rule_codes))])
+        # A file over max-file-size is a TFS001 instead of its findings.
+        salt = "\0".join([FORMAT, tool_digest(), str(keras_version), ",".join(sorted(rule_codes)), str(max_file_size)])
         self.salt = hashlib.blake2b(salt.encode(), digest_size=8).hexdigest()
         self.folder = os.path.join(root, self.salt)
         self.warnings: List[str] = []
         self._writable: Optional[bool] = None
         self._variants: Dict[str, "FileCache"] = {}
 
-    def variant(self, keras_version: int, rule_codes: Sequence[str]) -> "FileCache":
-        """The keys for files whose own configuration sets another Keras version or other
-        rules (entries go in this cache's folder: only keys are taken from it)."""
-        name = f"{keras_version}:{','.join(sorted(rule_codes))}"
+    def variant(self, keras_version: int, rule_codes: Sequence[str], max_file_size: int = 0) -> "FileCache":
+        """The keys for files whose own configuration sets another Keras version, other
+        rules or another max-file-size (entries go in this cache's folder: only keys are
+        taken from it)."""
+        name = f"{keras_version}:{','.join(sorted(rule_codes))}:{max_file_size}"
         if name not in self._variants:
-            self._variants[name] = FileCache(self.root, keras_version, rule_codes)
+            self._variants[name] = FileCache(self.root, keras_version, rule_codes, max_file_size)
         return self._variants[name]
 
     def key(self, path: str, data: bytes, variant: str = "") -> str:
@@ -126,7 +129,7 @@ class FileCache:
             return None
 
     def put(self, key: str, result: FileResult) -> None:
-        if self._writable is False:
+        if self._writable is False or result.error:  # a crash or a timeout may not recur: lint it again
             return
         try:
             text = json.dumps({"key": key, "result": result_to_json(result)}, separators=(",", ":"))

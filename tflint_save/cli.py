@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-files", action="store_true", help="print the files that would be linted, then exit")
     p.add_argument("--jobs", "-j", type=_jobs, metavar="N",
                    help="lint in N processes (default: the number of CPUs; small runs stay in one)")
+    p.add_argument("--max-file-size", metavar="SIZE",
+                   help="skip (as TFS001) a file with more code than this, e.g. 4MB (default: 2MB)")
+    p.add_argument("--file-timeout", metavar="SECONDS",
+                   help="report (as TFS002) a file whose parse and lint take longer (default: 30)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     p.add_argument("--fix", action="store_true",
                    help="apply the safe fixes in place, then report what is left (exit 1 if anything is); "
@@ -245,6 +249,7 @@ def _show_settings(settings, files: List[str]) -> int:
             ("keras-version", "auto" if own.keras_plan is not None
              else f"{own.keras_version} (setting: {own.keras_version_setting})"),
             ("tf-use-legacy-keras", own.tf_use_legacy_keras),
+            ("max-file-size", own.max_file_size), ("file-timeout", own.file_timeout),
         ]
         if key == id(settings) or number == 0:
             rows += [("respect-gitignore", settings.respect_gitignore), ("force-exclude", settings.force_exclude)]

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from tflint_save.safeparse import DEFAULT_FILE_TIMEOUT, DEFAULT_MAX_FILE_SIZE, Limits
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on older Pythons only
@@ -95,6 +97,9 @@ class Settings:
     keras_plan: Optional[Any] = None
     respect_gitignore: bool = True
     force_exclude: bool = False
+    # Per-file limits (see safeparse): bytes of code, and seconds to parse and lint one file.
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    file_timeout: float = DEFAULT_FILE_TIMEOUT
     config_file: Optional[str] = None
     extends: Tuple[str, ...] = ()  # the files config_file extends, nearest first
     project_root: Optional[str] = None  # what relative globs are anchored at
@@ -108,6 +113,11 @@ class Settings:
         if self.selections:
             return self.selections
         return (Selection(("ALL",)), Selection(tuple(self.select), tuple(self.ignore), tuple(self.extend_select)))
+
+    @property
+    def limits(self):
+        """The per-file limits of a lint run (safeparse.Limits)."""
+        return Limits(self.max_file_size, self.file_timeout)
 
     def enabled(self, code: str) -> bool:
         """ruff's rule selection over every layer (see Selection)."""
@@ -245,6 +255,8 @@ _KEYS = {
     "tf-use-legacy-keras": "bool",
     "respect-gitignore": "bool",
     "force-exclude": "bool",
+    "max-file-size": "size",
+    "file-timeout": "seconds",
 }
 
 
@@ -381,6 +393,10 @@ def load_config(path: str, known_codes: Sequence[str], anchor_dir: Optional[str]
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: expected the path of a configuration file, got {value!r}")
             out[key] = os.path.normpath(os.path.join(here, os.path.expanduser(value)))
+        elif kind == "size":
+            out[key] = parse_size(value, where)
+        elif kind == "seconds":
+            out[key] = parse_seconds(value, where)
         else:
             out[key] = parse_keras_version(value, where)
     return out
@@ -399,6 +415,33 @@ def parse_keras_version(value: Any, where: str) -> str:
     if text not in ("2", "3", "auto"):
         raise ConfigError(f"{where}: expected 2, 3 or \"auto\", got {value!r}")
     return text
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1024, "k": 1024, "mb": 1024 ** 2, "m": 1024 ** 2, "gb": 1024 ** 3, "g": 1024 ** 3}
+
+
+def parse_size(value: Any, where: str) -> int:
+    """A size in bytes: a whole number, or a string such as "4MB" or "512 KB" (units of 1024)."""
+    text = str(value).strip().lower() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    number = text.rstrip("bkmg ").strip()
+    unit = text[len(number):].strip()
+    try:
+        size = int(float(number) * _UNITS[unit]) if number else 0
+    except (ValueError, KeyError):
+        size = 0
+    if size < 1:
+        raise ConfigError(f"{where}: expected a size such as 2MB, 512KB or a number of bytes, got {value!r}")
+    return size
+
+
+def parse_seconds(value: Any, where: str) -> float:
+    try:
+        seconds = float(value) if not isinstance(value, bool) else 0.0
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"{where}: expected a number of seconds above 0, got {value!r}")
+    return seconds
 
 
 def _chain(path: str, known_codes: Sequence[str], anchor_dir: Optional[str] = None) -> List[Tuple[str, Dict[str, Any]]]:
@@ -431,6 +474,8 @@ class Overrides:
     keras_version: Optional[str] = None
     respect_gitignore: Optional[bool] = None
     force_exclude: Optional[bool] = None
+    max_file_size: Optional[int] = None
+    file_timeout: Optional[float] = None
 
 
 def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
@@ -446,6 +491,7 @@ def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
     exclude = getattr(args, "exclude", None)
     extend_exclude = getattr(args, "extend_exclude", None)
     keras = getattr(args, "keras_version", None)
+    size, timeout = getattr(args, "max_file_size", None), getattr(args, "file_timeout", None)
     return Overrides(
         selection=selection,
         exclude=tuple(anchor(p, cwd) for p in split_codes(exclude)) if exclude is not None else None,
@@ -453,6 +499,8 @@ def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
         keras_version=parse_keras_version(keras, "--keras-version") if keras is not None else None,
         respect_gitignore=getattr(args, "respect_gitignore", None),
         force_exclude=getattr(args, "force_exclude", None),
+        max_file_size=parse_size(size, "--max-file-size") if size is not None else None,
+        file_timeout=parse_seconds(timeout, "--file-timeout") if timeout is not None else None,
     )
 
 
@@ -493,7 +541,8 @@ def settings_from(config_file: Optional[str], overrides: Overrides, known_codes:
 
 
 _SCALARS = (("keras-version", "keras_version_setting"), ("respect-gitignore", "respect_gitignore"),
-            ("force-exclude", "force_exclude"))  # the command line sets these too
+            ("force-exclude", "force_exclude"), ("max-file-size", "max_file_size"),
+            ("file-timeout", "file_timeout"))  # the command line sets these too
 _FILE_ONLY = (("tf-use-legacy-keras", "tf_use_legacy_keras"),)
 
 

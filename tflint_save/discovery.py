@@ -7,7 +7,7 @@ import os
 import re
 from fnmatch import translate
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # config imports this module lazily; the types are only annotations
     from tflint_save.config import Settings
@@ -104,11 +104,12 @@ def discover(paths: Sequence[str], patterns: Sequence[str] = (), suffixes: Tuple
     """
     files: List[str] = []
     missing: List[str] = []
-    seen = set()
+    seen: Dict[str, int] = {}  # real path -> index in files
+    named = set()  # indexes of files named on the command line
     for path in paths:
         if path == "-":
             if path not in seen:  # standard input is read once
-                seen.add(path)
+                seen[path] = len(files)
                 files.append(path)
             continue
         if force_exclude and excluded_anywhere(path, patterns, root, settings):
@@ -121,19 +122,26 @@ def discover(paths: Sequence[str], patterns: Sequence[str] = (), suffixes: Tuple
             missing.append(path)
             continue
         # One file reached twice (a symlink beside its target, a path named twice) is linted once:
-        # twice would report it twice, and --fix would then find it changed under its feet.
+        # twice would report it twice, and --fix would then find it changed under its feet.  It
+        # keeps the first name found, except that a link found by directory search gives way
+        # to the file itself.
         for candidate, real in candidates:
             key = os.path.normcase(real)
-            if key not in seen:
-                seen.add(key)
+            at = seen.get(key)
+            if at is None:
+                seen[key] = len(files)
+                if candidate == path:
+                    named.add(len(files))
                 files.append(candidate)
+            elif at not in named and os.path.islink(files[at]) and not os.path.islink(candidate):
+                files[at] = candidate
     return files, missing
 
 
 def _search(top: str, patterns: Sequence[str], suffixes: Tuple[str, ...], root: Optional[str],
             settings: Optional[Settings], gitignore: Optional[GitIgnore]) -> List[Tuple[str, str]]:
     """The files to lint below ``top``, each with its real path.  Symlinked directories are not
-    entered (as in ruff); a symlinked file is linted once, under the first name found."""
+    entered (as in ruff); a symlinked file is linted once (see discover)."""
     found = []
     start = os.path.abspath(top)
     real_top = os.path.realpath(top)

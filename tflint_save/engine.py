@@ -19,6 +19,7 @@ import libcst as cst
 
 from tflint_save import index as index_mod
 from tflint_save import noqa
+from tflint_save import safeparse
 from tflint_save.analysis import Analysis, needed
 from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.findings import NO_FACTS, Decision, Facts, FileResult, Finding, Pending
@@ -394,12 +395,18 @@ def parse_error(path: str, text: str, exc: Exception) -> Finding:
 
 
 def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: int,
-              legacy: Optional[bool] = False) -> FileResult:
-    """Lint one decoded file.  Never raises for bad input: it becomes a TFS001/TFS002 finding.
+              legacy: Optional[bool] = False, limits: Optional[safeparse.Limits] = None) -> FileResult:
+    """Lint one decoded file.  Never raises for bad input: it becomes a TFS001/TFS002 finding;
+    raises safeparse.Risky for a file libcst should parse in another process (see ``limits``).
 
     ``legacy`` says whether tf.keras is tf_keras (Keras 2) here: True with TF_USE_LEGACY_KERAS
     set for the project, None when only if this file sets it itself (kerasversion.Decision).
     """
+    refused = safeparse.check(path, text, limits or safeparse.Limits(risky_here=True))
+    if refused is not None:
+        result = FileResult(path)
+        result.findings.append(refused)
+        return result
     if not any(word in text for word in _PREFILTER):
         return FileResult(path)
     try:

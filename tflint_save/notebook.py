@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
-from tflint_save import ipysyntax
+from tflint_save import ipysyntax, safeparse
 from tflint_save.catalog import PARSE_ERROR
 from tflint_save.engine import Rule, lint_text, parse_error
 from tflint_save.findings import FileResult, Finding
@@ -152,10 +152,16 @@ def _malformed(number: int, cell: Any) -> Optional[str]:
     return None
 
 
+def _integer(digits: str) -> object:
+    return int(digits) if len(digits) < 4000 else float(digits)
+
+
 def parse(text: str) -> Notebook:
     """The Python module a notebook's code cells make; NotebookError when it is not a notebook."""
     try:
-        document = json.loads(text)
+        # An integer past Python's digit limit (an execution count, an output) would raise
+        # ValueError; no number in a notebook matters to the linter.
+        document = json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as exc:
         raise NotebookError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
@@ -203,7 +209,7 @@ def _binds(name: str, text: str) -> bool:
 # -- linting ------------------------------------------------------------------------------
 
 def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str] = None,
-         legacy: Optional[bool] = False) -> FileResult:
+         legacy: Optional[bool] = False, limits=None) -> FileResult:
     """Lint a notebook (its file, or its JSON text); findings carry their cell and its line."""
     try:
         notebook = parse(read(path) if text is None else text)
@@ -215,10 +221,10 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
                 for p in notebook.problems]
     if not notebook.python:
         return FileResult(path, findings=problems)
-    result = _lint_cells(path, notebook, rules, keras, legacy) if notebook.text else FileResult(path)
+    result = _lint_cells(path, notebook, rules, keras, legacy, limits) if notebook.text else FileResult(path)
     result.findings[:0] = problems
     for module in written_modules(path, notebook):
-        found = lint_text(module.path, module.text, rules, keras, legacy)
+        found = lint_text(module.path, module.text, rules, keras, legacy, limits)
         result.findings += [replace(place(module, f), path=path) for f in found.findings]
         for pending in found.pending:
             pending.finding = replace(place(module, pending.finding), path=path)
@@ -231,10 +237,10 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
 
 
 def _lint_cells(path: str, notebook: Notebook, rules: Sequence[Type[Rule]], keras: int,
-                legacy: Optional[bool]) -> FileResult:
+                legacy: Optional[bool], limits) -> FileResult:
     """The joined module's result; a cell that does not parse is a TFS001 of its own and the
     module is linted again without it."""
-    result = lint_text(path, notebook.text, rules, keras, legacy)
+    result = lint_text(path, notebook.text, rules, keras, legacy, limits)
     broken: Dict[int, Finding] = {}
     if any(f.code == PARSE_ERROR for f in result.findings):  # the joined module does not parse
         broken = _unparsable_cells(path, notebook)
@@ -243,7 +249,7 @@ def _lint_cells(path: str, notebook: Notebook, rules: Sequence[Type[Rule]], kera
         for i, (cell, _) in enumerate(notebook.rows):
             if cell in broken:
                 lines[i] = ""
-        result = lint_text(path, "\n".join(lines), rules, keras, legacy)
+        result = lint_text(path, "\n".join(lines), rules, keras, legacy, limits)
     result.findings = [place(notebook, f) for f in result.findings]
     for i, f in enumerate(result.findings):
         if f.code == PARSE_ERROR:  # the parser's message names positions in the joined module
@@ -264,10 +270,14 @@ def _unparsable_cells(path: str, notebook: Notebook) -> Dict[int, Finding]:
         if not code.python:
             continue
         text = "\n".join(code.lines) + "\n"
-        try:
-            cst.parse_module(text)
-        except Exception as exc:
-            f = parse_error(path, text, exc)
+        # CPython first, as for a file: what it rejects (2,000 nested brackets...) could crash libcst.
+        f = safeparse.check(path, text, safeparse.Limits(max_size=len(text) * 4 + 1, risky_here=True))
+        if f is None:
+            try:
+                cst.parse_module(text)
+            except Exception as exc:
+                f = parse_error(path, text, exc)
+        if f is not None:
             message = f.message.replace("could not parse file:", "could not parse cell:", 1)
             broken[number] = replace(f, message=message, cell=number, col=code.column(f.line, f.col))
     return broken

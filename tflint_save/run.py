@@ -10,13 +10,13 @@ below ``MIN_FILES_PER_WORKER`` files per worker (see tests/benchmarks).
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 import os
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Type
 
-from tflint_save import kerasversion, noqa, source
+from tflint_save import isolate, kerasversion, noqa, source
 from tflint_save.cache import FileCache
 from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
@@ -24,6 +24,7 @@ from tflint_save.config import Settings
 from tflint_save.engine import Rule, lint_text
 from tflint_save.findings import NO_FACTS, FileResult, Finding, Resolved
 from tflint_save.index import ProjectIndex
+from tflint_save.safeparse import Limits, Risky
 
 
 
@@ -44,15 +45,34 @@ class Report:
     results: List[FileResult] = field(default_factory=list)  # for --fix: every file's, in order
 
 
-def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
-    """Lint one path (or given text); unreadable or undecodable input is a TFS001 finding.
+def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None,
+              limits: Optional[Limits] = None) -> FileResult:
+    """Lint one path (or given text).  Never raises: unreadable, undecodable or unparsable input
+    is a TFS001 finding, any other failure a TFS002 for this file.  A file libcst might not
+    survive is linted in a child process unless ``limits`` allow it here (in a worker).
 
     ``rules`` are those ``settings`` enable; a file with a configuration of its own (see
-    Settings.for_path) runs the rules and Keras version of that one instead.
+    Settings.for_path) runs the rules, Keras version and limits of that one instead.
     """
     own = settings.for_path(path)
     if own is not settings:
         settings, rules = own, enabled_rules(own)
+    limits = limits or settings.limits
+    try:
+        return _lint_file(path, settings, rules, text, limits)
+    except Risky:  # in a child process, whose crash or stall costs only this file
+        lint = functools.partial(lint_file, settings=settings, rules=rules, limits=_in_worker(limits))
+        return isolate.lint_isolated([path], lint, 1, limits.timeout, {0: text} if text is not None else None)[0]
+    except (Exception, RecursionError, MemoryError) as exc:  # a bug or a pathological file: this file only
+        result = FileResult(path)
+        message = f"internal error while linting this file (please report): {type(exc).__name__}: {str(exc)[:300]}"
+        result.findings.append(Finding(path, 1, 1, INTERNAL_ERROR, message))
+        result.error = message
+        return result
+
+
+def _lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str],
+               limits: Limits) -> FileResult:
     keras, legacy = kerasversion.for_file(settings, path)
     if path.endswith(".ipynb"):
         from tflint_save import notebook
@@ -65,7 +85,7 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
                 pass  # notebook.lint reports it
             else:
                 legacy = True if kerasversion.sets_legacy_keras(text) else None
-        return notebook.lint(path, rules, keras, text, legacy)
+        return notebook.lint(path, rules, keras, text, legacy, limits)
     if text is None:
         try:
             _, text = source.read(path)
@@ -73,7 +93,7 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
             result = FileResult(path)
             result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read file: {exc}"))
             return result
-    result = lint_text(path, text, rules, keras, legacy)
+    result = lint_text(path, text, rules, keras, legacy, limits)
     if noqa.mentions(text):
         result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
                                f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
@@ -200,20 +220,20 @@ def _cache_for(cache: FileCache, settings: Settings, path: str) -> FileCache:
     own = settings.for_path(path)
     if own is settings:
         return cache
-    return cache.variant(own.keras_version, [rule.code for rule in enabled_rules(own)])
+    return cache.variant(own.keras_version, [rule.code for rule in enabled_rules(own)], own.max_file_size)
 
 
 # -- worker processes ----------------------------------------------------------------------------------
 
-_WORKER: dict = {}
+def _in_worker(limits: Limits) -> Limits:
+    """A worker may parse a risky file: its crash or stall costs only that file (isolate)."""
+    return Limits(limits.max_size, limits.timeout, risky_here=True)
 
 
-def _start_worker(settings: Settings, rules: Sequence[Type[Rule]]) -> None:
-    _WORKER.update(settings=settings, rules=rules)
-
-
-def _work(path: str) -> FileResult:
-    return lint_file(path, _WORKER["settings"], _WORKER["rules"])
+def _lint_in_worker(path: str, text: Optional[str] = None, *, settings: Settings,
+                    rules: Sequence[Type[Rule]]) -> FileResult:
+    """lint_file in a worker of _in_pool, under the file's own limits."""
+    return lint_file(path, settings, rules, text, _in_worker(settings.for_path(path).limits))
 
 
 def _size(path: str) -> int:
@@ -224,33 +244,27 @@ def _size(path: str) -> int:
 
 
 def _context():
-    # fork starts a worker in milliseconds with everything already imported; elsewhere
-    # (macOS, Windows) the platform default is the only safe choice.
-    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
+    return isolate.context()
 
 
 def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]],
              workers: int) -> Optional[List[FileResult]]:
-    """Results from ``workers`` processes, or None when a pool cannot be used here."""
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # Largest files first, in small chunks, so that no worker is left with a big file at the
-    # end while the others wait; the results go back into the order of ``paths``.
+    """Results from ``workers`` processes, or None when processes cannot be used here.  A worker
+    that dies or stalls costs only its file (TFS002); a fresh one takes over (isolate)."""
+    # Largest files first, so that no worker is left with a big file at the end while the
+    # others wait; the results go back into the order of ``paths``.
     order = sorted(range(len(paths)), key=lambda i: -_size(paths[i]))
-    chunk = max(1, min(8, len(paths) // (workers * 16)))
+    lint = functools.partial(_lint_in_worker, settings=settings, rules=list(rules))
+    # Each file within its own file-timeout (its closest configuration's).
+    timeouts = [settings.for_path(paths[i]).file_timeout for i in order]
     try:
-        with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker,
-                                 initargs=(settings, list(rules))) as pool:
-            done = list(pool.map(_work, [paths[i] for i in order], chunksize=chunk))
-        results: List = [None] * len(paths)
-        for i, result in zip(order, done):
-            results[i] = result
-        return results
-    except (BrokenProcessPool, OSError, NotImplementedError, ImportError) as exc:
-        # No processes here (a sandbox, no /dev/shm) or a worker died: lint in-process.
+        done = isolate.lint_isolated([paths[i] for i in order], lint, workers, timeouts)
+    except (OSError, NotImplementedError, ImportError) as exc:
+        # No processes here (a sandbox, no /dev/shm): lint in-process.
         sys.stderr.write(f"tflint-save: warning: parallel run failed ({type(exc).__name__}: {exc}); "
                          "continuing in one process\n")
         return None
+    results: List = [None] * len(paths)
+    for i, result in zip(order, done):
+        results[i] = result
+    return results

@@ -11,7 +11,7 @@ from tflint_save.source import write_atomic
 from tflint_save.verify.workers import STATUSES
 
 # Bump when what a cached result means changes (worker isolation, job format).
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: call-site arguments are read as literals only, never evaluated
 
 
 def job_key(snippet: str, facts: Dict[str, Any], versions: Tuple[str, str]) -> str:

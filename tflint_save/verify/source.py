@@ -109,13 +109,14 @@ def _alias_name(alias: cst.ImportAlias) -> str:
     return cst.Module([]).code_for_node(alias.name)
 
 
-def _static(value: cst.BaseExpression, names: bool = True) -> bool:
-    """A value whose evaluation runs nothing: literals, containers of them and (with
-    ``names``) dotted names."""
+def _static(value: cst.BaseExpression, names: Set[str] = frozenset()) -> bool:
+    """A value whose evaluation runs nothing: literals, containers of them and dotted names
+    whose first part is an imported module (``tf.float32``: one of ``names``)."""
     if nodes.constant(value) is not nodes.MISSING:
         return True
     if isinstance(value, (cst.Name, cst.Attribute)):
-        return names and dotted(value) is not None
+        parts = dotted(value)
+        return parts is not None and len(parts) > 1 and parts[0] in names
     if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
         return all(isinstance(e, cst.Element) and _static(e.value, names) for e in value.elements)
     if isinstance(value, cst.Dict):
@@ -124,13 +125,13 @@ def _static(value: cst.BaseExpression, names: bool = True) -> bool:
     return False
 
 
-def _const_binds(node: cst.CSTNode) -> Optional[Set[str]]:
+def _const_binds(node: cst.CSTNode, imported: Set[str]) -> Optional[Set[str]]:
     if not (isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1):
         return None
     small = node.body[0]
-    if isinstance(small, cst.Assign) and _static(small.value):
+    if isinstance(small, cst.Assign) and _static(small.value, imported):
         targets = [t.target for t in small.targets]
-    elif isinstance(small, cst.AnnAssign) and small.value is not None and _static(small.value):
+    elif isinstance(small, cst.AnnAssign) and small.value is not None and _static(small.value, imported):
         targets = [small.target]
     else:
         return None
@@ -150,6 +151,9 @@ def index_module(path: str, text: str) -> _Module:
     module = cst.parse_module(text)
     statements: List[_Statement] = []
     binders: Dict[str, List[int]] = {}
+    imported: Set[str] = set()
+    for node in module.body:
+        imported |= _import_binds(node) or set()
     for node in module.body:
         if isinstance(node, (cst.ClassDef, cst.FunctionDef)):
             statement = _Statement(node, "def", {node.name.value}, used_names(node))
@@ -160,7 +164,7 @@ def index_module(path: str, text: str) -> _Module:
             if binds is not None:
                 statement = _Statement(node, "import", binds)
             else:
-                binds = _const_binds(node)
+                binds = _const_binds(node, imported)
                 if binds is None:
                     continue  # script code: never part of a check
                 statement = _Statement(node, "const", binds, used_names(node.body[0].value))
@@ -210,9 +214,8 @@ def _render_import(unit: _Module, node: cst.CSTNode, needed: Set[str],
                    files: Dict[str, List[str]]) -> List[str]:
     """An import statement reduced to the names the check needs; names of inlined project
     files become plain aliases (``B = Base``) or disappear."""
-    code = unit.module.code_for_node(node).strip("\n")
     if not isinstance(node, cst.SimpleStatementLine):
-        return [code]  # try/except or if block of imports: kept whole
+        return [_guarded(unit, node)]  # try/except or if block of imports: its imports only
     kept: List[cst.BaseSmallStatement] = []
     aliases: List[str] = []
     for small in node.body:
@@ -241,6 +244,55 @@ def _render_import(unit: _Module, node: cst.CSTNode, needed: Set[str],
     if not any(isinstance(k, (cst.Import, cst.ImportFrom)) for k in kept):
         return aliases
     return [unit.module.code_for_node(node.with_changes(body=kept)).strip("\n")] + aliases
+
+
+def _guarded(unit: _Module, node: cst.CSTNode) -> str:
+    """A try or if block of imports without its expressions (the condition, the exception
+    types): each branch is tried in order, ``except Exception`` going to the next one, so
+    ``try: import keras / except ImportError: from tensorflow import keras`` keeps its meaning
+    and nothing but imports runs."""
+    def lines(block: Sequence[cst.CSTNode]) -> str:
+        out = []
+        for statement in block:
+            if isinstance(statement, cst.SimpleStatementLine):
+                small = [s for s in statement.body if not isinstance(s, cst.Pass)]
+                out.append(unit.module.code_for_node(statement.with_changes(body=small, leading_lines=())).strip()
+                           if small else "pass")
+            else:
+                out.append(_guarded(unit, statement))
+        return "\n".join(out) or "pass"
+
+    def chain(branches: List[str]) -> str:
+        if len(branches) == 1:
+            return branches[0]
+        rest = chain(branches[1:])
+        return f"try:\n{_indent(branches[0])}\nexcept Exception:\n{_indent(rest)}"
+
+    blocks = list(_blocks(node))
+    final = ""
+    if isinstance(node, cst.If):
+        branches = [lines(b) for b in blocks] + ([] if _has_else(node) else ["pass"])
+    else:
+        body = list(blocks[0])
+        handlers = [lines(b) for b in blocks[1:1 + len(node.handlers)]]
+        rest = blocks[1 + len(node.handlers):]
+        if node.orelse is not None:
+            body += list(rest.pop(0))
+        if node.finalbody is not None:
+            final = lines(rest.pop(0))
+        branches = [lines(body)] + (handlers or ["pass"])
+    code = chain(branches)
+    return f"{code}\n{final}" if final else code
+
+
+def _has_else(node: cst.If) -> bool:
+    while isinstance(node.orelse, cst.If):
+        node = node.orelse
+    return node.orelse is not None
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line if line.strip() else line for line in text.split("\n"))
 
 
 class Extractor:
@@ -292,7 +344,7 @@ class Extractor:
                     continue
                 func = node.func
                 called = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
-                if called == name and all(not a.star and _static(a.value, names=False) for a in node.args):
+                if called == name and all(not a.star and _static(a.value) for a in node.args):
                     code = unit.module.code_for_node
                     return ", ".join(code(a.value) if a.keyword is None else f"{a.keyword.value}={code(a.value)}"
                                      for a in node.args)
@@ -364,6 +416,11 @@ class Extractor:
                 node = unit.statements[i].node
                 if unit.statements[i].kind == "import":
                     statements = _render_import(unit, node, needed, others)
+                elif unit.statements[i].kind == "const" and isinstance(node.body[0], cst.AnnAssign):
+                    # The annotation is not evaluated: the constant is assigned without it.
+                    small = node.body[0]
+                    plain = node.with_changes(body=[cst.Assign([cst.AssignTarget(small.target)], small.value)])
+                    statements = [unit.module.code_for_node(plain).strip("\n")]
                 else:
                     statements = [unit.module.code_for_node(node).strip("\n")]
                 for code in statements:

@@ -17,6 +17,8 @@ and safe mode are restored after it.  Timeouts are the parent's business: it kil
 that does not answer in time and starts another.
 """
 
+import __future__
+import ast
 import gc
 import json
 import os
@@ -72,10 +74,131 @@ def in_brief(exc, limit=240):
 
 
 def user_code(facts):
-    """Run the user's definitions (``facts["source"]``) as a module; its namespace."""
+    """Run the user's definitions (``facts["source"]``) as a module; its namespace.  Annotations
+    are compiled as strings (``from __future__ import annotations``): none is evaluated."""
     namespace = {"__name__": "user_code"}
-    exec(compile(facts.get("source", ""), "<user code>", "exec"), namespace)
+    flags = __future__.annotations.compiler_flag
+    exec(compile(facts.get("source", ""), "<user code>", "exec", flags=flags, dont_inherit=True), namespace)
     return namespace
+
+
+# -- values proven literal ------------------------------------------------------------------
+# Call-site arguments and other source text from the user's files are never passed to eval:
+# only literals (and containers of them, negative numbers, a few named dtypes) become values;
+# anything else makes the check inconclusive.
+
+class NotLiteral(ValueError):
+    """A value --verify will not evaluate: the reason, for 'inconclusive'."""
+
+
+DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
+          "bool", "string", "complex64", "complex128")
+NAMED_CONSTANTS = {"%s%s" % (prefix, name): name for name in DTYPES
+                   for prefix in ("tf.", "tensorflow.", "tf.dtypes.", "tensorflow.dtypes.")}
+
+
+def _dotted(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return base and "%s.%s" % (base, node.attr)
+    return None
+
+
+def literal_value(node, name=None):
+    """The value of an expression node that runs nothing: a literal, a tuple/list/set/dict of
+    them, a signed number, a named dtype (``tf.float32``); other dotted names through
+    ``name(node)`` when given.  NotLiteral otherwise."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) \
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) in (int, float, complex):
+        return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        values = [literal_value(e, name) for e in node.elts]
+        return tuple(values) if isinstance(node, ast.Tuple) else values if isinstance(node, ast.List) else set(values)
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return {literal_value(k, name): literal_value(v, name) for k, v in zip(node.keys, node.values)}
+    dotted = _dotted(node)
+    if dotted in NAMED_CONSTANTS:
+        import tensorflow as tf
+
+        return getattr(tf, NAMED_CONSTANTS[dotted])
+    if dotted is not None and name is not None:
+        return name(node)
+    raise NotLiteral("%s is not a literal (--verify evaluates only literal values from your code)"
+                     % (ast.unparse(node)[:80] if hasattr(ast, "unparse") else type(node).__name__))
+
+
+def _call_node(text):
+    try:
+        tree = ast.parse("__call(%s)" % text, mode="eval")
+    except SyntaxError:
+        raise NotLiteral("the arguments %r could not be read" % (text[:80],)) from None
+    call = tree.body
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "__call"):
+        raise NotLiteral("the arguments %r could not be read" % (text[:80],))
+    return call
+
+
+def call_arguments(text, name=None):
+    """``(args, kwargs)`` of the source text of a call's arguments (``16, activation="relu"``),
+    each value proven literal (see literal_value); NotLiteral otherwise."""
+    if not text.strip():
+        return [], {}
+    call = _call_node(text)
+    args, kwargs = [], {}
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            raise NotLiteral("*%s is not a literal" % _dotted(arg.value))
+        args.append(literal_value(arg, name))
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg in kwargs:
+            raise NotLiteral("the arguments %r are not all literal keywords" % (text[:80],))
+        kwargs[keyword.arg] = literal_value(keyword.value, name)
+    return args, kwargs
+
+
+def safe_value(text, namespace, calls=lambda function: False, lambdas=False, trusted=()):
+    """The value of an expression from the user's file, evaluated without eval: literals;
+    names of ``namespace`` and module attributes (``keras.layers.Lambda``), or attributes of the
+    objects ``trusted`` names (the check's own), looked up; calls of
+    what ``calls(function)`` allows, with such arguments; with ``lambdas``, a lambda whose
+    defaults are literals (made, not called).  NotLiteral for anything else."""
+    import types
+
+    def name(node):
+        if (node.id if isinstance(node, ast.Name) else node.attr).startswith("_"):
+            raise NotLiteral("%s: private names are not looked up" % _dotted(node))
+        if isinstance(node, ast.Name):
+            if node.id not in namespace:
+                raise NotLiteral("%s is not defined by the checked definitions" % node.id)
+            return namespace[node.id]
+        base = name(node.value)
+        if not isinstance(base, types.ModuleType) and _dotted(node.value) not in trusted:
+            raise NotLiteral("%s: only attributes of modules are looked up" % _dotted(node))
+        return getattr(base, node.attr)
+
+    def value(node):
+        if isinstance(node, ast.Call):
+            function = name(node.func) if _dotted(node.func) else None
+            if function is None or not calls(function):
+                raise NotLiteral("%s is not a call --verify makes" % (_dotted(node.func) or "the callee"))
+            if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+                raise NotLiteral("*args/**kwargs are not evaluated")
+            return function(*[value(a) for a in node.args], **{k.arg: value(k.value) for k in node.keywords})
+        if isinstance(node, ast.Lambda) and lambdas:
+            literal_value(ast.Tuple(node.args.defaults + [d for d in node.args.kw_defaults if d], ast.Load()))
+            code = compile(ast.fix_missing_locations(ast.Expression(node)), "<user code>", "eval")
+            return eval(code, dict(namespace))  # makes the function; its body runs only when called
+        return literal_value(node, name)
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise NotLiteral("%r could not be read" % (text[:80],)) from None
+    return value(tree.body)
 
 
 def keras_in_use():
@@ -89,11 +212,27 @@ def keras_in_use():
     return keras
 
 
+def keras_value(text, namespace, lambdas=False):
+    """safe_value() where the calls allowed are those of Keras layer, metric, loss and optimizer
+    classes (``keras.metrics.Accuracy(name="acc")``): for the expressions rules record."""
+    import keras
+
+    bases = tuple(getattr(getattr(k, family), name) for k in (keras, keras_in_use())
+                  for family, name in (("layers", "Layer"), ("metrics", "Metric"), ("losses", "Loss"),
+                                       ("optimizers", "Optimizer")))
+    return safe_value(text, namespace, calls=lambda f: isinstance(f, type) and issubclass(f, bases), lambdas=lambdas)
+
+
 def construct(namespace, name, call_args="", extra=""):
     """An instance of the user's class ``name`` from ``namespace``, built with ``call_args`` (the
-    source text of the arguments seen at a call site) followed by ``extra``."""
-    joined = ", ".join(part for part in (call_args, extra) if part)
-    return eval("__cls(%s)" % joined, dict(namespace, __cls=namespace[name]))
+    source text of the arguments seen at a call site) followed by ``extra``: both must be literal
+    (call_arguments), or NotLiteral is raised and nothing is called."""
+    args, kwargs = call_arguments(call_args)
+    more_args, more_kwargs = call_arguments(extra)
+    clash = set(kwargs) & set(more_kwargs)
+    if clash:
+        raise TypeError("%s() got multiple values for %s" % (name, ", ".join(sorted(clash))))
+    return namespace[name](*(list(args) + list(more_args)), **dict(kwargs, **more_kwargs))
 
 
 def keras_round_trip(obj, namespace, workdir, shape=None):
@@ -114,7 +253,8 @@ def keras_round_trip(obj, namespace, workdir, shape=None):
 
 # What every snippet finds in its globals, so that the snippets hold only their checks.
 SNIPPET_HELPERS = {f.__name__: f for f in (first_line, in_brief, user_code, keras_in_use, construct,
-                                           keras_round_trip)}
+                                           keras_round_trip, call_arguments, safe_value, keras_value)}
+SNIPPET_HELPERS["NotLiteral"] = NotLiteral
 
 
 class KerasState:
@@ -215,6 +355,44 @@ def quiet(tf):
         pass
 
 
+def sandbox(limits):
+    """Limits on this process (the parent also gives it its own process group, directory and
+    HOME): address space, open files, and CPU time (set again before each job)."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX: no limits
+        return
+    for name, key in (("RLIMIT_AS", "memory"), ("RLIMIT_NOFILE", "files")):
+        value = limits.get(key)
+        if value and hasattr(resource, name):
+            kind = getattr(resource, name)
+            hard = resource.getrlimit(kind)[1]
+            value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+            try:
+                resource.setrlimit(kind, (value, value))
+            except (ValueError, OSError):
+                pass
+
+
+def cpu_budget(seconds):
+    """SIGXCPU ends this worker once a job has used ``seconds`` more CPU time: a stuck check
+    stops even if the parent is gone and cannot kill it."""
+    try:
+        import resource
+    except ImportError:
+        return
+    if seconds:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        total = int(used.ru_utime + used.ru_stime + seconds) + 1
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        if hard != resource.RLIM_INFINITY:
+            total = min(total, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_CPU, (total, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def serve():
     # The protocol keeps private copies of stdin/stdout; whatever a check prints (Python or
     # C++) goes to stderr, and a check that reads input gets end-of-file.
@@ -224,9 +402,16 @@ def serve():
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     sys.stdin = open(os.devnull)
+    # The first line: the run's token, which every answer carries, and the limits.
+    try:
+        limits = json.loads(jobs.readline() or "{}")
+    except ValueError:
+        limits = {}
+    token = limits.get("token")
+    sandbox(limits)
 
     def send(message):
-        answers.write(json.dumps(message) + "\n")
+        answers.write(json.dumps(dict(message, token=token)) + "\n")
         answers.flush()
 
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
@@ -247,6 +432,7 @@ def serve():
     for line in jobs:
         if not line.strip():
             continue
+        cpu_budget(limits.get("cpu_per_job"))
         send(run_job(json.loads(line), keras))
     return 0
 
