@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpers import lint
+from helpers import lint, lint_files
 from tflint_save import catalog
 from tflint_save.run import known_codes, rules_by_code
 
@@ -34,20 +34,31 @@ def test_entry_is_complete(code):
     assert rules_by_code()[code].keras_versions == entry.keras
 
 
+def lint_example(example, entry, folder):
+    """A one-file example alone (lint_entry), or a multi-file one as a project of its own."""
+    files = catalog.example_files(example)
+    if files is None:
+        return lint_entry(example, entry)
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text("[tool.tflint-save]\n")
+    return lint_files(files, str(folder), keras=entry.example_keras,
+                      select=["ALL", entry.code] if entry.opt_in else None)
+
+
 @pytest.mark.parametrize("code", sorted(ENTRIES))
-def test_bad_examples_produce_exactly_their_code(code):
+def test_bad_examples_produce_exactly_their_code(code, tmp_path):
     entry = ENTRIES[code]
-    for example in entry.bad:
-        found = lint_entry(example, entry)
+    for i, example in enumerate(entry.bad):
+        found = lint_example(example, entry, tmp_path / f"bad{i}")
         assert found, f"{code}: bad example produced nothing"
         assert {f.code for f in found} == {code}, [(f.code, f.line, f.message) for f in found]
 
 
 @pytest.mark.parametrize("code", sorted(ENTRIES))
-def test_good_examples_are_clean(code):
+def test_good_examples_are_clean(code, tmp_path):
     entry = ENTRIES[code]
-    for example in entry.good:
-        found = lint_entry(example, entry)
+    for i, example in enumerate(entry.good):
+        found = lint_example(example, entry, tmp_path / f"good{i}")
         assert not found, [(f.code, f.line, f.message) for f in found]
 
 

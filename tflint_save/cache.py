@@ -23,12 +23,12 @@ import sys
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
-from tflint_save import __version__
-from tflint_save.findings import ClassInfo, FileResult, Finding, Pending
+from tflint_save import __version__, modulefacts
+from tflint_save.findings import FileResult, Finding, Pending
 from tflint_save.source import write_atomic
 
 DIR_NAME = ".tflint_save_cache"
-FORMAT = "1"
+FORMAT = "2"
 # Marks the directory as a cache for backup tools (https://bford.info/cachedir/); discovery
 # never descends into a directory holding it.
 TAG_NAME = "CACHEDIR.TAG"  # discovery.CACHE_TAG
@@ -188,8 +188,8 @@ def result_from_json(raw: Dict[str, Any]) -> FileResult:
                 data = finding.data if p["data"] == finding.data else p["data"]
                 pending.append(Pending(p["code"], finding, data))
             value = pending
-        elif name == "classes":
-            value = [ClassInfo(**{k: _tuples(v) for k, v in c.items()}) for c in value]
+        elif name == "summary":
+            value = modulefacts.from_json(value) if value is not None else None
         elif isinstance(value, list):
             value = [_tuples(v) for v in value]
         values[name] = value

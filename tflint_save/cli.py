@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keras-version", choices=("2", "3", "auto"),
                    help="Keras behaviour to check against (default: auto: the keras-version setting, else each "
                         "file's project's declared dependencies, else the installed packages, else 3)")
+    p.add_argument("--custom-classes", choices=("saved", "all"),
+                   help="TFS301-TFS304: judge classes that reach a save or are library API (saved, the default), "
+                        "or every class (all)")
     p.add_argument("--config", metavar="FILE", help="pyproject.toml to read instead of searching for one")
     p.add_argument("--stdin-filename", metavar="NAME", help="the name to report for '-' (standard input)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings are reported")
@@ -209,6 +212,7 @@ def _show_settings(settings, files: List[str]) -> int:
         ("keras-version", "auto" if settings.keras_plan is not None
          else f"{settings.keras_version} (setting: {settings.keras_version_setting})"),
         ("tf-use-legacy-keras", settings.tf_use_legacy_keras),
+        ("custom-classes", settings.custom_classes),
     ]
     for key, value in rows:
         out.write(f"{key} = {value}    # from {settings.origin.get(key, 'default')}\n")

@@ -38,6 +38,8 @@ class Settings:
     tf_use_legacy_keras: bool = False
     # With keras-version "auto": each file's version, from its project (kerasversion.Plan).
     keras_plan: Optional[Any] = None
+    # TFS301-TFS304: "saved" judges classes that reach a save or are library API; "all" every class.
+    custom_classes: str = "saved"
     config_file: Optional[str] = None
     # Where each setting came from, for --show-settings.
     origin: Dict[str, str] = field(default_factory=dict)
@@ -118,7 +120,9 @@ _KEYS = {
     "per-file-ignores": "table",
     "keras-version": "keras",
     "tf-use-legacy-keras": "bool",
+    "custom-classes": "custom-classes",
 }
+CUSTOM_CLASSES = ("saved", "all")
 
 
 def find_config(paths: Sequence[str]) -> Optional[str]:
@@ -194,6 +198,9 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
         elif kind == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        elif kind == "custom-classes":
+            if value not in CUSTOM_CLASSES:
+                raise ConfigError(f"{where}: expected \"saved\" or \"all\", got {value!r}")
             out[key] = value
         else:
             out[key] = parse_keras_version(value, where)
@@ -238,6 +245,9 @@ def resolve(args: Any, known_codes: Sequence[str]) -> Settings:
         if value is not None:
             setattr(settings, attr, split_codes(value))
             origin[key] = "command line"
+    if getattr(args, "custom_classes", None) is not None:
+        settings.custom_classes = args.custom_classes
+        origin["custom-classes"] = "command line"
     if args.keras_version is not None:
         settings.keras_version_setting = parse_keras_version(args.keras_version, "--keras-version")
         origin["keras-version"] = "command line"

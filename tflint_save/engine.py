@@ -141,7 +141,7 @@ def _handler_names(rule_cls: type) -> Dict[str, List[Tuple[type, str]]]:
 
 
 class _Walker:
-    def __init__(self, ctx: Context, rules: Sequence[Rule], collector: "index_mod.Collector"):
+    def __init__(self, ctx: Context, rules: Sequence[Rule]):
         self.ctx = ctx
         self.visit: Dict[type, List[Tuple[Rule, Callable]]] = {}
         self.leave: Dict[type, List[Tuple[Rule, Callable]]] = {}
@@ -151,7 +151,6 @@ class _Walker:
                 self.visit.setdefault(node_type, []).append((rule, getattr(rule, attr)))
             for node_type, attr in names["leave"]:
                 self.leave.setdefault(node_type, []).append((rule, getattr(rule, attr)))
-        self.collector = collector
         self.broken: set = set()
 
     def _call(self, handlers: List[Tuple[Rule, Callable]], node: cst.CSTNode) -> None:
@@ -231,8 +230,6 @@ class _Walker:
                     ctx.resolver.add_import(node)
             elif cls is cst.WithItem and node.asname is not None:
                 self._shadow_target(node.asname.name)
-            elif cls is cst.Call:
-                self.collector.call(ctx, node)
         stack.pop()
         handlers = self.leave.get(cls)
         if handlers:
@@ -244,8 +241,6 @@ class _Walker:
         for decorator in node.decorators:
             self.walk(decorator)
         self.walk(node.params)
-        if len(ctx.resolver.scopes) == 1:
-            self.collector.function(ctx, node)
         ctx.resolver.push("function", param_names(node.params))
         ctx.functions.append(node)
         self.walk(node.body)
@@ -263,7 +258,6 @@ class _Walker:
             self.walk(arg)
         for arg in node.keywords:
             self.walk(arg)
-        self.collector.class_def(ctx, node)
         ctx.resolver.push("class")
         ctx.classes.append(node)
         self.walk(node.body)
@@ -373,8 +367,7 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
         keras = 2  # tf_keras is Keras 2, whatever else is installed; `import keras` stays Keras 3
     ctx = Context(path, text, module, keras, resolver)
     rules = [cls(ctx) for cls in rule_classes if keras in cls.keras_versions]
-    collector = index_mod.Collector()
-    walker = _Walker(ctx, rules, collector)
+    walker = _Walker(ctx, rules)
     try:
         walker.walk(module)
     except RecursionError as exc:
@@ -386,7 +379,6 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
             rule.finish()
         except Exception as exc:
             walker._internal_error(rule, None, exc)
-    collector.store(ctx)
     tracker = _place(ctx)
     if any(rule.code == noqa.UNUSED_NOQA for rule in rules):
         _unused_noqa(ctx, tracker or _tracker(ctx.text), [rule for rule in rules if rule not in walker.broken])

@@ -14,9 +14,9 @@ import multiprocessing
 import os
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Type
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Type
 
-from tflint_save import kerasversion, noqa, source
+from tflint_save import kerasversion, modulefacts, noqa, programs, source
 from tflint_save.cache import FileCache
 from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
@@ -24,6 +24,7 @@ from tflint_save.config import Settings
 from tflint_save.engine import Rule, lint_text
 from tflint_save.findings import FileResult, Finding
 from tflint_save.index import ProjectIndex
+from tflint_save.modulefacts import Summary
 
 
 
@@ -70,12 +71,21 @@ def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: 
     if noqa.mentions(text):
         result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
                                f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
+    result.summary = modulefacts.summarize(path, text)
     return result
 
 
-def settle(results: Sequence[FileResult], settings: Settings) -> Report:
-    """Decide deferred findings with the project index, apply selection, sort."""
-    project = ProjectIndex(results)
+def settle(results: Sequence[FileResult], settings: Settings, others: Sequence[Summary] = (),
+           support: Sequence[FileResult] = ()) -> Report:
+    """Decide deferred findings with the project index, apply selection, sort.
+
+    ``others``: the summaries of the project files that were not linted (the program model reads
+    them); ``support``: results of unlinted files whose classes the linted ones derive from (what the
+    class rules noted there serves their subclasses; their own findings are not reported)."""
+    summaries = [r.summary for r in list(results) + list(support) if r.summary is not None]
+    seen = {os.path.normcase(os.path.abspath(s.path)) for s in summaries}
+    summaries += [s for s in others if os.path.normcase(os.path.abspath(s.path)) not in seen]
+    project = ProjectIndex(list(results) + list(support), summaries, settings.custom_classes)
     by_code = rules_by_code()
     report = Report(files=len(results), project=project, results=list(results))
     for result in results:
@@ -112,7 +122,89 @@ def enabled_rules(settings: Settings) -> List[Type[Rule]]:
 
 def lint_paths(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
                stdin_name: str = "-", jobs: int = 1, cache: Optional[FileCache] = None) -> Report:
-    return settle(lint_results(files, settings, stdin_text, stdin_name, jobs, cache), settings)
+    results = lint_results(files, settings, stdin_text, stdin_name, jobs, cache)
+    others, support = project_context(files, results, settings, cache)
+    return settle(results, settings, others, support)
+
+
+def project_context(files: Sequence[str], results: Sequence[FileResult], settings: Settings,
+                    cache=None) -> Tuple[List[Summary], List[FileResult]]:
+    """What the rest of the project tells about the linted files: the summaries of every other
+    file under the project root (``programs.find_root``), and the results of those holding base
+    classes of the linted ones.  Read cheaply: from the cache, else with ``ast`` only."""
+    from tflint_save import discovery
+
+    root = programs.find_root([f for f in files if f != "-"], settings.config_file)
+    if root is None:
+        return [], []
+    linted = {os.path.normcase(os.path.abspath(r.path)) for r in results}
+    universe, _ = discovery.discover([root], settings.exclude + settings.extend_exclude, root=root)
+    others = []
+    for path in universe:
+        if os.path.normcase(os.path.abspath(path)) not in linted:
+            others.append(read_summary(path, cache))
+    if not others:
+        return [], []
+    support = _support(results, others, settings, cache)
+    return others, support
+
+
+def read_summary(path: str, cache=None) -> Summary:
+    """A file's summary for the program model: cached, else read with ``ast``.  A file that cannot
+    be read or parsed is open (it may import anything): no finding rests on it."""
+    key = None
+    if cache is not None:
+        key = _summary_key(cache, path)
+        found = cache.get(key) if key is not None else None
+        if found is not None and found.summary is not None:
+            return found.summary
+    try:
+        if path.endswith(".ipynb"):
+            from tflint_save import notebook
+
+            found_summary = notebook.summarize(path, notebook.parse(notebook.read(path)))
+        else:
+            _, text = source.read(path)
+            found_summary = modulefacts.summarize(path, text)
+    except Exception:  # unreadable, undecodable, not a notebook: the linted files' business, not ours
+        found_summary = Summary(path, dynamic=True)
+    if cache is not None and key is not None:
+        cache.put(key, FileResult(path, summary=found_summary))
+    return found_summary
+
+
+def _summary_key(cache, path: str) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            return cache.key("summary\0" + path, handle.read())
+    except OSError:
+        return None
+
+
+def _support(results: Sequence[FileResult], others: Sequence[Summary], settings: Settings,
+             cache=None) -> List[FileResult]:
+    """Lint (findings dropped) the unlinted files that define project base classes of the linted
+    files' classes, or classes the linted files save: what the class rules noted about a base
+    class decides its subclasses, and must not depend on which files were passed."""
+    summaries = [r.summary for r in results if r.summary is not None] + list(others)
+    project = ProjectIndex([], summaries)
+    linted = {os.path.normcase(os.path.abspath(r.path)) for r in results}
+    wanted: Set[str] = set()
+    for result in results:
+        if result.summary is None:
+            continue
+        infos = list(result.summary.classes)
+        for pending in result.pending:
+            for ref in pending.data.get("refs", ()) if isinstance(pending.data, dict) else ():
+                infos.extend(project.lookup(ref))
+        for info in infos:
+            for cls in [info] + project.ancestors(info):
+                path = os.path.normcase(os.path.abspath(cls.path))
+                if path not in linted:
+                    wanted.add(cls.path)
+    if not wanted:
+        return []
+    return lint_results(sorted(wanted), settings, cache=cache)
 
 
 def lint_results(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
