@@ -53,6 +53,7 @@ def notebook(*cells):
 
 def project(tmp_path, files):
     """Write a project (with its pyproject.toml: the root) and return its folder."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "pyproject.toml").write_text("[tool.tflint-save]\n")
     for rel, text in files.items():
         path = tmp_path / rel
@@ -365,7 +366,6 @@ def test_public_class_of_a_library_is_judged_without_a_save(tmp_path):
     files = {"pkg/__init__.py": "", "pkg/layers.py": UNSAVABLE}
     assert rows(lint_project(tmp_path, files)) == [("layers.py", 5, "TFS301")]
     private = {"pkg/__init__.py": "", "pkg/layers.py": UNSAVABLE.replace("Gated", "_Gated")}
-    (tmp_path / "p").mkdir()
     assert rows(lint_project(tmp_path / "p", private)) == []
 
 
@@ -489,3 +489,51 @@ def test_keras2_savedmodel_directories_reload_without_the_classes(tmp_path):
     unsavable = UNSAVABLE.replace("import keras", "from tensorflow import keras") + (
         "\nm = keras.Sequential([Gated(gate=tf.nn.relu)])\nm.save('saved/gated')\n")
     assert rows(lint_project(tmp_path, {"train.py": unsavable}, keras_version=2)) == []
+
+
+def test_tfs201_objects_of_another_model_of_the_same_program(tmp_path):
+    source = LAYER + """
+def custom_loss(y_true, y_pred):
+    return keras.ops.mean(y_true - y_pred)
+
+experiment = keras.Sequential([keras.Input((3,)), Scale()])
+experiment.compile(loss=custom_loss)
+experiment.fit(x, y)
+
+iris = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+iris.compile(loss="sparse_categorical_crossentropy")
+iris.save("iris.keras")
+restored = keras.models.load_model("iris.keras")
+"""
+    assert rows(lint_project(tmp_path, {"ch13.py": source}), "TFS201") == []
+
+
+def test_tfs201_follows_the_functional_graph_and_a_factory_module(tmp_path):
+    functional = LAYER + """
+inputs = keras.Input((3,))
+x = Scale()(inputs)
+outputs = keras.layers.Dense(1)(x)
+model = keras.Model(inputs, outputs)
+model.save("f.keras")
+restored = keras.models.load_model("f.keras")
+"""
+    assert rows(lint_project(tmp_path / "a", {"f.py": functional}), "TFS201") == [("f.py", 20, "TFS201")]
+    files = {
+        "layers.py": LAYER,
+        "factory.py": """
+            import keras
+            from layers import Scale
+
+            def my_loss(y_true, y_pred):
+                return keras.ops.mean(y_true - y_pred)
+
+            def build():
+                model = keras.Sequential([keras.Input((3,)), Scale()])
+                model.compile(loss=my_loss)
+                return model
+        """,
+        "train.py": "from factory import build\nmodel = build()\nmodel.save('m.keras')\n",
+        "serve.py": SERVE,
+    }
+    [finding] = only(lint_project(tmp_path / "b", files), "TFS201")
+    assert "Scale and my_loss are not registered" in finding.message

@@ -183,27 +183,72 @@ class ProjectIndex:
             found.add(path)
         return found
 
-    def saved_objects(self, path: str) -> Dict[str, Set[str]]:
+    def saved_objects(self, path: str, receiver: str = "") -> Dict[str, Set[str]]:
         """The project's Keras objects a model saved in module ``path`` may hold, by role
-        ('class' -> class keys, 'loss'/'metric'/'activation' -> 'path:name' of functions): what
-        that module and the modules it imports instantiate or hand to Keras."""
-        found = self._reach.get(path)
+        ('class' -> class keys, 'loss'/'metric'/'activation' -> 'path:name' of functions).
+
+        With the saved variable known (``receiver``, "<scope>:<name>"): what builds it, through the
+        variables it is built from and the project functions it calls (a factory in another module);
+        else what the module and the modules it imports instantiate or hand to Keras."""
+        cache_key = path + "\0" + receiver
+        found = self._reach.get(cache_key)
         if found is not None:
             return found
         modules = self.programs.closure(path)
+        summary = self.programs.summaries[self.programs.norm(path)]
         found = {"class": set(), "loss": set(), "metric": set(), "activation": set()}
-        for module in modules:
-            summary = self.programs.summaries[module]
-            for name in summary.called:
-                for info in self.by_name.get(name, ()):
-                    if self._norm(info.path) in modules and self.kinds(info) & set(SERIALIZED_KINDS):
-                        found["class"].add(info.key)
-            for name, role in summary.uses:
+        if receiver in summary.assigned:
+            calls, reads = self._builders(summary, receiver)
+            uses = {(n, role) for m in modules for n, role in self.programs.summaries[m].uses if n in reads}
+            factories = [calls_name for calls_name in sorted(calls) if calls_name in self.function_paths]
+            seen = set()
+            while factories:  # what project functions called to build it call and hand to Keras
+                name = factories.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
                 for where, _ in self.function_paths.get(name, ()):
-                    if self._norm(where) in modules:
-                        found[role].add(f"{where}:{name}")
-        self._reach[path] = found
+                    module = self.programs.norm(where)
+                    if module in modules:
+                        inner = self.programs.summaries[module]
+                        more = set(inner.def_calls.get(name, ()))
+                        calls |= more
+                        uses |= set(inner.def_uses.get(name, ()))
+                        factories += [n for n in more if n in self.function_paths]
+        else:
+            calls = {n for m in modules for n in self.programs.summaries[m].called}
+            uses = {u for m in modules for u in self.programs.summaries[m].uses}
+        for name in calls:
+            for info in self.by_name.get(name, ()):
+                if self._norm(info.path) in modules and self.kinds(info) & set(SERIALIZED_KINDS):
+                    found["class"].add(info.key)
+        for name, role in uses:
+            for where, _ in self.function_paths.get(name, ()):
+                if self._norm(where) in modules:
+                    found[role].add(f"{where}:{name}")
+        self._reach[cache_key] = found
         return found
+
+    @staticmethod
+    def _builders(summary: Summary, variable: str) -> Tuple[Set[str], Set[str]]:
+        """The names called and read to build a variable, following the variables of its scope
+        it is built from (``x = Scale()(inputs)``, ``model = keras.Model(inputs, x)``)."""
+        scope = variable.split(":", 1)[0]
+        calls: Set[str] = set()
+        reads: Set[str] = set()
+        todo, seen = [variable], {variable}
+        while todo:
+            built = summary.assigned.get(todo.pop())
+            if not built:
+                continue
+            calls.update(built[0])
+            for name in built[1]:
+                reads.add(name)
+                other = f"{scope}:{name}"
+                if other not in seen and other in summary.assigned:
+                    seen.add(other)
+                    todo.append(other)
+        return calls, reads
 
     def descendants(self, info: ClassInfo) -> List[ClassInfo]:
         if self._children is None:

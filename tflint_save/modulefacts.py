@@ -53,6 +53,7 @@ class Site:
     # The imported name the key refers to, resolved by the model ("module", "NAME"), if any.
     imported: Tuple[str, ...] = ()
     cell: int = 0  # notebooks: the cell, and ``line`` counts within it (as findings do)
+    receiver: str = ""  # saves: the model variable, "<scope>:<name>" (see Summary.assigned)
 
 
 @dataclass
@@ -78,6 +79,10 @@ class Summary:
     constants: Dict[str, str] = field(default_factory=dict)  # module-level NAME = "literal" and argparse defaults
     sites: List[Site] = field(default_factory=list)
     exports: List[str] = field(default_factory=list)  # names decorated by a keras-cv/hub/nlp export decorator
+    # What builds each variable, "<scope>:<name>" -> [names it calls, names it reads], from its
+    # assignments and its add()/compile() calls (scope: the top-level def, "" for module level).
+    assigned: Dict[str, List[List[str]]] = field(default_factory=dict)
+    def_uses: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)  # uses inside each top-level def
 
     @property
     def saves(self) -> List[Site]:
@@ -169,6 +174,7 @@ class _Reader:
         self.def_calls: Dict[str, Set[str]] = {}
         self._scoped: Set[int] = set()  # calls inside ``with custom_object_scope(...)``
         self.scoped: Dict[Tuple[str, str], Optional[str]] = {}  # (function, name) -> its one literal
+        self.built: Dict[str, Tuple[Set[str], Set[str]]] = {}
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._import(statement, self.table)
@@ -234,6 +240,7 @@ class _Reader:
         out.called_anywhere = sorted(self.anywhere | self.called)
         out.registering = sorted(self.registering)
         out.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
+        out.assigned = {k: [sorted(calls), sorted(reads)] for k, (calls, reads) in self.built.items()}
         return out
 
     def _block(self, body: Sequence[ast.AST], outer: Optional[str], in_class: bool,
@@ -283,7 +290,11 @@ class _Reader:
                         or (_last(i.context_expr.func) or "").lower().endswith("scope")) for i in node.items):
                     for child in node.body:
                         self._scoped.update(id(n) for n in ast.walk(child) if isinstance(n, ast.Call))
-            elif kind is ast.Assign and len(node.targets) == 1:
+            if kind is ast.Assign or kind is ast.AnnAssign and node.value is not None:
+                for target in (node.targets if kind is ast.Assign else [node.target]):
+                    if isinstance(target, ast.Name):
+                        self._builds(f"{scope}:{target.id}", node.value)
+            if kind is ast.Assign and len(node.targets) == 1:
                 target = node.targets[0]
                 if isinstance(target, ast.Subscript):
                     self._custom_objects_item(node, local)
@@ -339,6 +350,16 @@ class _Reader:
             if isinstance(node.value, ast.Name):
                 self.out.registered_names.append(node.value.id)
 
+    def _builds(self, variable: str, value: ast.AST) -> None:
+        calls, reads = self.built.setdefault(variable, (set(), set()))
+        for inner in ast.walk(value):
+            if isinstance(inner, ast.Call):
+                name = _last(inner.func)
+                if name:
+                    calls.add(name)
+            elif isinstance(inner, ast.Name):
+                reads.add(inner.id)
+
     def _call(self, node: ast.Call, outer: Optional[str], in_class: bool, local, scope: str) -> None:
         func = node.func
         names = self.names(func, local)
@@ -354,11 +375,14 @@ class _Reader:
                 self.def_calls.setdefault(outer, set()).add(name)
         if isinstance(func, ast.Attribute):
             method = func.attr
+            if method in ("add", "compile") and isinstance(func.value, ast.Name):
+                for value in node.args + [kw.value for kw in node.keywords]:
+                    self._builds(f"{scope}:{func.value.id}", value)
             if method == "compile":
                 for kw in node.keywords:
                     role = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}.get(kw.arg or "")
                     if role:
-                        self.out.uses.extend((n, role) for n in _names_in(kw.value))
+                        self._use(outer, [(n, role) for n in _names_in(kw.value)])
             elif method == "update" and isinstance(func.value, ast.Call):
                 if GET_CUSTOM_OBJECTS in self.names(func.value.func, local):
                     for a in node.args:
@@ -370,8 +394,13 @@ class _Reader:
         if any(n.startswith("keras.") for n in names) or (not names and (name or "")[:1].isupper()):
             for kw in node.keywords:
                 if kw.arg == "activation" and isinstance(kw.value, ast.Name) and not self.raw(kw.value, local):
-                    self.out.uses.append((kw.value.id, "activation"))
+                    self._use(outer, [(kw.value.id, "activation")])
         self._site(node, names, name, in_class, local, scope)
+
+    def _use(self, outer: Optional[str], uses: List[Tuple[str, str]]) -> None:
+        self.out.uses.extend(uses)
+        if outer is not None:
+            self.out.def_uses.setdefault(outer, []).extend(uses)
 
     # -- saves and loads -----------------------------------------------------------------
     def _site(self, node: ast.Call, names: FrozenSet[str], name: Optional[str], in_class: bool, local,
@@ -385,8 +414,10 @@ class _Reader:
             return
         if in_class:
             return  # get_config() inside a class body builds the class's own config
+        receiver = None
         if SAVE_MODEL in names:
             path = _arg(node, 1, "filepath")
+            receiver = _arg(node, 0, "model")
         elif MODEL_CHECKPOINT in names:
             weights_only = _arg(node, 4, "save_weights_only")
             if isinstance(weights_only, ast.Constant) and weights_only.value is True:
@@ -398,6 +429,7 @@ class _Reader:
             return
         elif name == "save" and not names and isinstance(node.func, ast.Attribute):
             path = _arg(node, 0, "filepath")
+            receiver = node.func.value
             literal = _string(path)
             if path is None or literal is not None and literal.lower().endswith(_NOT_MODEL):
                 return
@@ -405,8 +437,9 @@ class _Reader:
             # tf.saved_model.save never calls get_config(), and load_model() cannot read what it writes
             # without the Keras metadata: not a save that custom classes or load_model() meet.
             return
+        model = f"{scope}:{receiver.id}" if isinstance(receiver, ast.Name) else ""
         self.out.sites.append(Site("save", node.lineno, self._key(path, local, scope), False,
-                                   self._imported(path, local)))
+                                   self._imported(path, local), receiver=model))
 
     def _key(self, path: Optional[ast.AST], local, scope: str) -> Key:
         literal = _string(path)
@@ -516,6 +549,7 @@ def from_json(raw: dict) -> Summary:
     values["functions"] = [tuple(f) for f in values.get("functions", [])]
     values["decorated"] = [(n, tuple(d)) for n, d in values.get("decorated", [])]
     values["uses"] = [tuple(u) for u in values.get("uses", [])]
-    values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"])
-                       for s in values.get("sites", [])]
+    values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"],
+                            s["receiver"]) for s in values.get("sites", [])]
+    values["def_uses"] = {k: [tuple(u) for u in v] for k, v in values.get("def_uses", {}).items()}
     return Summary(**values)

@@ -83,7 +83,7 @@ def load_facts(pending: Pending, project: ProjectIndex) -> Optional[LoadFacts]:
     for where, save in programs.linked_saves(finding.path, site):
         if keras2 and not config_format(programs.key(where, save)):
             continue  # Keras 2 revives a SavedModel directory without the Python classes
-        reached = project.saved_objects(where)
+        reached = project.saved_objects(where, save.receiver)
         for key in sorted(reached["class"]):
             info = project.find(key)
             kind = next((k for k in kinds if info is not None and k in project.kinds(info)), None)
