@@ -538,3 +538,22 @@ restored = keras.models.load_model("f.keras")
     }
     [finding] = only(lint_project(tmp_path / "b", files), "TFS201")
     assert "Scale and my_loss are not registered" in finding.message
+
+
+def test_tfs302_initial_weights_argument_is_never_in_a_config(tmp_path):
+    source = """
+        from tensorflow import keras
+
+        class CosineDense(keras.layers.Layer):
+            def __init__(self, units, weights=None, **kwargs):
+                super().__init__(**kwargs)
+                self.units = units
+                self.initial_weights = weights
+
+            def get_config(self):
+                return {**super().get_config(), "units": self.units}
+    """
+    files = {"pkg/__init__.py": "", "pkg/core.py": source}
+    assert rows(lint_project(tmp_path, files, keras_version=2)) == []
+    assert rows(lint_project(tmp_path / "b", {"pkg/__init__.py": "", "pkg/core.py": source.replace(
+        '"units": self.units', '"weights": None')}, keras_version=2)) == [("core.py", 10, "TFS302")]

@@ -192,7 +192,10 @@ class TFS302(ClassRule):
                 return None
             keys |= above
             passed = set(data["super_names"])
-        missing = [p for p in data["params"] if p["name"] not in keys | passed and p["name"] not in BASE_KEYS]
+        # 'weights' (the Keras 2 initial weights) is never part of a config, Keras's own layers leave it
+        # out: the saved weights are loaded over whatever the constructor starts from.
+        missing = [p for p in data["params"]
+                   if p["name"] not in keys | passed and p["name"] not in BASE_KEYS + ("weights",)]
         if not missing:
             return None
         data["missing"] = [p["name"] for p in missing]  # for --verify
