@@ -34,6 +34,8 @@ EXPORT_ROOTS = ("keras_cv", "keras_hub", "keras_nlp")
 # Calls whose argument is a module name we cannot follow, or that change where imports come from.
 _DYNAMIC = re.compile(r"\b(?:import_module|__import__|sys\.path\.(?:append|insert|extend)|spec_from_file_location"
                       r"|load_source|run_path|run_module|execfile)\b|^\s*%run\b|\bexec\(", re.M)
+_DYNAMIC_WORDS = ("import_module", "__import__", "sys.path", "spec_from_file_location", "load_source", "run_path",
+                  "run_module", "execfile", "%run", "exec(")
 # Paths that are surely not a model (an image, a table, an array...).
 _NOT_MODEL = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".csv", ".txt", ".json", ".npy", ".npz", ".pkl",
               ".pickle", ".pt", ".pth", ".yaml", ".yml", ".tflite", ".onnx", ".svg", ".pdf", ".wav", ".mp4")
@@ -174,7 +176,7 @@ class _Reader:
         self.def_calls: Dict[str, Set[str]] = {}
         self._scoped: Set[int] = set()  # calls inside ``with custom_object_scope(...)``
         self.scoped: Dict[Tuple[str, str], Optional[str]] = {}  # (function, name) -> its one literal
-        self.built: Dict[str, Tuple[Set[str], Set[str]]] = {}
+        self.assignments: Dict[str, List[ast.AST]] = {}  # "<scope>:<name>" -> what builds it
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._import(statement, self.table)
@@ -220,6 +222,11 @@ class _Reader:
         return frozenset(h + tail for h in heads)
 
     def names(self, node: ast.AST, local: Optional[Dict[str, Set[str]]] = None) -> FrozenSet[str]:
+        head = node
+        while type(head) is ast.Attribute:
+            head = head.value
+        if type(head) is not ast.Name or head.id not in self.table and not (local and head.id in local):
+            return _NONE  # not an import: most calls (locals, methods of locals)
         return frozenset(canonical(n) for n in self.raw(node, local))
 
     def _constant(self, node: ast.AST) -> None:
@@ -240,73 +247,90 @@ class _Reader:
         out.called_anywhere = sorted(self.anywhere | self.called)
         out.registering = sorted(self.registering)
         out.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
-        out.assigned = {k: [sorted(calls), sorted(reads)] for k, (calls, reads) in self.built.items()}
+        out.assigned = self._assigned()
         return out
 
     def _block(self, body: Sequence[ast.AST], outer: Optional[str], in_class: bool,
                local: Optional[Dict[str, Set[str]]], scope: str = "") -> None:
-        stack: List[Tuple[ast.AST, Optional[str], bool, Optional[Dict[str, Set[str]]], str]] = [
-            (node, outer, in_class, local, scope) for node in reversed(body)]
+        """Every node of a block, in order; a def or class body is read by a call of its own."""
+        stack: List[ast.AST] = list(reversed(body))
+        pop, push = stack.pop, stack.append
         while stack:
-            node, outer, in_class, local, scope = stack.pop()
+            node = pop()
             kind = type(node)
-            if kind is ast.ClassDef or kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
-                for decorator in node.decorator_list:
-                    stack.append((decorator, outer, in_class, local, scope))
-                if kind is ast.ClassDef:
-                    for base in node.bases:
-                        stack.append((base, outer, in_class, local, scope))
-                    for kw in node.keywords:
-                        stack.append((kw.value, outer, in_class, local, scope))
-                    self._class(node, local)
-                    inner_local = local
-                    body_in_class = True
-                else:
-                    for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
-                        stack.append((default, outer, in_class, local, scope))
-                    if outer is None:
-                        self._function(node)
-                    inner_local = dict(local) if local else {}
-                    arguments = node.args
-                    for param in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [
-                            a for a in (arguments.vararg, arguments.kwarg) if a is not None]:
-                        if param.arg in self.table:
-                            inner_local[param.arg] = set()
-                    body_in_class = in_class
-                new_outer = outer if outer is not None else node.name
-                new_scope = scope or node.name
-                for child in reversed(node.body):
-                    stack.append((child, new_outer, body_in_class, inner_local, new_scope))
-                continue
-            if kind is ast.Import or kind is ast.ImportFrom:
-                if local is not None:
-                    self._import(node, local)
+            if kind in _SKIP:
                 continue
             if kind is ast.Call:
                 self._call(node, outer, in_class, local, scope)
+            elif kind is ast.ClassDef or kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self._definition(node, outer, in_class, local, scope)
+                continue
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                if local is not None:
+                    self._import(node, local)
+                continue
+            elif kind is ast.Assign or kind is ast.AnnAssign:
+                self._assign(node, local, scope)
             elif kind is ast.With or kind is ast.AsyncWith:
                 if any(isinstance(i.context_expr, ast.Call) and (
                         self.names(i.context_expr.func, local) & set(SCOPES)
                         or (_last(i.context_expr.func) or "").lower().endswith("scope")) for i in node.items):
                     for child in node.body:
                         self._scoped.update(id(n) for n in ast.walk(child) if isinstance(n, ast.Call))
-            if kind is ast.Assign or kind is ast.AnnAssign and node.value is not None:
-                for target in (node.targets if kind is ast.Assign else [node.target]):
-                    if isinstance(target, ast.Name):
-                        self._builds(f"{scope}:{target.id}", node.value)
-            if kind is ast.Assign and len(node.targets) == 1:
-                target = node.targets[0]
-                if isinstance(target, ast.Subscript):
-                    self._custom_objects_item(node, local)
-                elif isinstance(target, ast.Name) and scope:
-                    # path = "m.keras" in a function: the literal, while it is the only one assigned
-                    value = _string(node.value)
-                    known = self.scoped.get((scope, target.id), value)
-                    self.scoped[(scope, target.id)] = value if known == value else None
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, (ast.expr_context, ast.operator, ast.cmpop, ast.unaryop, ast.boolop)):
-                    continue
-                stack.append((child, outer, in_class, local, scope))
+            fields = _FIELDS.get(kind)
+            if fields is None:
+                fields = _FIELDS[kind] = kind._fields
+            children = []
+            for name in fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    children.extend(value)
+                elif value is not None and not isinstance(value, (str, int, float, bytes)):
+                    children.append(value)
+            for child in reversed(children):
+                if isinstance(child, ast.AST):
+                    push(child)
+
+    def _definition(self, node: ast.AST, outer: Optional[str], in_class: bool, local, scope: str) -> None:
+        """Decorators, bases and defaults run where the def is; the body in its own scope."""
+        around = list(node.decorator_list)
+        if type(node) is ast.ClassDef:
+            around += node.bases + [kw.value for kw in node.keywords]
+            self._block(around, outer, in_class, local, scope)
+            self._class(node, local)
+            inner_local, body_in_class = local, True
+        else:
+            around += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+            self._block(around, outer, in_class, local, scope)
+            if outer is None:
+                self._function(node)
+            inner_local = dict(local) if local else {}
+            arguments = node.args
+            for param in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [
+                    a for a in (arguments.vararg, arguments.kwarg) if a is not None]:
+                if param.arg in self.table:
+                    inner_local[param.arg] = set()  # a parameter hides the import of its name
+            body_in_class = in_class
+        self._block(node.body, outer if outer is not None else node.name, body_in_class, inner_local,
+                    scope or node.name)
+
+    def _assign(self, node: ast.AST, local, scope: str) -> None:
+        if node.value is None:
+            return
+        targets = node.targets if type(node) is ast.Assign else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                self.assignments.setdefault(f"{scope}:{target.id}", []).append(node.value)
+        if len(targets) != 1:
+            return
+        target = targets[0]
+        if isinstance(target, ast.Subscript):
+            self._custom_objects_item(node, local)
+        elif isinstance(target, ast.Name) and scope:
+            # path = "m.keras" in a function: the literal, while it is the only one assigned
+            value = _string(node.value)
+            known = self.scoped.get((scope, target.id), value)
+            self.scoped[(scope, target.id)] = value if known == value else None
 
     def _class(self, node: ast.ClassDef, local) -> None:
         bases = []
@@ -350,15 +374,34 @@ class _Reader:
             if isinstance(node.value, ast.Name):
                 self.out.registered_names.append(node.value.id)
 
-    def _builds(self, variable: str, value: ast.AST) -> None:
-        calls, reads = self.built.setdefault(variable, (set(), set()))
-        for inner in ast.walk(value):
-            if isinstance(inner, ast.Call):
-                name = _last(inner.func)
-                if name:
-                    calls.add(name)
-            elif isinstance(inner, ast.Name):
-                reads.add(inner.id)
+    def _builds(self, variable: str) -> Tuple[List[str], List[str]]:
+        """The names called and read by the assignments (and add()/compile() calls) of a variable."""
+        calls: Set[str] = set()
+        reads: Set[str] = set()
+        for value in self.assignments.get(variable, ()):
+            for inner in ast.walk(value):
+                if isinstance(inner, ast.Call):
+                    name = _last(inner.func)
+                    if name:
+                        calls.add(name)
+                elif isinstance(inner, ast.Name):
+                    reads.add(inner.id)
+        return sorted(calls), sorted(reads)
+
+    def _assigned(self) -> Dict[str, List[List[str]]]:
+        """What builds the saved variables, and the variables of their scope they are built from:
+        only these are kept (most modules save nothing)."""
+        out: Dict[str, List[List[str]]] = {}
+        todo = [s.receiver for s in self.out.sites if s.receiver]
+        while todo:
+            variable = todo.pop()
+            if variable in out or variable not in self.assignments:
+                continue
+            calls, reads = self._builds(variable)
+            out[variable] = [calls, reads]
+            scope = variable.split(":", 1)[0]
+            todo += [f"{scope}:{name}" for name in reads]
+        return out
 
     def _call(self, node: ast.Call, outer: Optional[str], in_class: bool, local, scope: str) -> None:
         func = node.func
@@ -376,8 +419,8 @@ class _Reader:
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method in ("add", "compile") and isinstance(func.value, ast.Name):
-                for value in node.args + [kw.value for kw in node.keywords]:
-                    self._builds(f"{scope}:{func.value.id}", value)
+                self.assignments.setdefault(f"{scope}:{func.value.id}", []).extend(
+                    node.args + [kw.value for kw in node.keywords])
             if method == "compile":
                 for kw in node.keywords:
                     role = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}.get(kw.arg or "")
@@ -468,6 +511,13 @@ class _Reader:
         return ()
 
 
+# Nodes that hold no call, definition or import.
+_SKIP = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break, ast.Continue,
+                   ast.alias, ast.Global, ast.Nonlocal})
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+_NONE: FrozenSet[str] = frozenset()
+
+
 def _module_statements(body: Sequence[ast.AST]) -> Iterable[ast.AST]:
     """Module-level statements, into if/try/with blocks (imports under a guard still run)."""
     for statement in body:
@@ -513,7 +563,7 @@ def summarize(path: str, text: str, notebook: bool = False) -> Summary:
     except RecursionError:
         return Summary(path, tuple(module_parts(path)), notebook=notebook)
     out.notebook = notebook
-    out.dynamic = bool(_DYNAMIC.search(text))
+    out.dynamic = any(word in text for word in _DYNAMIC_WORDS) and bool(_DYNAMIC.search(text))
     if any(s.key and s.key.startswith("@") for s in out.sites) and "add_argument" in text:
         defaults = _argparse_defaults(tree, reader)
         out.sites = [_with_default(s, defaults) for s in out.sites]
