@@ -123,12 +123,12 @@ def enabled_rules(settings: Settings) -> List[Type[Rule]]:
 def lint_paths(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
                stdin_name: str = "-", jobs: int = 1, cache: Optional[FileCache] = None) -> Report:
     results = lint_results(files, settings, stdin_text, stdin_name, jobs, cache)
-    others, support = project_context(files, results, settings, cache)
+    others, support = project_context(files, results, settings, cache, jobs)
     return settle(results, settings, others, support)
 
 
 def project_context(files: Sequence[str], results: Sequence[FileResult], settings: Settings,
-                    cache=None) -> Tuple[List[Summary], List[FileResult]]:
+                    cache: Optional[FileCache] = None, jobs: int = 1) -> Tuple[List[Summary], List[FileResult]]:
     """What the rest of the project tells about the linted files: the summaries of every other
     file under the project root (``programs.find_root``), and the results of those holding base
     classes of the linted ones.  Read cheaply: from the cache, else with ``ast`` only."""
@@ -139,41 +139,58 @@ def project_context(files: Sequence[str], results: Sequence[FileResult], setting
         return [], []
     linted = {os.path.normcase(os.path.abspath(r.path)) for r in results}
     universe, _ = discovery.discover([root], settings.exclude + settings.extend_exclude, root=root)
-    others = []
-    for path in universe:
-        if os.path.normcase(os.path.abspath(path)) not in linted:
-            others.append(read_summary(path, cache))
-    if not others:
+    rest = [p for p in universe if os.path.normcase(os.path.abspath(p)) not in linted]
+    if not rest:
         return [], []
+    others = read_summaries(rest, cache, jobs, settings)
     support = _support(results, others, settings, cache)
     return others, support
 
 
-def read_summary(path: str, cache=None) -> Summary:
-    """A file's summary for the program model: cached, else read with ``ast``.  A file that cannot
-    be read or parsed is open (it may import anything): no finding rests on it."""
-    key = None
-    if cache is not None:
-        key = _summary_key(cache, path)
-        found = cache.get(key) if key is not None else None
-        if found is not None and found.summary is not None:
-            return found.summary
+def read_summaries(paths: Sequence[str], cache: Optional[FileCache], jobs: int, settings: Settings) -> List[Summary]:
+    """The summaries of ``paths``: from the cache, the rest read with ``ast`` in up to ``jobs``
+    worker processes (a cold pre-commit run reads the whole project)."""
+    found: List[Optional[Summary]] = [None] * len(paths)
+    keys: List[Optional[str]] = [None] * len(paths)
+    todo = []
+    for i, path in enumerate(paths):
+        if cache is not None:
+            keys[i] = _summary_key(cache, path)
+            entry = cache.get(keys[i]) if keys[i] is not None else None
+            if entry is not None and entry.summary is not None:
+                found[i] = entry.summary
+                continue
+        todo.append(i)
+    workers = workers_for(len(todo), jobs)
+    done = _in_pool([paths[i] for i in todo], settings, (), workers, _summary_work) if workers else None
+    if done is None:
+        done = [read_summary(paths[i]) for i in todo]
+    for i, result in zip(todo, done):
+        found[i] = result
+        if cache is not None and keys[i] is not None:
+            cache.put(keys[i], FileResult(paths[i], summary=result))
+    return found  # type: ignore[return-value]
+
+
+def _summary_work(path: str) -> Summary:
+    return read_summary(path)
+
+
+def read_summary(path: str) -> Summary:
+    """A file's summary for the program model, read with ``ast``.  A file that cannot be read is
+    open (it may import anything): no finding rests on it."""
     try:
         if path.endswith(".ipynb"):
             from tflint_save import notebook
 
-            found_summary = notebook.summarize(path, notebook.parse(notebook.read(path)))
-        else:
-            _, text = source.read(path)
-            found_summary = modulefacts.summarize(path, text)
+            return notebook.summarize(path, notebook.parse(notebook.read(path)))
+        _, text = source.read(path)
+        return modulefacts.summarize(path, text)
     except Exception:  # unreadable, undecodable, not a notebook: the linted files' business, not ours
-        found_summary = Summary(path, dynamic=True)
-    if cache is not None and key is not None:
-        cache.put(key, FileResult(path, summary=found_summary))
-    return found_summary
+        return Summary(path, dynamic=True)
 
 
-def _summary_key(cache, path: str) -> Optional[str]:
+def _summary_key(cache: FileCache, path: str) -> Optional[str]:
     try:
         with open(path, "rb") as handle:
             return cache.key("summary\0" + path, handle.read())
@@ -182,7 +199,7 @@ def _summary_key(cache, path: str) -> Optional[str]:
 
 
 def _support(results: Sequence[FileResult], others: Sequence[Summary], settings: Settings,
-             cache=None) -> List[FileResult]:
+             cache: Optional[FileCache] = None) -> List[FileResult]:
     """Lint (findings dropped) the unlinted files that define project base classes of the linted
     files' classes, or classes the linted files save: what the class rules noted about a base
     class decides its subclasses, and must not depend on which files were passed."""
@@ -305,8 +322,9 @@ def _context():
 
 
 def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule]],
-             workers: int) -> Optional[List[FileResult]]:
-    """Results from ``workers`` processes, or None when a pool cannot be used here."""
+             workers: int, work=None) -> Optional[List]:
+    """Results from ``workers`` processes (of ``work``, default linting), or None when a pool
+    cannot be used here."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -317,7 +335,7 @@ def _in_pool(paths: Sequence[str], settings: Settings, rules: Sequence[Type[Rule
     try:
         with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker,
                                  initargs=(settings, list(rules))) as pool:
-            done = list(pool.map(_work, [paths[i] for i in order], chunksize=chunk))
+            done = list(pool.map(work or _work, [paths[i] for i in order], chunksize=chunk))
         results: List = [None] * len(paths)
         for i, result in zip(order, done):
             results[i] = result
