@@ -43,6 +43,9 @@ class Report:
     internal_error: bool = False
     project: Optional[ProjectIndex] = None  # for --verify: the user's classes across files
     results: List[FileResult] = field(default_factory=list)  # for --fix: every file's, in order
+    # The rest of the project, as settle() read it (for --fix to settle again the same way).
+    others: List[Summary] = field(default_factory=list)
+    support: List[FileResult] = field(default_factory=list)
 
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None) -> FileResult:
@@ -87,7 +90,8 @@ def settle(results: Sequence[FileResult], settings: Settings, others: Sequence[S
     summaries += [s for s in others if os.path.normcase(os.path.abspath(s.path)) not in seen]
     project = ProjectIndex(list(results) + list(support), summaries, settings.custom_classes)
     by_code = rules_by_code()
-    report = Report(files=len(results), project=project, results=list(results))
+    report = Report(files=len(results), project=project, results=list(results), others=list(others),
+                    support=list(support))
     for result in results:
         if result.error:
             report.internal_error = True
