@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from fnmatch import fnmatch
-from typing import Iterable, List, Optional, Sequence, Tuple
+import re
+from fnmatch import translate
+from functools import lru_cache
+from typing import Iterable, List, Optional, Pattern, Sequence, Tuple
 
 SUFFIXES = (".py", ".ipynb")
 
@@ -36,8 +38,20 @@ def _matches(given: str, rel: str, patterns: Sequence[str]) -> bool:
     texts = [given.replace(os.sep, "/")]
     if rel != texts[0] and rel != os.pardir and not rel.startswith(os.pardir + "/"):
         texts.append(rel)
-    return any(fnmatch(name, p) or any(fnmatch(t, p) or fnmatch(t, p.rstrip("/") + "/*") for t in texts)
-               for p in patterns)
+    whole, under = _compiled(tuple(patterns))
+    if whole.match(os.path.normcase(name)):
+        return True
+    return any(whole.match(t) or under.match(t) for t in map(os.path.normcase, texts))
+
+
+@lru_cache(maxsize=16)
+def _compiled(patterns: Tuple[str, ...]) -> Tuple[Pattern[str], Pattern[str]]:
+    """fnmatch's rules, every pattern in one regex (a project search matches each file and folder):
+    the patterns as given, and as a folder everything below it matches."""
+    def one(texts: Iterable[str]) -> Pattern[str]:
+        return re.compile("|".join(f"(?:{translate(os.path.normcase(t))})" for t in texts) or "(?!)")
+
+    return one(patterns), one(p.rstrip("/") + "/*" for p in patterns)
 
 
 def excluded_anywhere(path: str, patterns: Sequence[str], root: Optional[str] = None) -> bool:

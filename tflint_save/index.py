@@ -38,7 +38,8 @@ class ProjectIndex:
         file's (default: the linted files' own)."""
         if summaries is None:
             summaries = [r.summary for r in results if r.summary is not None]
-        self.programs = ProgramModel(summaries)
+        self._summaries = summaries
+        self._programs: Optional[ProgramModel] = None
         self.custom_classes = custom_classes
         self.classes: Dict[str, ClassInfo] = {}
         self.by_name: Dict[str, List[ClassInfo]] = {}
@@ -168,6 +169,14 @@ class ProjectIndex:
                 if not any(self.functions[name]):
                     found.add((name, role))
         return sorted(found)
+
+    @property
+    def programs(self) -> ProgramModel:
+        """The program model, built when a rule first asks (a run whose files save, load and
+        define nothing never needs one)."""
+        if self._programs is None:
+            self._programs = ProgramModel(self._summaries)
+        return self._programs
 
     # -- registration and reachability (per program) ---------------------------------------
     def registered_in(self, info: ClassInfo) -> Set[str]:

@@ -74,13 +74,14 @@ class ProgramModel:
             self.summaries[_norm(s.path)] = s
         self._by_suffix: Dict[Tuple[str, ...], List[str]] = {}
         self._by_full: Dict[Tuple[str, ...], str] = {}
-        self._dirs: Dict[str, Tuple[str, ...]] = {}
+        self._module: Dict[str, Tuple[str, ...]] = {}  # path -> its dotted parts (a package: its folder)
         for path, s in self.summaries.items():
             if s.notebook:
                 continue
             parts = _parts(path)
             if parts and parts[-1] == "__init__":
                 parts = parts[:-1]
+            self._module[path] = parts
             self._by_full[parts] = path
             for i in range(len(parts)):
                 self._by_suffix.setdefault(parts[i:], []).append(path)
@@ -132,7 +133,7 @@ class ProgramModel:
         here = _parts(path)[:-1]  # the importing file's directory
         for level, module, names in s.imports:
             if level:
-                package = _parts(path)[:-1]  # a package's __init__ and its modules share the directory
+                package = here  # a package's __init__ and its modules share the directory
                 if level > 1:
                     package = package[: len(package) - (level - 1)]
                 base = package + tuple(p for p in module.split(".") if p)
@@ -146,6 +147,8 @@ class ProgramModel:
                         found.add(target)
                 continue
             dotted = tuple(module.split("."))
+            if dotted not in self._by_suffix and dotted[:1] not in self._by_suffix:
+                continue  # not a project module (tensorflow, numpy...): most imports
             for i in range(1, len(dotted) + 1):
                 found.update(self._absolute(dotted[:i], here))
             for name in names:
@@ -160,9 +163,7 @@ class ProgramModel:
         best: List[str] = []
         depth = -1
         for candidate in self._by_suffix.get(dotted, ()):
-            parts = _parts(candidate)
-            if parts and parts[-1] == "__init__":
-                parts = parts[:-1]
+            parts = self._module[candidate]
             base = parts[: len(parts) - len(dotted)]
             anchor = base[:-1] if base and base[-1] == "src" else base
             if here[: len(anchor)] != anchor:
