@@ -19,12 +19,12 @@ import os
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
+from tflint_save import projects
 from tflint_save.modulefacts import Key, Site, Summary
 
 TEST_DIRS = ("tests", "test", "testing")
 # Files that mark a project root when there is no configuration file and no VCS.
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
-VCS_MARKERS = (".git", ".hg", ".svn")
 
 
 def find_root(paths: Sequence[str], config_file: Optional[str]) -> Optional[str]:
@@ -39,16 +39,14 @@ def find_root(paths: Sequence[str], config_file: Optional[str]) -> Optional[str]
     start = os.path.commonpath(existing)
     if os.path.isfile(start):
         start = os.path.dirname(start)
-    for markers in (VCS_MARKERS, ROOT_MARKERS):
-        current = start
-        while True:
-            if any(os.path.exists(os.path.join(current, m)) for m in markers):
-                return current
-            parent = os.path.dirname(current)
-            if parent == current:
-                break
-            current = parent
-    return None
+    marked = None
+    for directory in projects.ancestors(start):
+        names = projects.listing(directory)
+        if projects.is_top(names):
+            return directory
+        if marked is None and any(m in names for m in ROOT_MARKERS):
+            marked = directory
+    return marked
 
 
 def _parts(path: str) -> Tuple[str, ...]:
