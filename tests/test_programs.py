@@ -557,3 +557,18 @@ def test_tfs302_initial_weights_argument_is_never_in_a_config(tmp_path):
     assert rows(lint_project(tmp_path, files, keras_version=2)) == []
     assert rows(lint_project(tmp_path / "b", {"pkg/__init__.py": "", "pkg/core.py": source.replace(
         '"units": self.units', '"weights": None')}, keras_version=2)) == [("core.py", 10, "TFS302")]
+
+
+def test_a_model_imported_from_the_training_module_and_saved(tmp_path):
+    files = {"layers.py": LAYER.replace("def get_config", "def get_config_"), "train.py": TRAIN.replace(
+        'model.save("m.keras")', "model.fit(x, y)"), "export.py": "from train import model\nmodel.save('m.keras')\n",
+        "serve.py": SERVE, "other.py": "import numpy as np\nfrom layers import Scale\nnp.save(path, Scale())\n"}
+    assert rows(lint_project(tmp_path, files), "TFS201") == [("serve.py", 4, "TFS201")]
+
+
+def test_a_class_of_the_same_name_in_another_program_is_another_class(tmp_path):
+    files = {"a.ipynb": notebook(UNSAVABLE, "m = keras.Sequential([Gated()])"),
+             "b.ipynb": notebook(UNSAVABLE.replace("tf.nn.sigmoid", "'sigmoid'"),
+                                 "m = keras.Sequential([Gated()])\nm.save('b.keras')")}
+    # b's own Gated is saved (no **kwargs: TFS304); a's, with its callable default, never is.
+    assert rows(lint_project(tmp_path, files)) == [("b.ipynb", 6, "TFS304")]

@@ -278,7 +278,7 @@ class ProjectIndex:
                     todo.append(child)
         return order
 
-    def reached(self, info: ClassInfo, keras: int = 3) -> bool:
+    def reached(self, info: ClassInfo) -> bool:
         """The class rules' question: can a failure of this class's config ever happen?  Yes when
         the class (or a subclass) is built in a program that saves or serializes a model, or when it
         is public API of a library module; ``custom-classes = "all"`` asks for every class."""
@@ -287,9 +287,12 @@ class ProjectIndex:
         programs = self.programs
         if not info.name.startswith("_") and programs.is_library_api(info.path):
             return True
-        saving = programs.saving_modules(keras)
+        saving = programs.saving_modules()
         for cls in [info] + self.descendants(info):
+            defined = programs.norm(cls.path)
             for module in self.callers.get(cls.name, ()):
+                if defined not in programs.closure(module):
+                    continue  # another class of the same name (another notebook's, say)
                 if any(p.modules & saving for p in programs.programs_of(module)):
                     return True
         return False

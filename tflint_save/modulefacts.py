@@ -466,11 +466,11 @@ class _Reader:
             if isinstance(weights_only, ast.Constant) and weights_only.value is True:
                 return
             path = _arg(node, 0, "filepath")
-        elif any(n in SERIALIZE for n in names) or (not names and name in SERIALIZE_METHODS
+        elif any(n in SERIALIZE for n in names) or (_project(names) and name in SERIALIZE_METHODS
                                                     and isinstance(node.func, ast.Attribute)):
             self.out.sites.append(Site("serialize", node.lineno, None))
             return
-        elif name == "save" and not names and isinstance(node.func, ast.Attribute):
+        elif name == "save" and _project(names) and isinstance(node.func, ast.Attribute):
             path = _arg(node, 0, "filepath")
             receiver = node.func.value
             literal = _string(path)
@@ -516,6 +516,18 @@ _SKIP = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pas
                    ast.alias, ast.Global, ast.Nonlocal})
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 _NONE: FrozenSet[str] = frozenset()
+
+
+# Libraries whose save()/get_config() are not a Keras model's (np.save, torch.save, an image...).
+_NOT_KERAS_ROOTS = frozenset({"numpy", "pickle", "joblib", "torch", "PIL", "cv2", "pandas", "matplotlib", "json",
+                              "scipy", "imageio", "skimage", "h5py", "tensorflow", "keras", "tf_keras", "os", "shutil",
+                              "sklearn", "dill", "cloudpickle", "jax", "flax", "orbax"})
+
+
+def _project(names: FrozenSet[str]) -> bool:
+    """A method called on a local value, or on an object a project module exports (``from train
+    import model``): not on one of the libraries above."""
+    return not any(n.split(".", 1)[0] in _NOT_KERAS_ROOTS for n in names)
 
 
 def _module_statements(body: Sequence[ast.AST]) -> Iterable[ast.AST]:

@@ -92,7 +92,7 @@ class ProgramModel:
         self.entries: Set[str] = {p for p in self.summaries if self.kind(p) in ("notebook", "test", "script")}
         self._closures: Dict[str, FrozenSet[str]] = {}
         self._programs: Dict[str, List[Program]] = {}
-        self._saving: Dict[int, FrozenSet[str]] = {}
+        self._saving: Optional[FrozenSet[str]] = None
 
     # -- what a module is -------------------------------------------------------------------
     def kind(self, path: str) -> str:
@@ -218,16 +218,16 @@ class ProgramModel:
         modules = self.closure(entry)
         return Program(entry, modules, any(self.summaries[m].dynamic for m in modules))
 
-    def saving_modules(self, keras: int = 3) -> FrozenSet[str]:
+    def saving_modules(self) -> FrozenSet[str]:
         """Modules that save or serialize a model with its config (save, full-model ModelCheckpoint,
-        get_config, to_json, serialize, clone_model).  On Keras 2 a save to a directory writes a
-        SavedModel, which reloads by revival without the class's config: it does not count."""
-        found = self._saving.get(keras)
-        if found is None:
-            found = self._saving[keras] = frozenset(p for p, s in self.summaries.items() if s.sites and any(
-                site.kind == "serialize" or site.kind == "save" and (keras == 3 or config_format(site.key))
+        get_config, to_json, serialize, clone_model).  A save to a path without .keras/.h5 does not
+        count: Keras 2 writes a SavedModel, which reloads by revival without the class's config, and
+        Keras 3 refuses the path before it serializes anything."""
+        if self._saving is None:
+            self._saving = frozenset(p for p, s in self.summaries.items() if s.sites and any(
+                site.kind == "serialize" or site.kind == "save" and config_format(self.key(p, site))
                 for site in s.sites))
-        return found
+        return self._saving
 
     @staticmethod
     def norm(path: str) -> str:

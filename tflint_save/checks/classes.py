@@ -466,7 +466,7 @@ def custom_class(pending: Pending, project: ProjectIndex, kinds=("layer", "model
     info = project.find(pending.data.get("key", ""))
     if info is None or not project.kinds(info) & set(kinds):
         return None
-    if reached and not project.reached(info, pending.data.get("keras", 3)):
+    if reached and not project.reached(info):
         return None
     return info
 
