@@ -198,6 +198,7 @@ def load_config(path: str, known_codes: Sequence[str]) -> Dict[str, Any]:
         elif kind == "bool":
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            out[key] = value
         elif kind == "custom-classes":
             if value not in CUSTOM_CLASSES:
                 raise ConfigError(f"{where}: expected \"saved\" or \"all\", got {value!r}")
