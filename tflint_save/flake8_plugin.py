@@ -52,7 +52,7 @@ class Plugin:
         cls.keras_version = None if setting == "auto" else int(setting)
 
     def run(self) -> Iterator[Tuple[int, int, str, Type["Plugin"]]]:
-        from tflint_save import run, summary
+        from tflint_save import modulefacts, run
         from tflint_save.engine import lint_text
 
         keras, legacy = self.keras_version, False
