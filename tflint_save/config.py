@@ -95,6 +95,8 @@ class Settings:
     keras_plan: Optional[Any] = None
     respect_gitignore: bool = True
     force_exclude: bool = False
+    # TFS301-TFS304: "saved" judges classes that reach a save or are library API; "all" every class.
+    custom_classes: str = "saved"
     config_file: Optional[str] = None
     extends: Tuple[str, ...] = ()  # the files config_file extends, nearest first
     project_root: Optional[str] = None  # what relative globs are anchored at
@@ -245,7 +247,9 @@ _KEYS = {
     "tf-use-legacy-keras": "bool",
     "respect-gitignore": "bool",
     "force-exclude": "bool",
+    "custom-classes": "custom-classes",
 }
+CUSTOM_CLASSES = ("saved", "all")
 
 
 def config_in(directory: str) -> Optional[str]:
@@ -381,6 +385,10 @@ def load_config(path: str, known_codes: Sequence[str], anchor_dir: Optional[str]
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{where}: expected the path of a configuration file, got {value!r}")
             out[key] = os.path.normpath(os.path.join(here, os.path.expanduser(value)))
+        elif kind == "custom-classes":
+            if value not in CUSTOM_CLASSES:
+                raise ConfigError(f"{where}: expected \"saved\" or \"all\", got {value!r}")
+            out[key] = value
         else:
             out[key] = parse_keras_version(value, where)
     return out
@@ -431,6 +439,7 @@ class Overrides:
     keras_version: Optional[str] = None
     respect_gitignore: Optional[bool] = None
     force_exclude: Optional[bool] = None
+    custom_classes: Optional[str] = None
 
 
 def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
@@ -453,6 +462,7 @@ def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
         keras_version=parse_keras_version(keras, "--keras-version") if keras is not None else None,
         respect_gitignore=getattr(args, "respect_gitignore", None),
         force_exclude=getattr(args, "force_exclude", None),
+        custom_classes=getattr(args, "custom_classes", None),
     )
 
 
@@ -493,7 +503,7 @@ def settings_from(config_file: Optional[str], overrides: Overrides, known_codes:
 
 
 _SCALARS = (("keras-version", "keras_version_setting"), ("respect-gitignore", "respect_gitignore"),
-            ("force-exclude", "force_exclude"))  # the command line sets these too
+            ("force-exclude", "force_exclude"), ("custom-classes", "custom_classes"))  # the command line sets these too
 _FILE_ONLY = (("tf-use-legacy-keras", "tf_use_legacy_keras"),)
 
 

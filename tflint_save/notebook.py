@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
+from tflint_save import modulefacts
 from tflint_save.catalog import PARSE_ERROR
 from tflint_save.engine import Rule, lint_text
 from tflint_save.findings import FileResult, Finding
@@ -229,8 +230,9 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
         result.findings.append(Finding(path, exc.line, exc.col, PARSE_ERROR, f"could not read notebook: {exc}"))
         return result
     if not notebook.python or not notebook.text:
-        return FileResult(path)
+        return FileResult(path, summary=summarize(path, notebook))
     result = lint_text(path, notebook.text, rules, keras, legacy)
+    result.summary = summarize(path, notebook)
     result.findings = [place(notebook, f) for f in result.findings]
     for i, f in enumerate(result.findings):
         if f.code == PARSE_ERROR:  # the parser's message names positions in the joined module
@@ -238,6 +240,23 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
     for pending in result.pending:
         pending.finding = place(notebook, pending.finding)
     return result
+
+
+def summarize(path: str, notebook: Notebook) -> modulefacts.Summary:
+    """The program model's summary of a notebook: its own program, its sites placed in their
+    cells as findings are, and open when a cell runs other code (``%run``, ``exec``...)."""
+    if not notebook.python:
+        return modulefacts.Summary(path, notebook=True)
+    found = modulefacts.summarize(path, notebook.text, notebook=True)
+    runs_other_code = ("%run", "%load", "%%writefile")
+    found.dynamic = found.dynamic or any(
+        line.lstrip().startswith(runs_other_code) for lines in notebook.cells.values() for line in lines)
+    placed = []
+    for site in found.sites:
+        cell, line, _ = notebook.locate(site.line, 1)
+        placed.append(replace(site, line=line, cell=cell or 0))
+    found.sites = placed
+    return found
 
 
 def _at(notebook: Notebook, match: "re.Match[str]") -> str:
