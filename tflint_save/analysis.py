@@ -2,8 +2,9 @@
 
 A rule names what it reads in ``uses`` (as libcst's ``METADATA_DEPENDENCIES``, but computed in
 the walk the rules already share, not in walks of their own).  For each file the engine makes
-one instance of every analysis that an enabled rule uses, hands it each node it has a ``visit_<Node>``/``leave_<Node>`` method for
-ahead of every rule, and calls its ``finish`` before theirs.  A rule reaches it with
+one instance of every analysis that an enabled rule uses, hands it each node it has a
+``visit_<Node>``/``leave_<Node>`` method for ahead of every rule, and calls its ``finish``
+before theirs.  A rule reaches it with
 ``ctx.analysis(Kind)``.  An analysis may use others: they are made, and see each node, first.
 
 The analyses: ``checks.classes.FileClasses`` (what each class definition says about itself)
