@@ -497,12 +497,13 @@ def test_a_symlink_stays_a_symlink(tmp_path):
     assert "reset_state()" in (tmp_path / "real.py").read_text()
 
 
-def test_notebooks_are_not_rewritten(tmp_path):
+def test_a_notebook_is_fixed_in_place(tmp_path):
     notebook = {"cells": [{"cell_type": "code", "source": dedent(LOOP)}], "metadata": {}, "nbformat": 4}
     (tmp_path / "n.ipynb").write_text(json.dumps(notebook))
-    before = (tmp_path / "n.ipynb").read_bytes()
+    before = (tmp_path / "n.ipynb").read_text()
     code, out, err = _main([str(tmp_path / "n.ipynb")], ["--fix"])
-    assert code == 1 and "TFS405" in out and (tmp_path / "n.ipynb").read_bytes() == before
+    assert code == 0 and out == ""
+    assert (tmp_path / "n.ipynb").read_text() == before.replace("reset_states", "reset_state")
 
 
 def _stdin(tmp_path, text, *args):

@@ -983,6 +983,90 @@ def test_408_variables_and_own_reset_state_are_fine():
     assert not lint(src)
 
 
+# update_state through tf.py_function runs its Python at every step.  Observed on TF 2.21 / Keras 3.15.1
+# and TF 2.15 with a counter of 64 samples per epoch: fit() logged 64.0 each epoch when the class has
+# reset_state(), 64.0, 128.0, 192.0 without one (the traced Python counter logged 16.0, 0.0, 0.0).
+PY_FUNCTION_METRICS = """
+import numpy as np
+import tensorflow as tf
+
+
+def per_step(method):
+    def run(self, y_true, y_pred, sample_weight=None):
+        return tf.py_function(lambda a, b: method(self, a, b), [y_true, y_pred], [])
+    return run
+
+
+class Wrapped(tf.keras.metrics.Metric):
+    def __init__(self, name="wrapped", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.count = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        def step(labels):
+            self.count += int(np.prod(labels.shape))
+            return np.float32(0)
+        tf.numpy_function(step, [y_true], tf.float32)
+
+    def result(self):
+        return tf.py_function(lambda: float(self.count), [], tf.float32)
+
+    def reset_state(self):
+        self.count = 0
+
+
+class Decorated(Wrapped):
+    @per_step
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count += int(np.prod(y_true.shape))
+
+
+class Replaced(tf.keras.metrics.Metric):
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls, *args, **kwargs)
+        python_update = obj.update_state
+        obj.update_state = lambda y_true, y_pred, sample_weight=None: tf.py_function(
+            python_update, [y_true, y_pred], [])
+        return obj
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count += int(np.prod(y_true.shape))
+
+    def reset_state(self):
+        self.count = 0
+"""
+
+
+def test_408_update_state_through_py_function_is_silent():
+    assert not only(lint(PY_FUNCTION_METRICS), "TFS408")
+    assert not only(lint(PY_FUNCTION_METRICS, keras=2), "TFS408")
+
+
+def test_408_update_state_through_py_function_without_reset_state():
+    src = PY_FUNCTION_METRICS.replace("""    def reset_state(self):
+        self.count = 0
+""", "")
+    findings = only(lint(src), "TFS408")
+    assert [f.line for f in findings] == [19, 31, 43]  # the three self.count += ...
+    assert all("through tf.py_function" in f.message and "128.0" in f.message for f in findings)
+    assert all("freezes" not in f.message for f in findings)
+
+
+def test_408_a_py_function_elsewhere_does_not_hide_traced_state():
+    src = """
+    import tensorflow as tf
+
+
+    class Counter(tf.keras.metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.count += 1
+
+        def result(self):
+            return tf.py_function(lambda: float(self.count), [], tf.float32)
+    """
+    assert found(src, "TFS408") == [("TFS408", 7)]
+
+
 def test_408_subclass_of_a_module_metric():
     src = """
     from tensorflow.keras.metrics import Metric as BaseMetric

@@ -39,6 +39,36 @@ def test_tfs501_path_keras3_refuses(call):
     assert "Invalid filepath extension" in findings[0].message and ".keras" in findings[0].message
 
 
+def test_tfs501_receiver_from_another_librarys_star_import_is_unknown():
+    # A fastai-style learner: the factory comes from a star import of a library that is not
+    # Keras, so neither its name ("...net...") nor anything else makes the result a Keras model.
+    src = """
+    from fastai.vision import *
+    import keras
+
+    learn = unet_learner(data, models.resnet34)
+    learn.fit_one_cycle(10)
+    learn.save("stage-1")
+    """
+    assert not found(src, "TFS501")
+
+
+def test_tfs501_local_factory_still_makes_a_model_beside_a_star_import():
+    src = """
+    from helpers_lib import *
+    import keras
+
+
+    def build_unet():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+
+    net = build_unet()
+    net.save("saved/unet")
+    """
+    assert found(src, "TFS501") == [("TFS501", 11)]
+
+
 def test_tfs501_message_and_data():
     findings = lint(MODEL.format(call='model.save(os.path.join(out_dir, "saved_model"))'))
     assert "'.../saved_model'" in findings[0].message and "'saved_model.keras'" in findings[0].message

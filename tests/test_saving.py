@@ -1,5 +1,7 @@
 """Saving and resuming training: TFS101-TFS105."""
 
+import textwrap
+
 import pytest
 
 from helpers import codes, lint, lint_files, only
@@ -17,6 +19,19 @@ def message(src, code, keras=3):
 
 # -- TFS101 save-weights-without-optimizer --------------------------------------------------
 
+# TFS101 reports a weights-only save that the program resumes training from: here a restore()
+# whose caller picks the file, and a fit() that continues a run (initial_epoch=).
+RESUMES = """
+
+
+def restore(path):
+    model.load_weights(path)
+
+
+def train_more(start):
+    model.fit(x, y, epochs=10, initial_epoch=start)
+"""
+
 TRAIN_K3 = """
 import keras
 
@@ -24,7 +39,7 @@ model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
 model.compile(optimizer="adam", loss="mean_squared_error")
 model.fit(x, y, epochs=3)
 {save}
-"""
+""" + RESUMES
 
 
 def test_tfs101_save_weights_after_fit():
@@ -86,8 +101,10 @@ def test_tfs101_in_function_under_main_guard_with_tf_alias():
     import tensorflow as tf
 
 
-    def train(model, data):
-        model.fit(data, epochs=5)
+    def train(model, data, start=0):
+        if start:
+            model.load_weights("checkpoints/final.weights.h5")
+        model.fit(data, epochs=5, initial_epoch=start)
         model.save_weights(
             "checkpoints/final.weights.h5",
         )
@@ -96,7 +113,7 @@ def test_tfs101_in_function_under_main_guard_with_tf_alias():
     if __name__ == "__main__":
         train(tf.keras.Sequential([tf.keras.layers.Dense(1)]), dataset)
     """
-    assert found(src, "TFS101") == [("TFS101", 7)]
+    assert found(src, "TFS101") == [("TFS101", 9)]
 
 
 def test_tfs101_custom_training_loop():
@@ -105,11 +122,13 @@ def test_tfs101_custom_training_loop():
 
     net = K.Sequential([K.layers.Dense(1)])
     opt = K.optimizers.Adam()
+    if resume:
+        net.load_weights("net.weights.h5")
     for step in range(100):
         opt.apply_gradients(zip(grads, net.trainable_variables))
     net.save_weights("net.weights.h5")
     """
-    assert found(src, "TFS101") == [("TFS101", 8)]
+    assert found(src, "TFS101") == [("TFS101", 10)]
 
 
 def test_tfs101_keras3_path_keras3_refuses_is_left_to_tfs502():
@@ -118,14 +137,14 @@ def test_tfs101_keras3_path_keras3_refuses_is_left_to_tfs502():
 
 
 def test_tfs101_keras2_h5_weights_hold_no_optimizer():
-    src = """
+    src = textwrap.dedent("""
     from tensorflow import keras
 
     model = keras.Sequential([keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y)
     model.save_weights("weights.h5")
-    """
+    """) + RESUMES
     assert codes(lint(src, keras=2)) == [("TFS101", 7)]
     text = message(src, "TFS101", keras=2)
     assert "'weights.h5'" in text and "only the layer weights" in text
@@ -140,6 +159,128 @@ def test_tfs101_keras2_weights_h5_name_holds_it_but_skips_it():
 def test_tfs101_keras2_tf_checkpoint_or_unknown_paths(path):
     src = TRAIN_K3.format(save=f"model.save_weights({path})").replace("import keras", "from tensorflow import keras")
     assert found(src, "TFS101", keras=2) == []
+
+
+@pytest.mark.parametrize("keep", [
+    # the trained weights kept for serving, beside the architecture
+    'open("model.json", "w").write(model.to_json())\nmodel.save_weights("model.h5")',
+    # the last statement of a training script
+    'model.save_weights("final.weights.h5")',
+    # the best epoch, reloaded to evaluate and predict
+    'cb = keras.callbacks.ModelCheckpoint("best.weights.h5", save_weights_only=True)\n'
+    'model.fit(x, y, callbacks=[cb])\nbest = build()\nbest.load_weights("best.weights.h5")\n'
+    'best.evaluate(x, y)\nbest.predict(x)',
+])
+def test_tfs101_not_for_weights_that_nothing_resumes_from(keep):
+    src = TRAIN_K3.replace(RESUMES, "").format(save=keep)
+    assert found(src, "TFS101") == []
+    assert found(src.replace("import keras", "from tensorflow import keras"), "TFS101", keras=2) == []
+
+
+def test_tfs101_not_for_best_weights_reloaded_after_fit_in_a_function():
+    src = """
+    import keras
+
+
+    def train(model, path="/tmp/best.weights.h5"):
+        cb = keras.callbacks.ModelCheckpoint(path, save_best_only=True, save_weights_only=True)
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y, epochs=20, callbacks=[cb])
+        model.load_weights(path)
+        return model
+
+
+    models = [train(build()) for _ in range(3)]
+    """
+    assert found(src, "TFS101") == []
+
+
+def test_tfs101_not_for_a_temporary_file_that_copies_weights():
+    src = """
+    import os
+    import keras
+
+
+    def change_input_shape(model, shape):
+        temp = "model_temp.weights.h5"
+        model.save_weights(temp)
+        rebuilt = keras.Sequential([keras.Input(shape), keras.layers.Dense(1)])
+        rebuilt.load_weights(temp)
+        os.remove(temp)
+        return rebuilt
+
+
+    def train(model):
+        model.fit(x, y)
+    """
+    assert found(src, "TFS101") == []
+
+
+INITIAL_SNAPSHOT = """
+import keras
+
+
+def build():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+
+initial_model = build()
+initial_model.save_weights("initial.weights.h5")
+
+for augment in (False, True):
+    model = build()
+    model.load_weights("initial.weights.h5")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=5)
+"""
+
+
+def test_tfs101_tfs102_initial_snapshot_is_a_fresh_start():
+    # Saved before any training, so there is no optimizer state; every run starts from it.
+    assert lint(INITIAL_SNAPSHOT) == []
+    keras2 = INITIAL_SNAPSHOT.replace("import keras", "from tensorflow import keras").replace(".weights.h5", ".h5")
+    assert lint(keras2, keras=2) == []
+
+
+def test_tfs101_tfs102_a_save_after_training_is_no_snapshot():
+    trained_first = INITIAL_SNAPSHOT.replace(
+        'initial_model = build()\n', 'initial_model = build()\ninitial_model.compile("adam", "mse")\ninitial_model.fit(x, y)\n')
+    assert [f.code for f in lint(trained_first)] == ["TFS101", "TFS102"]
+
+
+def test_tfs101_a_save_inside_the_training_loop_is_no_snapshot():
+    src = INITIAL_SNAPSHOT.replace('initial_model.save_weights("initial.weights.h5")\n', "").replace(
+        '    model.fit(x, y, epochs=5)', '    model.fit(x, y, epochs=5)\n    model.save_weights("initial.weights.h5")')
+    assert found(src, "TFS101") == [("TFS101", 16)]
+
+
+def test_tfs101_resume_switch_of_a_notebook():
+    # A LOAD_MODEL switch reloads the weights the callback writes, then training runs again.
+    src = """
+    from tensorflow import keras
+
+    LOAD_MODEL = False
+    model = keras.Sequential([keras.layers.Dense(1)])
+    if LOAD_MODEL:
+        model.load_weights("./models/model.h5")
+
+
+    class SaveModel(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            model.save_weights("./models/model.h5")
+
+
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=60, callbacks=[SaveModel()])
+    """
+    assert found(src, "TFS101", keras=2) == [("TFS101", 12)]
+    assert "resumes training from that file" in message(src, "TFS101", keras=2)
+
+
+def test_tfs101_a_built_optimizer_restores_the_weights_h5_state():
+    src = TRAIN_K3.replace("    model.load_weights(path)", "    model.optimizer.build(model.trainable_variables)\n"
+                           "    model.load_weights(path)").format(save='model.save_weights("run/model.weights.h5")')
+    assert found(src, "TFS101") == []
 
 
 # -- TFS102 resume-from-load-weights ---------------------------------------------------------
@@ -314,7 +455,7 @@ def test_tfs103_default_optimizer_and_named_instance():
     named = """
     import tensorflow as tf
     model = tf.keras.models.load_model("m.keras")
-    opt = tf.keras.optimizers.SGD(0.01)
+    opt = tf.keras.optimizers.SGD(0.01, 0.9)  # momentum: state worth keeping
     model.compile(optimizer=opt, loss="mse")
     model.fit(x, y)
     """
@@ -333,6 +474,50 @@ def test_tfs103_default_optimizer_and_named_instance():
 ])
 def test_tfs103_negatives(body):
     assert found("import keras\n" + body, "TFS103") == []
+
+
+@pytest.mark.parametrize("optimizer", [
+    '"sgd"',
+    "keras.optimizers.SGD(learning_rate=1e-3)",
+    "keras.optimizers.SGD(0.01, momentum=0.0, nesterov=False)",
+    "keras.optimizers.SGD(learning_rate=lr)",
+])
+def test_tfs103_plain_sgd_has_nothing_to_lose(optimizer):
+    src = f'import keras\nmodel = keras.models.load_model("m.keras")\nmodel.compile(optimizer={optimizer}, loss="mse")\n' \
+          'model.fit(x, y)\n'
+    assert found(src, "TFS103") == []
+
+
+@pytest.mark.parametrize("optimizer", [
+    "keras.optimizers.SGD(learning_rate=1e-3, momentum=0.9)",
+    "keras.optimizers.SGD(0.01, 0.9)",
+    "keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.1, 1000, 0.9))",
+    "keras.optimizers.SGD(use_ema=True)",
+    "tf.keras.optimizers.SGD(tf.keras.optimizers.schedules.PiecewiseConstantDecay([10], [0.1, 0.01]))",
+])
+def test_tfs103_sgd_with_state_still_fires(optimizer):
+    src = f'import keras\nimport tensorflow as tf\nmodel = keras.models.load_model("m.keras")\n' \
+          f'model.compile(optimizer={optimizer}, loss="mse")\nmodel.fit(x, y)\n'
+    assert found(src, "TFS103") == [("TFS103", 4)]
+
+
+def test_tfs103_initial_model_snapshot_has_no_optimizer_state():
+    src = """
+    import keras
+
+    def get_model():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+    get_model().save("initial_model.keras")
+    for run in range(3):
+        model = keras.models.load_model("initial_model.keras")
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, y)
+    """
+    assert found(src, "TFS103") == []
+    trained = src.replace('get_model().save(', 'first_model = get_model()\n    first_model.compile("adam", "mse")\n'
+                          '    first_model.fit(x, y)\n    first_model.save(')
+    assert found(trained, "TFS103") == [("TFS103", 13)]
 
 
 BRANCHES = """
@@ -425,6 +610,61 @@ def test_tfs104_trainer_class_with_its_own_optimizer():
     assert found(src, "TFS104") == [("TFS104", 9)]
 
 
+def test_tfs104_not_for_an_optimizer_of_another_function():
+    # The checkpoint only restores a model to evaluate; the loop that trains is built elsewhere.
+    src = """
+    import tensorflow as tf
+
+
+    def load_checkpoint(model, directory):
+        checkpoint = tf.train.Checkpoint(model=model)
+        checkpoint.restore(tf.train.latest_checkpoint(directory))
+        return model
+
+
+    def build_train_step_fn(model):
+        optimizer = tf.keras.optimizers.Adam()
+
+        @tf.function
+        def train_step(x, y):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(x) - y))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+        return train_step
+    """
+    assert found(src, "TFS104") == []
+
+
+def test_tfs104_optimizer_of_a_function_the_checkpointing_function_calls():
+    src = """
+    import tensorflow as tf
+
+    optimizer = tf.keras.optimizers.Adam()
+
+
+    def train_step(model, x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x) - y))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+
+    def run_epochs(model, data):
+        for x, y in data:
+            train_step(model, x, y)
+
+
+    def main(model, data):
+        ckpt = tf.train.Checkpoint(model=model)
+        for epoch in range(10):
+            run_epochs(model, data)
+            ckpt.save("ckpt/run")
+    """
+    assert found(src, "TFS104") == [("TFS104", 20)]
+
+
 def test_tfs104_not_for_a_model_train_step():
     src = """
     import keras
@@ -496,6 +736,12 @@ def test_saving_rules_see_one_file_at_a_time(tmp_path):
             model.compile("adam", "mse")
             model.fit(x, y)
             model.save_weights("last.weights.h5")
+
+            def restore(path):
+                model.load_weights(path)
+
+            def train_more(start):
+                model.fit(x, y, initial_epoch=start)
         """,
         "infer.py": """
             import keras

@@ -7,8 +7,9 @@ one instance of every analysis that an enabled rule uses, hands it each node it 
 before theirs.  A rule reaches it with
 ``ctx.analysis(Kind)``.  An analysis may use others: they are made, and see each node, first.
 
-The analyses: ``checks.classes.FileClasses`` (what each class definition says about itself)
-and ``checks.modelinfo.Tracker`` (the models, compile() calls and metrics of the module).  What
+The analyses: ``checks.classes.FileClasses`` (what each class definition says about itself),
+``checks.modelinfo.Tracker`` (the models, compile() calls and metrics of the module) and
+``checks.saving.Timeline`` (training in source order: which saves are initial snapshots).  What
 the program model needs from a module is not an analysis: ``modulefacts`` reads it with CPython's
 ``ast`` outside the walk, the same way for linted files and for the rest of the project
 (docs/architecture.md says why).

@@ -170,6 +170,8 @@ def result_to_json(result: FileResult) -> Dict[str, Any]:
             value = [_finding_to_json(x) for x in value]
         elif f.name == "pending":
             value = [{"code": p.code, "finding": _finding_to_json(p.finding)} for p in value]
+        elif f.name == "modules":  # a notebook's %%writefile modules: results too, facts typed
+            value = [result_to_json(m) for m in value]
         else:
             value = plain(value)
         out[f.name] = value
@@ -196,6 +198,8 @@ def result_from_json(raw: Dict[str, Any]) -> FileResult:
             value = [Pending(p["code"], _finding(p["finding"])) for p in value]
         elif name == "summary":
             value = modulefacts.from_json(value) if value is not None else None
+        elif name == "modules":
+            value = [result_from_json(m) for m in value]
         elif isinstance(value, list):
             value = [tuples(v) for v in value]
         values[name] = value

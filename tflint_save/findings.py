@@ -229,3 +229,7 @@ class FileResult:
     # Problems worth a line on stderr that are not findings (an unknown code in # noqa); kept
     # with the result so that a cached or parallel run prints them too.
     warnings: List[str] = field(default_factory=list)
+    # The Python files a notebook writes (%%writefile x.py), each linted as the module of its
+    # path: its classes, functions and calls count for the project; its findings are in the
+    # notebook's ``findings``, at the cell's positions (so ``findings`` here stays empty).
+    modules: List["FileResult"] = field(default_factory=list)

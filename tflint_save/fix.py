@@ -11,6 +11,9 @@ for the next pass; after every pass the file is linted again (in memory) and the
 settled again, until nothing more can be fixed, so ``--fix`` twice changes nothing the second
 time.  A result that does not parse, or no longer compiles, is not applied.  Files are
 written atomically, in their own encoding (BOM and coding cookie included) and newlines.
+A notebook is fixed through ``notebook.fix_text``: the same fixers run on the module its cells
+make (and on each ``%%writefile`` module), the findings moved to that module's positions with
+their facts unchanged, and the changed lines go back into the cells they came from.
 
 ``attach`` puts ``{"applicability", "message"}`` on each finding that has a fix
 (``Finding.fix``, which the JSON output shows).
@@ -30,7 +33,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import source
+from tflint_save import notebook, source
 from tflint_save.checks import RULES
 from tflint_save.edits import SAFE, UNSAFE, Fix, Tree, find_method
 from tflint_save.findings import Finding
@@ -144,6 +147,10 @@ def attach(findings: Sequence[Finding], texts: Optional[Dict[str, str]] = None) 
     for i, f in enumerate(findings):
         if f.code in FIXERS and f.cell is None and (f.path in texts or f.path.endswith(".py")):
             by_path.setdefault(f.path, []).append(i)
+    cells: Dict[str, List[int]] = {}  # notebooks: findings by cell
+    for i, f in enumerate(findings):
+        if f.code in FIXERS and f.cell is not None and f.path.endswith(notebook.SUFFIX):
+            cells.setdefault(f.path, []).append(i)
     for path, indexes in by_path.items():
         try:
             text = texts[path] if path in texts else source.read(path)[1]
@@ -151,10 +158,33 @@ def attach(findings: Sequence[Finding], texts: Optional[Dict[str, str]] = None) 
         except Exception:
             continue
         for i in indexes:
-            fix = fix_for(tree, out[i])
-            if fix is not None:
-                out[i] = replace(out[i], fix={"applicability": fix.applicability, "message": fix.message})
+            _note(out, i, fix_for(tree, out[i]))
+    for path, indexes in cells.items():
+        try:
+            text = texts[path] if path in texts else notebook.read(path)
+            where = notebook.module_findings(text, [out[i] for i in indexes])
+        except Exception:
+            continue
+        trees: Dict[str, Tree] = {}
+        for i, found in zip(indexes, where):
+            if found is None:
+                continue
+            module_text, moved = found
+            if module_text not in trees:
+                try:
+                    trees[module_text] = Tree(module_text)
+                except Exception:
+                    continue
+            fix = fix_for(trees[module_text], moved)
+            # Only a fix that --fix can put back into the cell (not into IPython syntax).
+            if fix is not None and notebook.fix_text(text, [out[i]], lambda t, fs: fix_text(t, fs, True))[1]:
+                _note(out, i, fix)
     return out
+
+
+def _note(findings: List[Finding], i: int, fix: Optional[Fix]) -> None:
+    if fix is not None:
+        findings[i] = replace(findings[i], fix={"applicability": fix.applicability, "message": fix.message})
 
 
 # -- a whole run -------------------------------------------------------------------------------
@@ -168,7 +198,10 @@ class Outcome:
     def diff(self) -> str:
         out = []
         for path, (_, before, after) in sorted(self.files.items()):
-            out.extend(unified_diff(path, before, after))
+            if path.endswith(notebook.SUFFIX):
+                out.extend(notebook.diff(path, before, after))
+            else:
+                out.extend(unified_diff(path, before, after))
         return "".join(out)
 
 
@@ -186,19 +219,27 @@ def fix_run(report, settings, unsafe: bool = False, texts: Optional[Mapping[str,
     for _ in range(MAX_PASSES):
         todo: Dict[str, List[Finding]] = {}
         for f in outcome.report.findings:
-            if f.code in FIXERS and allowed(FIXERS[f.code][0], unsafe) and f.path in where \
-                    and (f.path.endswith(".py") or f.path in texts) and f.cell is None:
+            if f.code in FIXERS and allowed(FIXERS[f.code][0], unsafe) and f.path in where and (
+                    (f.cell is None and (f.path.endswith(".py") or f.path in texts))
+                    or (f.cell is not None and f.path.endswith(notebook.SUFFIX))):
                 todo.setdefault(f.path, []).append(f)
         progress = False
         for path, found in sorted(todo.items()):
+            is_notebook = path.endswith(notebook.SUFFIX)
             if path not in outcome.files:
                 try:
-                    data, text = (texts[path].encode("utf-8"), texts[path]) if path in texts else source.read(path)
-                except source.SourceError:
+                    if path in texts:
+                        data, text = texts[path].encode("utf-8"), texts[path]
+                    else:
+                        data, text = notebook.read_bytes(path) if is_notebook else source.read(path)
+                except (source.SourceError, notebook.NotebookError):
                     continue
                 outcome.files[path] = (data, text, text)
             data, original, current = outcome.files[path]
-            new, done = fix_text(current, found, unsafe)
+            if is_notebook:
+                new, done = notebook.fix_text(current, found, lambda t, fs: fix_text(t, fs, unsafe))
+            else:
+                new, done = fix_text(current, found, unsafe)
             if not done or new in seen.setdefault(path, {original}):
                 continue
             seen[path].add(new)

@@ -139,6 +139,9 @@ class Resolver:
         # Every alias any import in the file binds: only these need shadowing checks.
         self.aliases: set = set()
         self.uses_tf_keras = False
+        # Modules of ``from m import *`` outside TF/Keras: a name they may bind is of unknown origin.
+        self.other_star_imports: List[str] = []
+        self.definitions: Optional[frozenset] = None  # nodes.defined_here, read when needed
 
     # -- binding -----------------------------------------------------------------------
     def add_import(self, node: cst.CSTNode, scope: Optional[Scope] = None) -> None:
@@ -159,6 +162,9 @@ class Resolver:
                 self.aliases.add(local)
         elif isinstance(node, cst.ImportFrom):
             base = self._from_module(node)
+            if base is not None and isinstance(node.names, cst.ImportStar) \
+                    and canonical(base).split(".")[0] not in ("keras", "tensorflow", "tf_keras"):
+                self.other_star_imports.append(base)
             if base is None or isinstance(node.names, cst.ImportStar):
                 return
             self._note(base)

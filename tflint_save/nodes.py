@@ -248,10 +248,29 @@ def model_like(node: Optional[cst.BaseExpression], ctx) -> bool:
         names = ctx.names(value.func)
         if names:  # a model factory, else a known non-model API (tf.train.Checkpoint, np.load...)
             return _makes_model(names)
+        if isinstance(value.func, cst.Name) and ctx.resolver.other_star_imports \
+                and value.func.value not in defined_here(ctx):
+            # From a star import of another library (fastai's unet_learner): unknown, not a model
+            return False
         called = (dotted(value.func) or [""])[-1]
         if re.search(r"(?i)model|net", called):
             return True
     return bool(_MODEL_NAME.search(node.value))
+
+
+def defined_here(ctx) -> frozenset:
+    """The names the module defines outside functions (defs, classes, assignments); read once
+    per file, and only for files that star-import another library."""
+    resolver = ctx.resolver
+    if resolver.definitions is None:
+        found = set()
+        for node in walk(ctx.module, into_defs=False):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                found.add(node.name.value)
+            elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
+                found.add(node.target.value)
+        resolver.definitions = frozenset(found)
+    return resolver.definitions
 
 
 def _makes_model(names) -> bool:

@@ -92,11 +92,12 @@ def settle(results: Sequence[FileResult], settings: Settings, others: Sequence[S
     ``others``: the summaries of the project files that were not linted (the program model reads
     them); ``support``: results of unlinted files whose classes the linted ones derive from (what the
     class rules noted there serves their subclasses; their own findings are not reported)."""
-    summaries = [r.summary for r in list(results) + list(support) if r.summary is not None]
+    # A notebook's %%writefile modules are files of the project too.
+    linted = [r for result in list(results) + list(support) for r in (result, *result.modules)]
+    summaries = [r.summary for r in linted if r.summary is not None]
     seen = {os.path.normcase(os.path.abspath(s.path)) for s in summaries}
     summaries += [s for s in others if os.path.normcase(os.path.abspath(s.path)) not in seen]
-    project = ProjectIndex(list(results) + list(support), summaries,
-                           lambda path: settings.for_path(path).custom_classes)
+    project = ProjectIndex(linted, summaries, lambda path: settings.for_path(path).custom_classes)
     by_code = rules_by_code()
     report = Report(files=len(results), project=project, results=list(results), others=list(others),
                     support=list(support))

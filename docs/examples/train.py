@@ -1,4 +1,6 @@
-"""Train a binary classifier on logits and keep the best weights."""
+"""Train a binary classifier on logits and keep the best weights; a second run goes on from them."""
+
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -23,5 +25,7 @@ callbacks = [
     tf.keras.callbacks.ModelCheckpoint("checkpoints/best.h5", save_weights_only=True),
     tf.keras.callbacks.EarlyStopping(monitor="val_acc", patience=3),
 ]
+if os.path.exists("final.weights.h5"):  # an interrupted run goes on from its last weights
+    model.load_weights("final.weights.h5")
 model.fit(x_train, y_train, validation_split=0.2, epochs=20, callbacks=callbacks)
 model.save_weights("final.weights.h5")

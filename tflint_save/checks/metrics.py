@@ -903,6 +903,22 @@ def _holds(ctx, expr: Optional[cst.BaseExpression], tensors: Set[str], depth: in
     return None
 
 
+_PYTHON_FUNCTIONS = ("py_function", "numpy_function", "py_func", "eager_py_func")
+
+
+def _calls_python_function(ctx, node: cst.CSTNode) -> bool:
+    """Whether ``node`` calls tf.py_function/tf.numpy_function (or the TF1 py_func), which run
+    their Python function at every step of a traced function."""
+    for sub in nodes.walk(node):
+        if isinstance(sub, cst.Call):
+            func = sub.func
+            last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+            if last in _PYTHON_FUNCTIONS and any(
+                    n.startswith("tensorflow.") and n.endswith(_PYTHON_FUNCTIONS) for n in ctx.names(func)):
+                return True
+    return False
+
+
 def _initial_zero(ctx, expr: Optional[cst.BaseExpression]) -> Optional[bool]:
     """Whether an initializer is all zeros (True), not (False), or cannot be known (None)."""
     if expr is None:
@@ -953,8 +969,44 @@ class TFS408(_Traced):
                         and _self_attr(sub.func) in _WEIGHT_MAKERS:
                     self._initializer(node.name.value, sub, methods)
         update = defs.get("update_state")
-        if update is not None:
-            self._python_state(node.name.value, update, containers, variables)
+        if update is None:
+            return
+        if self._runs_python(node, update):
+            if "reset_state" not in methods and "reset_states" not in methods:
+                self._python_state(node.name.value, update, containers, variables, each_step=True)
+            return
+        self._python_state(node.name.value, update, containers, variables)
+
+    def _runs_python(self, cls: cst.ClassDef, update: cst.FunctionDef) -> bool:
+        """Whether the update_state that runs is not the traced Python read here: it goes through
+        tf.py_function/numpy_function (in its body or a decorator), or something rebinds it
+        (``obj.update_state = ...`` in ``__new__``/``__init__``, ``update_state = ...`` in the class)."""
+        if _calls_python_function(self.ctx, update.body):
+            return True
+        for decorator in update.decorators:
+            if _calls_python_function(self.ctx, decorator.decorator) or self._wrapping_decorator(decorator.decorator):
+                return True
+        for sub in nodes.walk(cls.body):
+            targets = []
+            if isinstance(sub, cst.Assign):
+                targets = [t.target for t in sub.targets]
+            elif isinstance(sub, (cst.AnnAssign, cst.AugAssign)):
+                targets = [sub.target]
+            for target in targets:
+                if (isinstance(target, cst.Attribute) and target.attr.value == "update_state") or \
+                        (isinstance(target, cst.Name) and target.value == "update_state"):
+                    return True
+        return False
+
+    def _wrapping_decorator(self, decorator: cst.BaseExpression) -> bool:
+        """A decorator of this module whose definition runs the method through tf.py_function."""
+        func = decorator.func if isinstance(decorator, cst.Call) else decorator
+        if not isinstance(func, cst.Name) or self.ctx.names(func):
+            return False
+        for statement in self.ctx.module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == func.value:
+                return _calls_python_function(self.ctx, statement.body)
+        return False
 
     def _container(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, (cst.List, cst.Dict, cst.Set)):
@@ -966,7 +1018,9 @@ class TFS408(_Traced):
             return any(n in _CONTAINER_CALLS for n in self.ctx.raw_names(func))
         return False
 
-    def _python_state(self, cls: str, update: cst.FunctionDef, containers: Set[str], variables: Set[str]) -> None:
+    def _python_state(self, cls: str, update: cst.FunctionDef, containers: Set[str], variables: Set[str],
+                      each_step: bool = False) -> None:
+        """``each_step``: update_state runs through tf.py_function, so only the reset is wrong."""
         # update_state(self, y_true, y_pred, ...): fit() passes tensors
         tensors = {p.name.value for p in update.params.params[1:3]}
         for sub in nodes.walk(update.body):
@@ -1000,6 +1054,15 @@ class TFS408(_Traced):
                     f"{cls}.update_state rebinds self.{attr} ({how}) from its metric variable to a new tensor: "
                     f"reset_state() then no longer resets it (observed: 8.0 stays 8.0 after reset_state()); update the "
                     f"variable in place with self.{attr}.assign_add(...)"
+                )
+            elif each_step:
+                # Observed on TF 2.21 / Keras 3.15.1 and TF 2.15: a counter updated through
+                # tf.py_function logged 64.0, 128.0, 192.0 over three epochs of 64 samples.
+                message = (
+                    f"{cls}.update_state changes the Python attribute self.{attr} ({how}) through "
+                    f"tf.py_function, so fit() sees every step, but the class has no reset_state(): the default "
+                    f"one resets only metric variables, so self.{attr} runs on across epochs (observed: 64.0, "
+                    f"128.0, 192.0 where each epoch counts 64); override reset_state() to reset it"
                 )
             else:
                 message = (

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
+from tflint_save.analysis import Analysis
 from tflint_save.checks.common import (
     H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
     compiled_load, dotted_key, ends_with, model_call, names_if, path_of, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
 from tflint_save.findings import Facts, optional
+from tflint_save.names import param_names
 
 BACKUP = "keras.callbacks.BackupAndRestore"
 
@@ -74,50 +76,168 @@ def is_build_of(ctx, call: cst.Call) -> Optional[str]:
     return None
 
 
+# -- when training runs ---------------------------------------------------------------------
+
+def _called_name(call: cst.Call) -> Optional[str]:
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+class Timeline(Analysis):
+    """Training in source order, the order a script or a notebook's "run all" executes it: a
+    save at the top level that comes before every training call (and every call of a function
+    of the module that trains), outside any loop, is an initial snapshot.  The model has not
+    been trained yet, so no optimizer state exists to lose: loading it into a fresh model
+    before training starts each run from the same initialisation, it resumes nothing.
+
+    A shared analysis: TFS101-TFS103 name it in ``uses`` and the engine hands it each call
+    before them, so a rule's ``visit_Call`` asks about the call it is looking at."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.trained = False
+        self.training_functions: Set[str] = set()  # module functions and methods that train
+        self._last: Optional[cst.Call] = None  # the call seen last, and whether it trains
+        self._last_trains = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        trains = is_training(ctx, node) or _called_name(node) in self.training_functions
+        if trains:
+            if ctx.functions:
+                self.training_functions.add(ctx.functions[0].name.value)
+            else:
+                self.trained = True
+        self._last, self._last_trains = node, trains
+
+    def trains(self, node: cst.Call) -> bool:
+        """Whether ``node``, the call being visited, trains."""
+        return node is self._last and self._last_trains
+
+    def initial(self) -> bool:
+        """Whether a save here precedes all training of the program."""
+        ctx = self.ctx
+        return not self.trained and not ctx.functions and not any(
+            isinstance(n, (cst.For, cst.While)) for n in ctx.stack)
+
+
+def path_keys(ctx, node: Optional[cst.BaseExpression]) -> Tuple[str, ...]:
+    """What links a save to a load of the same file: the path's source text and, when it is
+    wholly literal, its file name."""
+    if node is None:
+        return ()
+    path = path_of(node, ctx)
+    name = basename(path) if path else None
+    return (text(ctx, node),) + ((name,) if name else ())
+
+
+class Written:
+    """The paths a module writes, split by whether each write is an initial snapshot."""
+
+    def __init__(self) -> None:
+        self.later: Set[str] = set()
+        self.initial: Set[str] = set()
+
+    def add(self, keys: Tuple[str, ...], initial: bool) -> None:
+        (self.initial if initial else self.later).update(keys)
+
+    def only_initial(self, keys: Tuple[str, ...]) -> bool:
+        """Every write of this path is an initial snapshot (and there is one)."""
+        return bool(set(keys) & self.initial) and not set(keys) & self.later
+
+
 # -- TFS101 --------------------------------------------------------------------------------
 
 def _skipped_message(what: str) -> str:
     return (
-        f"{what} is the only way this training code persists the model: the .weights.h5 file holds the "
-        f"optimizer variables, but load_weights() restores them only into an optimizer that is already built "
+        f"{what} is the only way this training program persists the model, and the program resumes training "
+        f"from that file (load_weights(), then training): the .weights.h5 file holds the optimizer variables, "
+        f"but load_weights() restores them only into an optimizer that is already built "
         f"(optimizer.build(model.trainable_variables)); into a freshly compiled model they are skipped "
-        f"('Skipping variable loading for optimizer ...') and training restarts at iteration 0 with zero "
-        f"moments; also save the full model with model.save('model.keras') and resume with load_model(), or "
+        f"('Skipping variable loading for optimizer ...') and the resumed run restarts at iteration 0 with zero "
+        f"moments; save the full model with model.save('model.keras') and resume with load_model(), or "
         f"use tf.train.Checkpoint(model=model, optimizer=optimizer)"
     )
 
 
 def _h5_message(what: str, path: Optional[Path]) -> str:
     return (
-        f"{what} with {shown(path)} is the only way this training code persists the model: an HDF5 weights "
-        f"file holds only the layer weights, not the optimizer state, so training resumed from it restarts "
-        f"the optimizer at iteration 0 with zero moments; save the model with model.save('model.keras'), or "
-        f"use a TF-checkpoint path without .h5 or tf.train.Checkpoint(model=model, optimizer=optimizer)"
+        f"{what} with {shown(path)} is the only way this training program persists the model, and the program "
+        f"resumes training from that file (load_weights(), then training): an HDF5 weights file holds only the "
+        f"layer weights, not the optimizer state, so the resumed run restarts the optimizer at iteration 0 "
+        f"with zero moments; save the model with model.save('model.keras'), or use a TF-checkpoint path "
+        f"without .h5 or tf.train.Checkpoint(model=model, optimizer=optimizer)"
     )
 
 
 SAVERS = ("ModelCheckpoint", "save_model", "BackupAndRestore", "Checkpoint", "CheckpointManager", "OrbaxCheckpoint")
 
 
+class _Load(NamedTuple):
+    """A load_weights() that training may follow."""
+
+    order: int  # calls seen before it
+    function: Optional[int]  # id of the enclosing function, None at the top level
+    keys: Tuple[str, ...]  # path_keys of its path
+    parameter: bool  # its path is a parameter of its function: the caller says which file
+    built: bool  # the model's optimizer was built before it (Keras 3 then restores the state)
+
+
+class _Training(NamedTuple):
+    order: int
+    function: Optional[int]
+    initial_epoch: bool  # fit(initial_epoch=...) other than 0: the run continues an earlier one
+
+
+def _initial_epoch(call: cst.Call) -> bool:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "initial_epoch":
+            return nodes.constant(arg.value) != 0
+    return False
+
+
 class TFS101(Rule):
-    """A training module persists only weights: the optimizer state does not come back on resume."""
+    """A training program persists only weights and resumes training from them."""
 
     code = "TFS101"
+    uses = (Timeline,)
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.trains = False
+        self.timeline: Timeline = ctx.analysis(Timeline)
         self.full_state = False
-        self.saves: List[Tuple[cst.Call, str, Optional[Path]]] = []
+        self.calls = 0
+        self.saves: List[Tuple[cst.Call, str, Optional[Path], Tuple[str, ...]]] = []
+        self.loads: List[_Load] = []
+        self.trainings: List[_Training] = []
+        self.built: Set[Tuple[Optional[int], str]] = set()
+
+    def _function(self) -> Optional[int]:
+        function = self.ctx.function
+        return id(function) if function is not None else None
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if is_training(ctx, node):
-            self.trains = True
+        self.calls += 1
+        if self.timeline.trains(node):
+            self.trainings.append(_Training(self.calls, self._function(), _initial_epoch(node)))
             return
-        method = model_call(ctx, node, ("save_weights", "save"))
+        built = is_build_of(ctx, node)
+        if built is not None:
+            self.built.add((self._function(), built))
+            return
+        method = model_call(ctx, node, ("save_weights", "save", "load_weights"))
+        if method == "load_weights":
+            self._load(node)
+            return
         if method == "save_weights":
-            self.saves.append((node, "save_weights()", path_of(nodes.arg(node, 0, "filepath"), ctx)))
+            if not self.timeline.initial():  # an initial snapshot holds no optimizer state anyway
+                path_node = nodes.arg(node, 0, "filepath")
+                self.saves.append((node, "save_weights()", path_of(path_node, ctx), path_keys(ctx, path_node)))
             return
         if method == "save":
             self.full_state = True
@@ -127,8 +247,9 @@ class TFS101(Rule):
             return
         if MODEL_CHECKPOINT in names:
             if weights_only(node) is True:
-                path = path_of(nodes.arg(node, 0, "filepath"), ctx)
-                self.saves.append((node, "ModelCheckpoint(save_weights_only=True)", path))
+                path_node = nodes.arg(node, 0, "filepath")
+                self.saves.append((node, "ModelCheckpoint(save_weights_only=True)", path_of(path_node, ctx),
+                                   path_keys(ctx, path_node)))
             else:
                 self.full_state = True
         elif SAVE_MODEL in names or BACKUP in names or is_tf_checkpoint(names):
@@ -136,24 +257,58 @@ class TFS101(Rule):
         elif writes_orbax(ctx, node, names):
             self.full_state = True
 
+    def _load(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        path_node = nodes.arg(node, 0, "filepath")
+        function = ctx.function
+        parameter = isinstance(path_node, cst.Name) and function is not None \
+            and path_node.value in param_names(function.params) and ctx.value_of(path_node.value) is None
+        receiver = dotted_key(node.func.value) if isinstance(node.func, cst.Attribute) else None
+        built = receiver is not None and (self._function(), receiver) in self.built
+        self.loads.append(_Load(self.calls, self._function(), path_keys(ctx, path_node), parameter, built))
+
+    def _resume(self, keys: Tuple[str, ...]) -> Optional[_Load]:
+        """A load_weights() of this save's file that training follows: the program resumes from it.
+        Training follows a load later in its function (anywhere later for a top-level load), or
+        anywhere when the load's path is a parameter: its caller picks the moment."""
+        continued = any(t.initial_epoch for t in self.trainings)
+        found = None
+        for load in self.loads:
+            # A path not known by name links to any save only where a fit() continues a run.
+            linked = bool(set(keys) & set(load.keys)) or (continued and len(load.keys) < 2)
+            if not linked:
+                continue
+            # A load whose path is a parameter of a function that does not train itself (a
+            # restore helper): its caller picks the moment, so any training may follow it.
+            helper = load.parameter and not any(t.function == load.function for t in self.trainings)
+            if any(helper or (t.order > load.order and load.function in (None, t.function))
+                   for t in self.trainings):
+                if not load.built:
+                    return load
+                found = load
+        return found
+
     def finish(self) -> None:
-        if not self.trains or self.full_state:
+        if not self.trainings or self.full_state:
             return
-        for node, what, path in self.saves:
-            message = self._message(what, path)
+        for node, what, path, keys in self.saves:
+            resume = self._resume(keys)
+            if resume is None:
+                continue  # kept for evaluation, prediction or export: nothing resumes from it
+            message = self._message(what, path, resume.built)
             if message:
                 self.ctx.report(node, self.code, message, Weights(path[0] if path else None))
 
-    def _message(self, what: str, path: Optional[Path]) -> Optional[str]:
+    def _message(self, what: str, path: Optional[Path], built: bool) -> Optional[str]:
         if self.ctx.keras == 3:
             if path is not None and ends_with(path, WEIGHTS) is False:
                 return None  # the save itself fails: TFS502
-            return _skipped_message(what)
+            return None if built else _skipped_message(what)
         # Keras 2 writes a TF checkpoint, which keeps the optimizer, unless the path ends in .h5
         if path is None:
             return None
         if ends_with(path, WEIGHTS):
-            return _skipped_message(what)
+            return None if built else _skipped_message(what)
         if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
             return _h5_message(what, path)
         return None
@@ -174,12 +329,14 @@ class TFS102(Flow):
     """load_weights() into a fresh model, then training resumes without the optimizer state."""
 
     code = "TFS102"
+    uses = (Timeline,)
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.resumes: List[Tuple[cst.Call, Optional[Path], str, bool, cst.Call]] = []
         self.written_names: Set[str] = set()
         self.written_texts: Set[str] = set()
+        self.timeline: Timeline = ctx.analysis(Timeline)
 
     def _record(self, key) -> _Weights:
         found = self.state.get(key)
@@ -211,7 +368,8 @@ class TFS102(Flow):
                 self._record((id(ctx.function), key)).built = True
             return
         if method in ("save_weights", "save"):
-            if nodes.model_like(func.value, ctx):
+            # An initial snapshot is where fresh runs start from, not what a run resumes.
+            if nodes.model_like(func.value, ctx) and not self.timeline.initial():
                 self._written(nodes.arg(node, 0, "filepath"))
             return
         if method not in TRAIN_METHODS and method != "load_weights":
@@ -298,17 +456,60 @@ def new_optimizer(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Op
     return None
 
 
+def _schedule(ctx, node: Optional[cst.BaseExpression], depth: int = 0) -> bool:
+    """A learning-rate schedule (it counts the optimizer's iterations); False when not known to be one."""
+    if isinstance(node, cst.Name) and depth < 4:
+        return _schedule(ctx, ctx.value_of(node.value), depth + 1)
+    if isinstance(node, cst.Call):
+        return any(".schedules." in n for n in ctx.raw_names(node.func)) or any(
+            n.startswith("keras.optimizers.") and n.endswith(("Decay", "Schedule", "PiecewiseConstant"))
+            for n in ctx.names(node.func))
+    return False
+
+
+def stateless(ctx, made: cst.BaseExpression) -> bool:
+    """A new optimizer with no state worth keeping: plain SGD, without momentum, EMA, the Keras 2
+    ``decay`` (which counts iterations) or a known learning-rate schedule."""
+    if isinstance(made, cst.Call):
+        if "keras.optimizers.SGD" not in ctx.names(made.func):
+            return False
+        for position, arg in enumerate(made.args):
+            if arg.star:
+                return False
+            name = arg.keyword.value if arg.keyword is not None else ("learning_rate", "momentum")[position] \
+                if position < 2 else None
+            if name in ("learning_rate", "lr"):
+                if _schedule(ctx, arg.value):
+                    return False
+            elif name in ("momentum", "decay", "use_ema"):
+                if nodes.constant(arg.value) not in (0, False, None):  # a literal that turns it off
+                    return False
+            elif name not in ("nesterov", "name", "weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
+                return False
+        return True
+    value = nodes.constant(made)
+    return isinstance(value, str) and value.lower() == "sgd"
+
+
 class TFS103(Flow):
     """A model from load_model() is compiled again with a new optimizer and trained."""
 
     code = "TFS103"
     follows_calls = True
+    uses = (Timeline,)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.timeline: Timeline = ctx.analysis(Timeline)
+        self.written = Written()
 
     def assigned(self, key, value) -> None:
         ctx = self.ctx
         loaded = compiled_load(ctx, value)
         if loaded is None:
             return
+        if self.written.only_initial(path_keys(ctx, nodes.arg(value, 0, "filepath"))):
+            return  # saved before any training: it has no optimizer state to lose
         path = loaded[0]
         # Keras 3 drops the moments of a legacy .h5 model anyway, and fit() needs a new compile() then.
         if ctx.keras == 3 and (path is None or not ends_with(path, (".keras",))):
@@ -329,6 +530,10 @@ class TFS103(Flow):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "save":
+            self.written.add(path_keys(self.ctx, nodes.arg(node, 0, "filepath")), self.timeline.initial())
+        elif SAVE_MODEL in names_if(self.ctx, func, ("save_model",)):
+            self.written.add(path_keys(self.ctx, nodes.arg(node, 1, "filepath")), self.timeline.initial())
         if not isinstance(func, cst.Attribute) or not self.state:
             return
         key = self.key(func.value)
@@ -354,8 +559,8 @@ class TFS103(Flow):
             self.state[key] = (node, "the default 'rmsprop'")
             return
         made = new_optimizer(given, ctx)
-        if made is None or _is_model_optimizer(given, ctx):
-            self.drop(key)
+        if made is None or _is_model_optimizer(given, ctx) or stateless(ctx, made):
+            self.drop(key)  # the same optimizer, an unknown one, or one that has nothing to lose
             return
         self.state[key] = (node, text(ctx, made))
 
@@ -387,6 +592,18 @@ def _keras_model_class(ctx) -> bool:
     return False
 
 
+Owner = Optional[Tuple[str, str]]  # ("def" or "class", name) of the outermost definition; None: top level
+
+
+def _owner(ctx) -> Owner:
+    for node in ctx.stack:
+        if isinstance(node, cst.FunctionDef):
+            return ("def", node.name.value)
+        if isinstance(node, cst.ClassDef):
+            return ("class", node.name.value)
+    return None
+
+
 class TFS104(Rule):
     """tf.train.Checkpoint(model=...) without the optimizer of a custom training loop."""
 
@@ -394,13 +611,16 @@ class TFS104(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str]]] = []
-        self.optimizers: Dict[str, cst.Call] = {}
+        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str], Owner]] = []
+        self.optimizers: Dict[str, Tuple[cst.Call, Owner]] = {}
         self.compiled: Set[str] = set()
+        self.calls: Dict[Owner, Set[str]] = {}  # the module functions each definition may call
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
+        if isinstance(func, cst.Name):
+            self.calls.setdefault(_owner(ctx), set()).add(func.value)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method == "apply_gradients":
@@ -419,7 +639,7 @@ class TFS104(Rule):
         keywords = {a.keyword.value for a in node.args}
         values = {text(ctx, a.value) for a in node.args}
         if any(nodes.model_like(a.value, ctx) for a in node.args):
-            self.checkpoints.append((node, keywords, values))
+            self.checkpoints.append((node, keywords, values, _owner(ctx)))
 
     def _applied(self, optimizer: cst.BaseExpression, node: cst.Call) -> None:
         ctx = self.ctx
@@ -431,16 +651,33 @@ class TFS104(Rule):
                 return  # a Model's own train_step
         name = dotted_key(optimizer)
         if name is not None:
-            self.optimizers.setdefault(name, node)
+            self.optimizers.setdefault(name, (node, _owner(ctx)))
+
+    def _reached(self, owner: Owner) -> Optional[Set[Owner]]:
+        """The definitions whose training a checkpoint made in ``owner`` saves: that function (or
+        class, whose methods share self) and the module functions it calls, transitively; None for
+        the top level, which may run every function of the module."""
+        if owner is None:
+            return None
+        reached, todo = {owner}, [owner]
+        while todo:
+            for name in self.calls.get(todo.pop(), ()):
+                callee = ("def", name)
+                if callee not in reached:
+                    reached.add(callee)
+                    todo.append(callee)
+        return reached
 
     def finish(self) -> None:
         detached = [name for name in self.optimizers if name not in self.compiled]
         if not detached:
             return
-        for node, keywords, values in self.checkpoints:
-            if any("opt" in k.lower() for k in keywords) or any(name in values for name in detached):
+        for node, keywords, values, owner in self.checkpoints:
+            reached = self._reached(owner)
+            trained = [name for name in detached if reached is None or self.optimizers[name][1] in reached]
+            if not trained or any("opt" in k.lower() for k in keywords) or any(name in values for name in trained):
                 continue
-            name = detached[0]
+            name = trained[0]
             self.ctx.report(
                 node, self.code,
                 f"tf.train.Checkpoint holds the model but not the optimizer: this custom training loop updates "

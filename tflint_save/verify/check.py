@@ -36,16 +36,23 @@ def snippet_for(code: str) -> Optional[Tuple[str, str]]:
 
 # -- findings ----------------------------------------------------------------------------
 
-def reader(overrides: Dict[str, str]) -> Callable[[str], str]:
-    """How the extractor reads a linted file again (standard input and notebooks included)."""
+def reader(overrides: Dict[str, str], paths: Sequence[str] = ()) -> Callable[[str], str]:
+    """How the extractor reads a linted file again (standard input, notebooks and the files
+    that the linted notebooks write with %%writefile included)."""
 
     def read(path: str) -> str:
         if path in overrides:
             text = overrides[path]
         else:
-            from tflint_save import source
+            from tflint_save import notebook, source
 
-            text = source.read(path)[1]
+            try:
+                text = source.read(path)[1]
+            except source.SourceError:
+                written = notebook.written_text(path, paths)
+                if written is None:
+                    raise
+                text = written
         if path.endswith(".ipynb"):
             from tflint_save import notebook
 
@@ -109,7 +116,7 @@ def verify_findings(findings: Sequence[Finding], settings, options: Options, pro
     info = probe(options.python)
     versions = (info.get("tensorflow") or "unknown", info.get("keras") or "unknown")
     cache = Cache(options.cache_dir) if options.cache_dir and "unknown" not in versions else None
-    extractor = Extractor(reader(overrides or {}), project, paths)
+    extractor = Extractor(reader(overrides or {}, paths), project, paths)
     snippets: Dict[str, Optional[Tuple[str, str]]] = {}
     planned: List[Tuple[int, Optional[str], Optional[Dict[str, Any]]]] = []  # (index, job key, immediate result)
     jobs: Dict[str, Job] = {}
