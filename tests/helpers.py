@@ -11,7 +11,8 @@ from tflint_save.config import Settings
 from tflint_save.findings import Finding
 
 
-def lint_files(files: Dict[str, str], root: str, keras: int = 3, select: Optional[List[str]] = None) -> List[Finding]:
+def lint_files(files: Dict[str, str], root: str, keras: int = 3, select: Optional[List[str]] = None,
+               custom_classes: str = "saved") -> List[Finding]:
     """Write ``files`` (relative path -> source) under ``root`` and lint them all as one project."""
     paths = []
     for rel, text in files.items():
@@ -20,13 +21,14 @@ def lint_files(files: Dict[str, str], root: str, keras: int = 3, select: Optiona
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(textwrap.dedent(text))
         paths.append(path)
-    settings = Settings(keras_version=keras, select=select or ["ALL"])
+    settings = Settings(keras_version=keras, select=select or ["ALL"], custom_classes=custom_classes)
     return run.lint_paths(sorted(paths), settings).findings
 
 
-def lint(text: str, keras: int = 3, select: Optional[List[str]] = None, path: str = "example.py") -> List[Finding]:
+def lint(text: str, keras: int = 3, select: Optional[List[str]] = None, path: str = "example.py",
+         custom_classes: str = "saved") -> List[Finding]:
     """Lint one in-memory module (the project index sees only this module)."""
-    settings = Settings(keras_version=keras, select=select or ["ALL"])
+    settings = Settings(keras_version=keras, select=select or ["ALL"], custom_classes=custom_classes)
     rules = run.enabled_rules(settings)
     result = run.lint_file(path, settings, rules, text=textwrap.dedent(text))
     return run.settle([result], settings).findings

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from helpers import lint
+from helpers import lint, lint_files
 from tflint_save import catalog, cli
 from tflint_save.fix import FIXERS
 from tflint_save.run import known_codes, rules_by_code
@@ -39,20 +39,31 @@ def test_entry_is_complete(code):
     assert rules_by_code()[code].keras_versions == entry.keras
 
 
+def lint_example(example, entry, folder):
+    """A one-file example alone (lint_entry), or a multi-file one as a project of its own."""
+    files = catalog.example_files(example)
+    if files is None:
+        return lint_entry(example, entry)
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text("[tool.tflint-save]\n")
+    return lint_files(files, str(folder), keras=entry.example_keras,
+                      select=["ALL", entry.code] if entry.opt_in else None)
+
+
 @pytest.mark.parametrize("code, index", BAD)
-def test_bad_examples_produce_exactly_their_code(code, index):
+def test_bad_examples_produce_exactly_their_code(code, index, tmp_path):
     entry = ENTRIES[code]
     example = entry.bad[index]
-    found = lint_entry(example, entry)
+    found = lint_example(example, entry, tmp_path / "bad")
     assert found, f"{code}: bad example produced nothing"
     assert {f.code for f in found} == {code}, [(f.code, f.line, f.message) for f in found]
 
 
 @pytest.mark.parametrize("code, index", GOOD)
-def test_good_examples_are_clean(code, index):
+def test_good_examples_are_clean(code, index, tmp_path):
     entry = ENTRIES[code]
     example = entry.good[index]
-    found = lint_entry(example, entry)
+    found = lint_example(example, entry, tmp_path / "good")
     assert not found, [(f.code, f.line, f.message) for f in found]
 
 

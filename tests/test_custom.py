@@ -1,5 +1,11 @@
-"""Custom layers and models (TFS301-TFS307): get_config, **kwargs, tf.Variable, .h5, Lambda."""
+"""Custom layers and models (TFS301-TFS307): get_config, **kwargs, tf.Variable, .h5, Lambda.
 
+These tests judge what the rules decide about a class definition, so they lint with
+``custom-classes = "all"``; whether a class reaches a save at all (the default, "saved") is
+tested in test_programs.py.
+"""
+
+import functools
 import os
 import subprocess
 import sys
@@ -7,11 +13,14 @@ import textwrap
 
 import pytest
 
-from helpers import lint, lint_files, only
+import helpers
+from helpers import only
 from tflint_save import run
 from tflint_save.config import Settings
 from tflint_save.index import ProjectIndex
 
+lint = functools.partial(helpers.lint, custom_classes="all")
+lint_files = functools.partial(helpers.lint_files, custom_classes="all")
 CUSTOM = ("TFS301", "TFS302", "TFS303", "TFS304", "TFS305", "TFS306", "TFS307")
 
 
@@ -456,7 +465,7 @@ def test_302_resolve_completes_the_facts_and_leaves_the_deferred_ones_alone():
     src = textwrap.dedent(scale_layer("""
     return {**super().get_config(), "units": self.units}
     """))
-    settings = Settings(keras_version=3)
+    settings = Settings(keras_version=3, custom_classes="all")
     result = run.lint_file("example.py", settings, run.enabled_rules(settings), text=src)
     [pending] = [p for p in result.pending if p.code == "TFS302"]
     [finding] = [f for f in run.settle([result], settings).findings if f.code == "TFS302"]
@@ -1312,7 +1321,9 @@ def test_305_call_arguments_for_verify():
 
 
 def test_keras_version_option_of_the_command_line(tmp_path):
-    (tmp_path / "layers.py").write_text(textwrap.dedent(GATED) + textwrap.dedent(BIAS))
+    # The layers are saved: by default the class rules judge only classes that reach a save.
+    saved = "\nmodel = keras.Sequential([Gated(), Bias()])\nmodel.save('m.keras')\n"
+    (tmp_path / "layers.py").write_text(textwrap.dedent(GATED) + textwrap.dedent(BIAS) + saved)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
     def codes_with(version):

@@ -156,3 +156,23 @@ def test_flake8_never_runs_the_opt_in_unused_noqa_rule(project):
                                      encoding="utf-8")
     assert flake8(project, "used.py") == (0, [])
     assert flake8(project, "--select", "TFS003,TFS2", "used.py") == (0, [])
+
+
+def test_a_class_saved_in_its_own_file_is_judged_under_flake8(project):
+    (project / "train.py").write_text(textwrap.dedent("""\
+        import keras
+        import tensorflow as tf
+
+
+        class Gated(keras.layers.Layer):
+            def __init__(self, gate=tf.nn.sigmoid, **kwargs):
+                super().__init__(**kwargs)
+                self.gate = gate
+
+
+        model = keras.Sequential([keras.Input((4,)), Gated()])
+        model.save("gated.keras")
+    """), encoding="utf-8")
+    status, lines = flake8(project, "--select", "TFS3", "train.py")
+    assert status == 1 and [line.split(" ")[1] for line in lines] == ["TFS301"]
+    assert flake8(project, "--select", "TFS3", "train.py")[1] == cli(project, "--select", "TFS3", "train.py")[1]

@@ -30,6 +30,7 @@ def test_subclass_through_project_base_in_other_file(tmp_path):
             from layers.attention import Attention
 
             model = keras.Sequential([Attention()])
+            model.save("m.keras")
             restored = keras.models.load_model("m.keras")
         """,
     }
@@ -155,7 +156,7 @@ def test_unregistered_function_used_as_loss_and_compile_false(tmp_path):
             from losses import focal_loss
 
             model = tf.keras.Sequential([tf.keras.layers.Dense(1)])
-            model.compile(optimizer="adam", loss=focal_loss)
+            model.compile(optimizer="adam", loss=focal_loss); model.save("m.keras")
             a = tf.keras.models.load_model("m.keras")
             b = tf.keras.models.load_model("m.keras", compile=False)
         """,

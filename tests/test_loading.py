@@ -14,6 +14,8 @@ import tensorflow as tf
 class MyDense(tf.keras.layers.Layer):
     pass
 """
+# A model holding MyDense, saved where the loaders of these tests read it.
+SAVED = "x = tf.keras.Sequential([MyDense()])\nx.save('m.keras')\n"
 
 
 # -- TFS201 load-model-without-custom-objects ---------------------------------------------------
@@ -29,7 +31,7 @@ class MyDense(tf.keras.layers.Layer):
     ],
 )
 def test_tfs201_fires_naming_the_unregistered_class(tmp_path, load):
-    findings = only(lint_files({"layers.py": LAYER + "x = MyDense()\n", "predict.py": load}, str(tmp_path)), "TFS201")
+    findings = only(lint_files({"layers.py": LAYER + SAVED, "predict.py": load}, str(tmp_path)), "TFS201")
     assert len(findings) == 1 and findings[0].path.endswith("predict.py")
     assert "MyDense is not registered" in findings[0].message
 
@@ -44,7 +46,7 @@ def test_tfs201_fires_naming_the_unregistered_class(tmp_path, load):
     ],
 )
 def test_tfs201_silent_with_custom_objects_or_scope(tmp_path, load):
-    assert only(lint_files({"layers.py": LAYER + "x = MyDense()\n", "p.py": load}, str(tmp_path)), "TFS201") == []
+    assert only(lint_files({"layers.py": LAYER + SAVED, "p.py": load}, str(tmp_path)), "TFS201") == []
 
 
 def test_tfs201_silent_when_nothing_custom_exists():
@@ -68,7 +70,7 @@ def test_tfs201_custom_loss_function_needs_compile():
             return keras.ops.mean(y_true - y_pred)
 
         model = keras.Sequential([keras.layers.Dense(1)])
-        model.compile(loss=my_loss)
+        model.compile(loss=my_loss); model.save('m.keras')
         a = keras.models.load_model('m.keras')
         b = keras.models.load_model('m.keras', compile=False)
     """
@@ -106,7 +108,8 @@ def test_tfs201_module_that_builds_what_it_loads_only_counts_its_own_classes(tmp
 
 
 def test_tfs201_keras2_savedmodel_directory_needs_no_classes(tmp_path):
-    files = {"layers.py": LAYER + "x = MyDense()\n", "p.py": "import keras\nm = keras.models.load_model('export_dir')\n"}
+    files = {"layers.py": LAYER + "x = tf.keras.Sequential([MyDense()])\nx.save('export_dir')\n",
+             "p.py": "import keras\nm = keras.models.load_model('export_dir')\n"}
     assert only(lint_files(files, str(tmp_path), keras=2), "TFS201") == []
     assert len(only(lint_files(files, str(tmp_path), keras=3), "TFS201")) == 1
 
@@ -271,13 +274,14 @@ def _load_with(imports):
 
 @pytest.mark.parametrize("imports,keras,advice", ADVICE_CASES)
 def test_tfs201_advises_a_spelling_that_exists_here(tmp_path, imports, keras, advice):
-    files = {"layers.py": LAYER + "x = MyDense()\n", "predict.py": _load_with(imports)}
+    files = {"layers.py": LAYER + SAVED, "predict.py": _load_with(imports)}
     [finding] = only(lint_files(files, str(tmp_path), keras=keras), "TFS201")
     assert finding.message.endswith(f"decorate them with @{advice}()")
     # Following the advice, in a module with the same imports, registers the class and does not
     # trigger TFS504 (tf.keras.saving does not exist on Keras 3).
     layer = (f"{imports}\nimport keras as _k\n\n\n@{advice}(package='demo')\n"
-             "class MyDense(_k.layers.Layer):\n    def call(self, x):\n        return x\n\n\nx = MyDense()\n")
+             "class MyDense(_k.layers.Layer):\n    def call(self, x):\n        return x\n\n\n"
+             "x = _k.Sequential([MyDense()])\nx.save('m.keras')\n")
     fixed = lint_files({"layers.py": layer, "predict.py": _load_with(imports)}, str(tmp_path / "after"), keras=keras)
     assert [f.code for f in fixed if f.code in ("TFS201", "TFS504")] == []
 

@@ -317,7 +317,7 @@ def test_writefile_module_is_in_the_result_for_the_project(tmp_path):
     [result] = run.lint_results([path], config.Settings(keras_version=3))
     [module] = result.modules
     assert module.path == str(tmp_path / "layers.py")
-    assert [c.name for c in module.classes] == ["Scale"] and module.classes[0].module[-1] == "layers"
+    assert [c.name for c in module.summary.classes] == ["Scale"] and module.summary.classes[0].module[-1] == "layers"
     assert module.findings == [] and [f.code for f in result.findings] == ["TFS405"]
 
 

@@ -140,6 +140,7 @@ def test_source_inlines_project_base_classes_from_other_files(tmp_path):
                     return x * self.factor * SCALE
 
             model = keras.Sequential([keras.Input((4,)), Scaled()])
+            model.save("m.keras")
             restored = keras.models.load_model("m.keras")
         ''',
     }
@@ -410,6 +411,7 @@ def test_verify_shows_the_outcome_and_a_second_run_executes_nothing(tmp_path, ca
     monkeypatch.chdir(tmp_path)
     path = _project(tmp_path, UNREGISTERED + NEEDS_ARGS.replace("import keras", "") + '''
 model = keras.Sequential([keras.Input((4,)), Scale(3.0), Projection(2, ["a"])])
+model.save("scaled.keras")
 restored = keras.models.load_model("scaled.keras")
 frozen = keras.models.load_model("scaled.keras", compile=False)
 frozen.fit(np.ones((2, 4)), np.ones((2, 4)))
@@ -438,6 +440,7 @@ def test_verified_only_keeps_what_was_confirmed(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _project(tmp_path, NEEDS_ARGS + '''
 layer = Projection(units, vocabulary)
+keras.Sequential([layer]).save(out_path)
 served = keras.models.load_model("exported/serving_model")
 ''')
     assert cli.main(["--verify", "--no-cache", "--output-format", "json", "train.py"]) == 1

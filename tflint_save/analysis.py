@@ -2,15 +2,17 @@
 
 A rule names what it reads in ``uses`` (as libcst's ``METADATA_DEPENDENCIES``, but computed in
 the walk the rules already share, not in walks of their own).  For each file the engine makes
-one instance of every analysis that an enabled rule uses (and of those the engine itself needs:
-the project index), hands it each node it has a ``visit_<Node>``/``leave_<Node>`` method for
-ahead of every rule, and calls its ``finish`` before theirs.  A rule reaches it with
+one instance of every analysis that an enabled rule uses, hands it each node it has a
+``visit_<Node>``/``leave_<Node>`` method for ahead of every rule, and calls its ``finish``
+before theirs.  A rule reaches it with
 ``ctx.analysis(Kind)``.  An analysis may use others: they are made, and see each node, first.
 
-The analyses: ``index.Collector`` (the file's share of the project index),
-``checks.classes.FileClasses`` (what each class definition says about itself),
+The analyses: ``checks.classes.FileClasses`` (what each class definition says about itself),
 ``checks.modelinfo.Tracker`` (the models, compile() calls and metrics of the module) and
-``checks.saving.Timeline`` (training in source order: which saves are initial snapshots).
+``checks.saving.Timeline`` (training in source order: which saves are initial snapshots).  What
+the program model needs from a module is not an analysis: ``modulefacts`` reads it with CPython's
+``ast`` outside the walk, the same way for linted files and for the rest of the project
+(docs/architecture.md says why).
 """
 
 from __future__ import annotations

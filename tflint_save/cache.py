@@ -24,14 +24,12 @@ import sys
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
-from tflint_save import __version__
-from tflint_save.findings import (
-    ClassInfo, FileResult, Finding, Pending, facts_from_json, facts_to_json, plain, tuples,
-)
+from tflint_save import __version__, modulefacts
+from tflint_save.findings import FileResult, Finding, Pending, facts_from_json, facts_to_json, plain, tuples
 from tflint_save.source import write_atomic
 
 DIR_NAME = ".tflint_save_cache"
-FORMAT = "2"
+FORMAT = "3"
 # Marks the directory as a cache for backup tools (https://bford.info/cachedir/); discovery
 # never descends into a directory holding it.
 TAG_NAME = "CACHEDIR.TAG"  # discovery.CACHE_TAG
@@ -201,10 +199,10 @@ def result_from_json(raw: Dict[str, Any]) -> FileResult:
             value = [_finding(f) for f in value]
         elif name == "pending":
             value = [Pending(p["code"], _finding(p["finding"])) for p in value]
+        elif name == "summary":
+            value = modulefacts.from_json(value) if value is not None else None
         elif name == "modules":
             value = [result_from_json(m) for m in value]
-        elif name == "classes":
-            value = [ClassInfo(**{k: tuples(v) for k, v in c.items()}) for c in value]
         elif isinstance(value, list):
             value = [tuples(v) for v in value]
         values[name] = value

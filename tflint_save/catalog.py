@@ -13,6 +13,7 @@ is the package data ``tflint_save/rules``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -121,6 +122,19 @@ def every_entry() -> Dict[str, Entry]:
 def entries() -> Dict[str, Entry]:
     """The entries of the rule classes (each with examples and a rule in tflint_save/checks)."""
     return {code: entry for code, entry in every_entry().items() if not entry.engine}
+
+
+_FILE_MARK = re.compile(r"^# --- (\S+) ---$", re.M)
+
+
+def example_files(example: str) -> Optional[Dict[str, str]]:
+    """A multi-file example (a project: ``# --- layers.py ---`` before each file) as
+    {relative path: source}; None for a one-file example."""
+    marks = list(_FILE_MARK.finditer(example))
+    if not marks:
+        return None
+    ends = [m.start() for m in marks[1:]] + [len(example)]
+    return {m.group(1): example[m.end():end].strip("\n") + "\n" for m, end in zip(marks, ends)}
 
 
 def get(code: str) -> Optional[Entry]:

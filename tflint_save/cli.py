@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keras-version", choices=("2", "3", "auto"),
                    help="Keras behaviour to check against (default: auto: the keras-version setting, else each "
                         "file's project's declared dependencies, else the installed packages, else 3)")
+    p.add_argument("--custom-classes", choices=("saved", "all"),
+                   help="TFS301-TFS304: judge classes that reach a save or are library API (saved, the default), "
+                        "or every class (all)")
     p.add_argument("--config", metavar="FILE",
                    help="a pyproject.toml or tflint-save.toml to use for every file instead of each file's "
                         "closest configuration")
@@ -250,6 +253,7 @@ def _show_settings(settings, files: List[str]) -> int:
              else f"{own.keras_version} (setting: {own.keras_version_setting})"),
             ("tf-use-legacy-keras", own.tf_use_legacy_keras),
             ("max-file-size", own.max_file_size), ("file-timeout", own.file_timeout),
+            ("custom-classes", own.custom_classes),
         ]
         if key == id(settings) or number == 0:
             rows += [("respect-gitignore", settings.respect_gitignore), ("force-exclude", settings.force_exclude)]

@@ -100,6 +100,8 @@ class Settings:
     # Per-file limits (see safeparse): bytes of code, and seconds to parse and lint one file.
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     file_timeout: float = DEFAULT_FILE_TIMEOUT
+    # TFS301-TFS304: "saved" judges classes that reach a save or are library API; "all" every class.
+    custom_classes: str = "saved"
     config_file: Optional[str] = None
     extends: Tuple[str, ...] = ()  # the files config_file extends, nearest first
     project_root: Optional[str] = None  # what relative globs are anchored at
@@ -257,7 +259,9 @@ _KEYS = {
     "force-exclude": "bool",
     "max-file-size": "size",
     "file-timeout": "seconds",
+    "custom-classes": "custom-classes",
 }
+CUSTOM_CLASSES = ("saved", "all")
 
 
 def config_in(directory: str) -> Optional[str]:
@@ -397,6 +401,10 @@ def load_config(path: str, known_codes: Sequence[str], anchor_dir: Optional[str]
             out[key] = parse_size(value, where)
         elif kind == "seconds":
             out[key] = parse_seconds(value, where)
+        elif kind == "custom-classes":
+            if value not in CUSTOM_CLASSES:
+                raise ConfigError(f"{where}: expected \"saved\" or \"all\", got {value!r}")
+            out[key] = value
         else:
             out[key] = parse_keras_version(value, where)
     return out
@@ -476,6 +484,7 @@ class Overrides:
     force_exclude: Optional[bool] = None
     max_file_size: Optional[int] = None
     file_timeout: Optional[float] = None
+    custom_classes: Optional[str] = None
 
 
 def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
@@ -501,6 +510,7 @@ def overrides_from(args: Any, known_codes: Sequence[str]) -> Overrides:
         force_exclude=getattr(args, "force_exclude", None),
         max_file_size=parse_size(size, "--max-file-size") if size is not None else None,
         file_timeout=parse_seconds(timeout, "--file-timeout") if timeout is not None else None,
+        custom_classes=getattr(args, "custom_classes", None),
     )
 
 
@@ -542,7 +552,7 @@ def settings_from(config_file: Optional[str], overrides: Overrides, known_codes:
 
 _SCALARS = (("keras-version", "keras_version_setting"), ("respect-gitignore", "respect_gitignore"),
             ("force-exclude", "force_exclude"), ("max-file-size", "max_file_size"),
-            ("file-timeout", "file_timeout"))  # the command line sets these too
+            ("file-timeout", "file_timeout"), ("custom-classes", "custom_classes"))  # the command line sets these too
 _FILE_ONLY = (("tf-use-legacy-keras", "tf_use_legacy_keras"),)
 
 

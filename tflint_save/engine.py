@@ -136,10 +136,6 @@ class Context:
         self._reports.append((node, where, code, message, facts, True))
 
 
-# The analyses every file gets, whatever the rules: the project index needs each file's share.
-ENGINE_USES: Tuple[Type[Analysis], ...] = (index_mod.Collector,)
-
-
 @lru_cache(maxsize=None)
 def _all_uses(kind: type) -> List[type]:
     """The analyses ``kind`` reads, directly or through other analyses."""
@@ -427,7 +423,7 @@ def lint_text(path: str, text: str, rule_classes: Sequence[Type[Rule]], keras: i
     ctx = Context(path, text, module, keras, resolver)
     wanted = [cls for cls in rule_classes if keras in cls.keras_versions]
     analyses = []
-    for kind in needed(wanted, ENGINE_USES):
+    for kind in needed(wanted):
         ctx.analyses[kind] = kind(ctx)
         analyses.append(ctx.analyses[kind])
     rules = [cls(ctx) for cls in wanted]

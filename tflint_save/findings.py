@@ -222,18 +222,9 @@ class FileResult:
     path: str
     findings: List[Finding] = field(default_factory=list)
     pending: List[Pending] = field(default_factory=list)
-    classes: List[ClassInfo] = field(default_factory=list)
-    # Names registered through get_custom_objects() updates, and module-level functions
-    # handed to Keras as a loss, metric or activation.
-    registered_names: List[str] = field(default_factory=list)
-    functions: List[Tuple[str, bool]] = field(default_factory=list)  # module-level defs: (name, registered)
-    custom_functions: List[Tuple[str, str]] = field(default_factory=list)  # uses: (name, role)
-    # Module-level functions/classes that call register_keras_serializable (project decorators).
-    registering: List[str] = field(default_factory=list)
-    # Simple names this file calls outside class bodies (``MyLayer(...)``, ``layers.MyLayer(...)``).
-    called: List[str] = field(default_factory=list)
-    # For each module-level function or class: the names it calls (to follow registering helpers).
-    def_calls: Dict[str, List[str]] = field(default_factory=dict)
+    # What the program model needs from this module (modulefacts.Summary): imports, classes,
+    # registrations, saves and loads.  None for standard input read as a fragment.
+    summary: Optional[Any] = None
     error: Optional[str] = None  # an internal error: the run's exit code becomes 2
     # Problems worth a line on stderr that are not findings (an unknown code in # noqa); kept
     # with the result so that a cached or parallel run prints them too.

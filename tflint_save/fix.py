@@ -249,7 +249,7 @@ def fix_run(report, settings, unsafe: bool = False, texts: Optional[Mapping[str,
             progress = True
         if not progress:
             break
-        outcome.report = run.settle(results, settings)
+        outcome.report = run.settle(results, settings, report.others, report.support)
     outcome.files = {p: v for p, v in outcome.files.items() if v[1] != v[2]}
     return outcome
 

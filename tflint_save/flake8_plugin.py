@@ -52,7 +52,7 @@ class Plugin:
         cls.keras_version = None if setting == "auto" else int(setting)
 
     def run(self) -> Iterator[Tuple[int, int, str, Type["Plugin"]]]:
-        from tflint_save import run
+        from tflint_save import modulefacts, run
         from tflint_save.engine import lint_text
 
         keras, legacy = self.keras_version, False
@@ -66,7 +66,10 @@ class Plugin:
         settings = Settings(select=self.selected if self.selected is not None else ["ALL"], keras_version=keras)
         if not settings.select:
             return
-        result = lint_text(self.filename, "".join(self.lines), run.enabled_rules(settings), keras, legacy)
+        text = "".join(self.lines)
+        result = lint_text(self.filename, text, run.enabled_rules(settings), keras, legacy)
+        # The file is its own project here: flake8 hands its plugins one file at a time.
+        result.summary = modulefacts.summarize(self.filename, text)
         for f in run.settle([result], settings).findings:
             # flake8 wants 0-based columns and adds one when it prints; ours are 1-based.
             yield f.line, max(f.col - 1, 0), f"{f.code} {f.message}", type(self)

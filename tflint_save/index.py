@@ -1,24 +1,20 @@
-"""The project index: custom Keras classes and functions across every linted file.
+"""The project index: custom Keras classes and functions across every project file.
 
-While each file is walked, ``Collector`` (a shared analysis the engine runs on every file) notes its classes (bases, decorators, methods),
-its module-level functions, ``get_custom_objects()`` registrations, and functions handed
-to Keras as losses, metrics or activations.  Once every file is done, ``ProjectIndex``
-answers what a class is (a Layer through two project base classes in other files...) and
-what the project would need to register before ``load_model`` can work.
+Its facts come from the summaries (``modulefacts.Summary``) of every project file, linted or only
+read for the program model: classes (bases, decorators, methods), module-level functions,
+``get_custom_objects()`` registrations, and functions handed to Keras as losses, metrics or
+activations.  ``ProjectIndex`` answers what a class is (a Layer through two project base classes
+in other files...), where it is registered, and whether it reaches a save in some program (see
+``programs``); the deferred findings of the linted files carry what the rules noted per class.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-import libcst as cst
-
-from tflint_save import nodes
-from tflint_save.analysis import Analysis
 from tflint_save.findings import ClassInfo, Facts, FileResult
-
-REGISTER = "keras.saving.register_keras_serializable"
-GET_CUSTOM_OBJECTS = "keras.saving.get_custom_objects"
+from tflint_save.programs import ProgramModel
+from tflint_save.modulefacts import Summary
 
 # What subclassing a Keras name makes a class.
 _FAMILY_KIND = {
@@ -33,167 +29,48 @@ _FAMILY_KIND = {
 SERIALIZED_KINDS = ("layer", "model", "loss", "metric")
 
 
-def _is_register(ctx, node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Call):
-        node = node.func
-    return REGISTER in ctx.names(node)
-
-
-class Collector(Analysis):
-    """Gathers one file's contribution to the index during the walk."""
-
-    def __init__(self, ctx) -> None:
-        super().__init__(ctx)
-        self.classes: List[ClassInfo] = []
-        self.functions: List[Tuple[str, bool]] = []
-        self.registered: List[str] = []
-        self.uses: List[Tuple[str, str]] = []
-        self.registering: Set[str] = set()
-        self.called: Set[str] = set()
-        self.def_calls: Dict[str, Set[str]] = {}
-        self._local: Set[str] = set()
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        ctx = self.ctx
-        module = tuple(ctx.resolver.module_parts)
-        bases = []
-        for arg in node.bases:
-            if arg.keyword is not None or arg.star:
-                continue
-            candidates = ctx.names(arg.value)
-            if not candidates and isinstance(arg.value, cst.Name):
-                candidates = frozenset({".".join(module + (arg.value.value,))})
-            if candidates:
-                bases.append(tuple(sorted(candidates)))
-        methods = tuple(nodes.methods(node))
-        registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
-        decorators = tuple(sorted({n for n in (_called_name(d.decorator) for d in node.decorators) if n}))
-        self.classes.append(
-            ClassInfo(ctx.path, module, node.name.value, tuple(bases), registered, methods, 0, decorators)
-        )
-        self._local.add(node.name.value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        ctx = self.ctx
-        if len(ctx.resolver.scopes) == 1:  # module-level functions only
-            registered = any(_is_register(ctx, d.decorator) for d in node.decorators)
-            self.functions.append((node.name.value, registered))
-
-    def leave_Call(self, node: cst.Call) -> None:
-        ctx = self.ctx
-        func = node.func
-        names = ctx.names(func)
-        name = _called_name(func)
-        if name and not ctx.classes:
-            # Sub-layers built inside another class are rebuilt by its constructor on load;
-            # only what model-building code instantiates is looked up by name.
-            self.called.add(name)
-        if ctx.functions or ctx.classes:
-            # Project decorators that register what they wrap, directly or through a helper
-            # (keras_hub_export -> maybe_register_serializable -> register_keras_serializable).
-            outer = _outermost(ctx).name.value
-            if REGISTER in names:
-                self.registering.add(outer)
-            elif name:
-                self.def_calls.setdefault(outer, set()).add(name)
-        if isinstance(func, cst.Attribute):
-            method = func.attr.value
-            if method == "compile":
-                self._compile_uses(node)
-            elif method == "update" and isinstance(func.value, cst.Call):
-                if GET_CUSTOM_OBJECTS in ctx.names(func.value.func):
-                    for arg in node.args:
-                        self._registered_dict(arg.value)
-        if isinstance(func, cst.Call) and _is_register(ctx, func):
-            for arg in node.args:  # register_keras_serializable()(MyLayer)
-                if isinstance(arg.value, cst.Name):
-                    self.registered.append(arg.value.value)
-        for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value == "activation" and isinstance(arg.value, cst.Name):
-                if not ctx.names(arg.value):
-                    self.uses.append((arg.value.value, "activation"))
-        stack = ctx.stack  # the call's ancestors (it has left the stack)
-        if len(stack) >= 2 and GET_CUSTOM_OBJECTS in names:
-            # get_custom_objects()["MyLayer"] = MyLayer
-            subscript, assign_target = stack[-1], stack[-2]
-            if isinstance(subscript, cst.Subscript) and isinstance(assign_target, cst.AssignTarget):
-                statement = stack[-3] if len(stack) >= 3 else None
-                if isinstance(statement, cst.Assign) and isinstance(statement.value, cst.Name):
-                    self.registered.append(statement.value.value)
-
-    def _registered_dict(self, value: cst.BaseExpression) -> None:
-        if isinstance(value, cst.Dict):
-            for element in value.elements:
-                if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name):
-                    self.registered.append(element.value.value)
-
-    def _compile_uses(self, node: cst.Call) -> None:
-        for arg in node.args:
-            if arg.keyword is None:
-                continue
-            role = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}.get(arg.keyword.value)
-            if role:
-                for name in names_in(arg.value):
-                    self.uses.append((name, role))
-
-    def finish(self) -> None:
-        result: FileResult = self.ctx.result
-        result.classes = self.classes
-        result.functions = self.functions
-        result.registered_names = self.registered
-        result.custom_functions = self.uses
-        result.registering = sorted(self.registering)
-        result.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
-        result.called = sorted(self.called)
-
-
-def _called_name(node: cst.BaseExpression) -> Optional[str]:
-    """``@export("x")`` or ``@pkg.export`` -> 'export'."""
-    return nodes.last_name(node.func if isinstance(node, cst.Call) else node)
-
-
-def _outermost(ctx) -> cst.CSTNode:
-    """The module-level function or class the walk is inside (asked only inside one: the engine
-    puts a def on the stack before it enters its body)."""
-    return next(node for node in ctx.stack if isinstance(node, (cst.FunctionDef, cst.ClassDef)))
-
-
-def names_in(value: cst.BaseExpression) -> Iterable[str]:
-    if isinstance(value, cst.Name):
-        yield value.value
-    elif isinstance(value, (cst.List, cst.Tuple)):
-        for element in value.elements:
-            yield from names_in(element.value)
-    elif isinstance(value, cst.Dict):
-        for element in value.elements:
-            if isinstance(element, cst.DictElement):
-                yield from names_in(element.value)
-
-
 class ProjectIndex:
     """Answers questions about the project's own Keras classes and functions."""
 
-    def __init__(self, results: Sequence[FileResult]):
+    def __init__(self, results: Sequence[FileResult], summaries: Optional[Sequence[Summary]] = None,
+                 custom_classes: Callable[[str], str] = lambda path: "saved"):
+        """``results``: the linted files' (their deferred findings); ``summaries``: every project
+        file's (default: the linted files' own); ``custom_classes``: the custom-classes setting of
+        a file (each file's closest configuration decides for the classes it defines)."""
+        if summaries is None:
+            summaries = [r.summary for r in results if r.summary is not None]
+        self._summaries = summaries
+        self._programs: Optional[ProgramModel] = None
+        self.custom_classes = custom_classes
         self.classes: Dict[str, ClassInfo] = {}
         self.by_name: Dict[str, List[ClassInfo]] = {}
         self.registered_names: Set[str] = set()
+        # Where each name is registered by get_custom_objects() or register_keras_serializable()(X).
+        self.registered_where: Dict[str, Set[str]] = {}
         self.functions: Dict[str, List[bool]] = {}
+        self.function_paths: Dict[str, List[Tuple[str, bool]]] = {}
         self.uses: Set[Tuple[str, str]] = set()
         self.registering: Set[str] = set()
         self.called: Set[str] = set()
+        self.callers: Dict[str, Set[str]] = {}  # simple name -> modules calling it (anywhere)
         def_calls: Dict[str, Set[str]] = {}
-        for result in results:
-            self.registering.update(result.registering)
-            self.called.update(result.called)
-            for name, calls in result.def_calls.items():
+        for summary in summaries:
+            self.registering.update(summary.registering)
+            self.called.update(summary.called)
+            for name in summary.called_anywhere:
+                self.callers.setdefault(name, set()).add(summary.path)
+            for name, calls in summary.def_calls.items():
                 def_calls.setdefault(name, set()).update(calls)
-            for info in result.classes:
+            for info in summary.classes:
                 self.classes[info.key] = info
                 self.by_name.setdefault(info.name, []).append(info)
-            self.registered_names.update(result.registered_names)
-            for name, registered in result.functions:
+            self.registered_names.update(summary.registered_names)
+            for name in summary.registered_names:
+                self.registered_where.setdefault(name, set()).add(summary.path)
+            for name, registered in summary.functions:
                 self.functions.setdefault(name, []).append(registered)
-            self.uses.update(result.custom_functions)
+                self.function_paths.setdefault(name, []).append((summary.path, registered))
+            self.uses.update(summary.uses)
         self._kinds: Dict[str, Set[str]] = {}
         # Deferred findings by (code, class key): what a rule noted about a class in its own file.
         self._deferred: Dict[Tuple[str, str], List[Facts]] = {}
@@ -210,6 +87,8 @@ class ProjectIndex:
                 if name not in self.registering and not calls.isdisjoint(self.registering):
                     self.registering.add(name)
                     changed = True
+        self._children: Optional[Dict[str, List[ClassInfo]]] = None
+        self._reach: Dict[str, Dict[str, Set[str]]] = {}
 
     def lookup(self, reference: str) -> List[ClassInfo]:
         """Project classes a base-class reference may mean: by module suffix, else by name."""
@@ -291,6 +170,139 @@ class ProjectIndex:
                 if not any(self.functions[name]):
                     found.add((name, role))
         return sorted(found)
+
+    @property
+    def programs(self) -> ProgramModel:
+        """The program model, built when a rule first asks (a run whose files save, load and
+        define nothing never needs one)."""
+        if self._programs is None:
+            self._programs = ProgramModel(self._summaries)
+        return self._programs
+
+    # -- registration and reachability (per program) ---------------------------------------
+    def registered_in(self, info: ClassInfo) -> Set[str]:
+        """The modules whose import registers the class (empty: nothing registers it)."""
+        found = set(self.registered_where.get(info.name, ()))
+        if info.registered or any(d in self.registering for d in info.decorators):
+            found.add(info.path)
+        return found
+
+    def function_registered_in(self, name: str, path: str) -> Set[str]:
+        found = set(self.registered_where.get(name, ()))
+        if any(registered for where, registered in self.function_paths.get(name, ()) if where == path):
+            found.add(path)
+        return found
+
+    def saved_objects(self, path: str, receiver: str = "") -> Dict[str, Set[str]]:
+        """The project's Keras objects a model saved in module ``path`` may hold, by role
+        ('class' -> class keys, 'loss'/'metric'/'activation' -> 'path:name' of functions).
+
+        With the saved variable known (``receiver``, "<scope>:<name>"): what builds it, through the
+        variables it is built from and the project functions it calls (a factory in another module);
+        else what the module and the modules it imports instantiate or hand to Keras."""
+        cache_key = path + "\0" + receiver
+        found = self._reach.get(cache_key)
+        if found is not None:
+            return found
+        modules = self.programs.closure(path)
+        summary = self.programs.summaries[self.programs.norm(path)]
+        found = {"class": set(), "loss": set(), "metric": set(), "activation": set()}
+        if receiver in summary.assigned:
+            calls, reads = self._builders(summary, receiver)
+            uses = {(n, role) for m in modules for n, role in self.programs.summaries[m].uses if n in reads}
+            factories = [calls_name for calls_name in sorted(calls) if calls_name in self.function_paths]
+            seen = set()
+            while factories:  # what project functions called to build it call and hand to Keras
+                name = factories.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
+                for where, _ in self.function_paths.get(name, ()):
+                    module = self.programs.norm(where)
+                    if module in modules:
+                        inner = self.programs.summaries[module]
+                        more = set(inner.def_calls.get(name, ()))
+                        calls |= more
+                        uses |= set(inner.def_uses.get(name, ()))
+                        factories += [n for n in more if n in self.function_paths]
+        else:
+            calls = {n for m in modules for n in self.programs.summaries[m].called}
+            uses = {u for m in modules for u in self.programs.summaries[m].uses}
+        for name in calls:
+            for info in self.by_name.get(name, ()):
+                if self._norm(info.path) in modules and self.kinds(info) & set(SERIALIZED_KINDS):
+                    found["class"].add(info.key)
+        for name, role in uses:
+            for where, _ in self.function_paths.get(name, ()):
+                if self._norm(where) in modules:
+                    found[role].add(f"{where}:{name}")
+        self._reach[cache_key] = found
+        return found
+
+    @staticmethod
+    def _builders(summary: Summary, variable: str) -> Tuple[Set[str], Set[str]]:
+        """The names called and read to build a variable, following the variables of its scope
+        it is built from (``x = Scale()(inputs)``, ``model = keras.Model(inputs, x)``)."""
+        scope = variable.split(":", 1)[0]
+        calls: Set[str] = set()
+        reads: Set[str] = set()
+        todo, seen = [variable], {variable}
+        while todo:
+            built = summary.assigned.get(todo.pop())
+            if not built:
+                continue
+            calls.update(built[0])
+            for name in built[1]:
+                reads.add(name)
+                other = f"{scope}:{name}"
+                if other not in seen and other in summary.assigned:
+                    seen.add(other)
+                    todo.append(other)
+        return calls, reads
+
+    def descendants(self, info: ClassInfo) -> List[ClassInfo]:
+        if self._children is None:
+            self._children = {}
+            for cls in self.classes.values():
+                for candidates in cls.bases:
+                    for base in candidates:
+                        if not base.startswith("keras."):
+                            for parent in self.lookup(base):
+                                if parent.key != cls.key:
+                                    self._children.setdefault(parent.key, []).append(cls)
+        seen, todo, order = {info.key}, [info], []
+        while todo:
+            for child in self._children.get(todo.pop().key, ()):
+                if child.key not in seen:
+                    seen.add(child.key)
+                    order.append(child)
+                    todo.append(child)
+        return order
+
+    def reached(self, info: ClassInfo) -> bool:
+        """The class rules' question: can a failure of this class's config ever happen?  Yes when
+        the class (or a subclass) is built in a program that saves or serializes a model, or when it
+        is public API of a library module; ``custom-classes = "all"`` asks for every class."""
+        if self.custom_classes(info.path) == "all":
+            return True
+        programs = self.programs
+        if not info.name.startswith("_") and programs.is_library_api(info.path):
+            return True
+        saving = programs.saving_modules()
+        for cls in [info] + self.descendants(info):
+            defined = programs.norm(cls.path)
+            for module in self.callers.get(cls.name, ()):
+                if defined not in programs.closure(module):
+                    continue  # another class of the same name (another notebook's, say)
+                if any(p.modules & saving for p in programs.programs_of(module)):
+                    return True
+        return False
+
+    @staticmethod
+    def _norm(path: str) -> str:
+        import os
+
+        return os.path.normcase(os.path.abspath(path))
 
     def find(self, key: str) -> Optional[ClassInfo]:
         return self.classes.get(key)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
-from tflint_save import ipysyntax, safeparse
+from tflint_save import ipysyntax, modulefacts, safeparse
 from tflint_save.catalog import PARSE_ERROR
 from tflint_save.engine import Rule, lint_text, parse_error
 from tflint_save.findings import FileResult, Finding
@@ -220,8 +220,9 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
     problems = [Finding(path, p.line, p.col, PARSE_ERROR, f"could not read notebook: {p.message}", cell=p.cell)
                 for p in notebook.problems]
     if not notebook.python:
-        return FileResult(path, findings=problems)
+        return FileResult(path, findings=problems, summary=summarize(path, notebook))
     result = _lint_cells(path, notebook, rules, keras, legacy, limits) if notebook.text else FileResult(path)
+    result.summary = summarize(path, notebook)
     result.findings[:0] = problems
     for module in written_modules(path, notebook):
         found = lint_text(module.path, module.text, rules, keras, legacy, limits)
@@ -230,6 +231,7 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
             pending.finding = replace(place(module, pending.finding), path=path)
             result.pending.append(pending)
         found.findings, found.pending = [], []
+        found.summary = modulefacts.summarize(module.path, module.text)
         result.modules.append(found)
         if found.error:
             result.error = found.error
@@ -259,6 +261,25 @@ def _lint_cells(path: str, notebook: Notebook, rules: Sequence[Type[Rule]], kera
     result.findings += broken.values()
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def summarize(path: str, notebook: Notebook) -> modulefacts.Summary:
+    """The program model's summary of a notebook: its own program, its sites placed in their
+    cells as findings are, and open when a cell runs other code (``%run``, ``exec``...).  A
+    ``%%writefile x.py`` cell runs nothing: the module it writes has a summary of its own
+    (``lint`` gives it to the module's result)."""
+    if not notebook.python:
+        return modulefacts.Summary(path, notebook=True)
+    found = modulefacts.summarize(path, notebook.text, notebook=True)
+    runs_other_code = ("%run", "%load")
+    found.dynamic = found.dynamic or any(
+        line.lstrip().startswith(runs_other_code) for lines in notebook.cells.values() for line in lines)
+    placed = []
+    for site in found.sites:
+        cell, line, _ = notebook.locate(site.line, 1)
+        placed.append(replace(site, line=line, cell=cell or 0))
+    found.sites = placed
+    return found
 
 
 def _unparsable_cells(path: str, notebook: Notebook) -> Dict[int, Finding]:

@@ -1,8 +1,9 @@
 """Where a file's project is: the directories above it, up to the repository's top.
 
 Shared by what is decided per project rather than per run (the Keras version from the
-declared dependencies, kerasversion.Plan).  The search stops at the repository's top, the
-directory holding ``.git`` (or ``.hg``, ``.svn``): files above a checkout are not its project's.
+declared dependencies, kerasversion.Plan; the program model's root, programs.find_root).
+The search stops at the repository's top, the directory holding ``.git`` (or ``.hg``,
+``.svn``): files above a checkout are not its project's.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ import functools
 import os
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Sequence, Type
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Type
 
-from tflint_save import isolate, kerasversion, noqa, source
+from tflint_save import isolate, kerasversion, modulefacts, noqa, programs, source
 from tflint_save.cache import FileCache
 from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
@@ -24,6 +24,7 @@ from tflint_save.config import Settings
 from tflint_save.engine import Rule, lint_text
 from tflint_save.findings import NO_FACTS, FileResult, Finding, Resolved
 from tflint_save.index import ProjectIndex
+from tflint_save.modulefacts import Summary
 from tflint_save.safeparse import Limits, Risky
 
 
@@ -43,6 +44,9 @@ class Report:
     internal_error: bool = False
     project: Optional[ProjectIndex] = None  # for --verify: the user's classes across files
     results: List[FileResult] = field(default_factory=list)  # for --fix: every file's, in order
+    # The rest of the project, as settle() read it (for --fix to settle again the same way).
+    others: List[Summary] = field(default_factory=list)
+    support: List[FileResult] = field(default_factory=list)
 
 
 def lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text: Optional[str] = None,
@@ -97,15 +101,26 @@ def _lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text:
     if noqa.mentions(text):
         result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
                                f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
+    result.summary = modulefacts.summarize(path, text)
     return result
 
 
-def settle(results: Sequence[FileResult], settings: Settings) -> Report:
-    """Decide deferred findings with the project index, apply selection, sort."""
+def settle(results: Sequence[FileResult], settings: Settings, others: Sequence[Summary] = (),
+           support: Sequence[FileResult] = ()) -> Report:
+    """Decide deferred findings with the project index, apply selection, sort.
+
+    ``others``: the summaries of the project files that were not linted (the program model reads
+    them); ``support``: results of unlinted files whose classes the linted ones derive from (what the
+    class rules noted there serves their subclasses; their own findings are not reported)."""
     # A notebook's %%writefile modules are files of the project too.
-    project = ProjectIndex([r for result in results for r in (result, *result.modules)])
+    linted = [r for result in list(results) + list(support) for r in (result, *result.modules)]
+    summaries = [r.summary for r in linted if r.summary is not None]
+    seen = {os.path.normcase(os.path.abspath(s.path)) for s in summaries}
+    summaries += [s for s in others if os.path.normcase(os.path.abspath(s.path)) not in seen]
+    project = ProjectIndex(linted, summaries, lambda path: settings.for_path(path).custom_classes)
     by_code = rules_by_code()
-    report = Report(files=len(results), project=project, results=list(results))
+    report = Report(files=len(results), project=project, results=list(results), others=list(others),
+                    support=list(support))
     for result in results:
         if result.error:
             report.internal_error = True
@@ -142,7 +157,117 @@ def enabled_rules(settings: Settings) -> List[Type[Rule]]:
 
 def lint_paths(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,
                stdin_name: str = "-", jobs: int = 1, cache: Optional[FileCache] = None) -> Report:
-    return settle(lint_results(files, settings, stdin_text, stdin_name, jobs, cache), settings)
+    results = lint_results(files, settings, stdin_text, stdin_name, jobs, cache)
+    others, support = project_context(files, results, settings, cache, jobs)
+    return settle(results, settings, others, support)
+
+
+def project_context(files: Sequence[str], results: Sequence[FileResult], settings: Settings,
+                    cache: Optional[FileCache] = None, jobs: int = 1) -> Tuple[List[Summary], List[FileResult]]:
+    """What the rest of the project tells about the linted files: the summaries of every other
+    file under the project root (``programs.find_root``), and the results of those holding base
+    classes of the linted ones.  Read cheaply: from the cache, else with ``ast`` only."""
+    from tflint_save import discovery
+
+    root = programs.find_root([f for f in files if f != "-"], settings.config_file)
+    if root is None:
+        return [], []
+    linted = {os.path.normcase(os.path.abspath(r.path)) for r in results}
+    # Each directory's own configuration decides what is excluded there, as for the linted files.
+    universe, _ = discovery.discover([root], settings.exclusions(), root=root, settings=settings)
+    rest = [p for p in universe if os.path.normcase(os.path.abspath(p)) not in linted]
+    if not rest:
+        return [], []
+    others = read_summaries(rest, cache, jobs, settings)
+    support = _support(results, others, settings, cache)
+    return others, support
+
+
+def read_summaries(paths: Sequence[str], cache: Optional[FileCache], jobs: int, settings: Settings) -> List[Summary]:
+    """The summaries of ``paths``: from the cache, the rest read with ``ast`` in up to ``jobs``
+    worker processes (a cold pre-commit run reads the whole project)."""
+    found: List[Optional[Summary]] = [None] * len(paths)
+    keys: List[Optional[str]] = [None] * len(paths)
+    todo = []
+    for i, path in enumerate(paths):
+        if cache is not None:
+            keys[i] = _summary_key(cache, path)
+            entry = cache.get(keys[i]) if keys[i] is not None else None
+            if entry is not None and entry.summary is not None:
+                found[i] = entry.summary
+                continue
+        todo.append(i)
+    workers = workers_for(len(todo), jobs)
+    done = _summaries_in_pool([paths[i] for i in todo], workers) if workers else None
+    if done is None:
+        done = [read_summary(paths[i]) for i in todo]
+    for i, result in zip(todo, done):
+        found[i] = result
+        if cache is not None and keys[i] is not None:
+            cache.put(keys[i], FileResult(paths[i], summary=result))
+    return found  # type: ignore[return-value]
+
+
+def _summaries_in_pool(paths: Sequence[str], workers: int) -> Optional[List[Summary]]:
+    """Summaries from ``workers`` processes, or None when a pool cannot be used here.  CPython's
+    ``ast`` cannot crash a worker the way libcst can, so a plain pool does (see isolate)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunk = max(1, min(64, len(paths) // (workers * 8)))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+            return list(pool.map(read_summary, paths, chunksize=chunk))
+    except (BrokenProcessPool, OSError, NotImplementedError, ImportError):
+        return None  # read them in this process
+
+
+def read_summary(path: str) -> Summary:
+    """A file's summary for the program model, read with ``ast``.  A file that cannot be read is
+    open (it may import anything): no finding rests on it."""
+    try:
+        if path.endswith(".ipynb"):
+            from tflint_save import notebook
+
+            return notebook.summarize(path, notebook.parse(notebook.read(path)))
+        _, text = source.read(path)
+        return modulefacts.summarize(path, text)
+    except Exception:  # unreadable, undecodable, not a notebook: the linted files' business, not ours
+        return Summary(path, dynamic=True)
+
+
+def _summary_key(cache: FileCache, path: str) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            return cache.key("summary\0" + path, handle.read())
+    except OSError:
+        return None
+
+
+def _support(results: Sequence[FileResult], others: Sequence[Summary], settings: Settings,
+             cache: Optional[FileCache] = None) -> List[FileResult]:
+    """Lint (findings dropped) the unlinted files that define project base classes of the linted
+    files' classes, or classes the linted files save: what the class rules noted about a base
+    class decides its subclasses, and must not depend on which files were passed."""
+    summaries = [r.summary for r in results if r.summary is not None] + list(others)
+    project = ProjectIndex([], summaries)
+    linted = {os.path.normcase(os.path.abspath(r.path)) for r in results}
+    wanted: Set[str] = set()
+    for result in results:
+        if result.summary is None:
+            continue
+        infos = list(result.summary.classes)
+        for pending in result.pending:
+            for ref in getattr(pending.data, "refs", ()):
+                infos.extend(project.lookup(ref))
+        for info in infos:
+            for cls in [info] + project.ancestors(info):
+                path = os.path.normcase(os.path.abspath(cls.path))
+                if path not in linted:
+                    wanted.add(cls.path)
+    if not wanted:
+        return []
+    return lint_results(sorted(wanted), settings, cache=cache)
 
 
 def lint_results(files: Sequence[str], settings: Settings, stdin_text: Optional[str] = None,

@@ -513,9 +513,15 @@ class FileClasses(Analysis):
 
 # -- what the project knows about a class --------------------------------------------------
 
-def custom_class(pending: Pending, project: ProjectIndex, kinds=("layer", "model")) -> Optional[ClassInfo]:
+def custom_class(pending: Pending, project: ProjectIndex, kinds=("layer", "model"), reached: bool = True
+                 ) -> Optional[ClassInfo]:
+    """The class a deferred finding is about, when it is a custom Keras class of ``kinds`` and (for
+    the config rules, ``reached``) a failure of its config can happen: the class reaches a save or
+    serialization in some program, or is public API of a library (see ProjectIndex.reached)."""
     info = project.find(getattr(pending.data, "key", ""))
     if info is None or not project.kinds(info) & set(kinds):
+        return None
+    if reached and not project.reached(info):
         return None
     return info
 

@@ -124,6 +124,12 @@ class TFS301(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        verdict = cls.verdict(pending, project)
+        return verdict[1] if verdict else None
+
+    @classmethod
+    def verdict(cls, pending: Pending, project: ProjectIndex) -> Optional[Tuple[bool, str]]:
+        """(the save itself fails, the message), or None when there is nothing to report."""
         info = custom_class(pending, project)
         data = pending.data
         if info is None or project.defines(info, "get_config") or not data.has_init:
@@ -148,26 +154,29 @@ class TFS301(ClassRule):
                 why = f"its argument {bad[0]}" if bad else (
                     f"__init__ requires {_quoted(required)} and Keras 3 builds a subclassed Model's automatic "
                     f"config from the defaults only")
-                return (f"{name} is a subclassed Model without get_config(): {why}, so get_config() and "
-                        f"model.save() raise NotImplementedError ('Object {name} was created by passing "
-                        f"non-serializable argument values in __init__()'); {fix}")
+                return True, (f"{name} is a subclassed Model without get_config(): {why}, so get_config() and "
+                              f"model.save() raise NotImplementedError ('Object {name} was created by passing "
+                              f"non-serializable argument values in __init__()'); {fix}")
             if not params:
                 return None
             names = _quoted([p.name for p in params])
-            return (f"{name} is a subclassed Model without get_config(): Keras 3 records its __init__ defaults, not "
-                    f"the values passed, so a model built with other values of {names} reloads with the defaults: "
-                    f"its weights no longer fit ('ValueError: A total of N objects could not be loaded') or it "
-                    f"silently computes something else; add a get_config() that returns {names}")
+            return False, (
+                f"{name} is a subclassed Model without get_config(): Keras 3 records its __init__ defaults, not "
+                f"the values passed, so a model built with other values of {names} reloads with the defaults: "
+                f"its weights no longer fit ('ValueError: A total of N objects could not be loaded') or it "
+                f"silently computes something else; add a get_config() that returns {names}")
         if not bad:
             return None
         if MODEL in bases:
-            return (f"{name} has no get_config() and its __init__ argument {bad[0]}, which Keras 2 cannot record: "
-                    f"get_config() logs 'Model's __init__() arguments contain non-serializable objects... Defaulting "
-                    f"to empty config', so the saved model does not reload with its arguments; {fix}")
-        return (f"{name} has no get_config() and its __init__ argument {bad[0]}, which Keras cannot record (only "
-                f"plain str/int/float/bool/None values): get_config() and model.save() raise NotImplementedError "
-                f"('{'Object' if keras == 3 else 'Layer'} {name} was created by passing non-serializable argument "
-                f"values in __init__()'); {fix}")
+            return False, (
+                f"{name} has no get_config() and its __init__ argument {bad[0]}, which Keras 2 cannot record: "
+                f"get_config() logs 'Model's __init__() arguments contain non-serializable objects... Defaulting "
+                f"to empty config', so the saved model does not reload with its arguments; {fix}")
+        return True, (
+            f"{name} has no get_config() and its __init__ argument {bad[0]}, which Keras cannot record (only "
+            f"plain str/int/float/bool/None values): get_config() and model.save() raise NotImplementedError "
+            f"('{'Object' if keras == 3 else 'Layer'} {name} was created by passing non-serializable argument "
+            f"values in __init__()'); {fix}")
 
     @staticmethod
     def fix(tree: Tree, f: Finding) -> Optional[Fix]:
@@ -221,7 +230,10 @@ class TFS302(ClassRule):
                 return None
             keys |= above
             passed = set(data.super_names)
-        missing = [p for p in data.params if p.name not in keys | passed and p.name not in BASE_KEYS]
+        # 'weights' (the Keras 2 initial weights) is never part of a config, Keras's own layers leave it
+        # out: the saved weights are loaded over whatever the constructor starts from.
+        missing = [p for p in data.params
+                   if p.name not in keys | passed and p.name not in BASE_KEYS + ("weights",)]
         if not missing:
             return None
         names = _quoted([p.name for p in missing])
@@ -354,6 +366,11 @@ class TFS304(ClassRule):
         data = pending.data
         if info is None or not data.has_init or project.defines(info, "from_config"):
             return None  # a custom from_config() decides what reaches __init__
+        noted = noted_facts(project, TFS301.code, info.key)
+        if noted is not None:
+            verdict = TFS301.verdict(Pending(TFS301.code, replace(pending.finding, data=noted)), project)
+            if verdict and verdict[0]:
+                return None  # the save already fails (TFS301): the load error is never reached
         name = data.class_
         if data.kwargs:
             if not data.kwargs_dropped:
@@ -475,7 +492,8 @@ class TFS305(ClassRule):
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
-        info = custom_class(pending, project, ("layer", "model", "metric"))
+        # Not gated on saves: an untracked variable is not trained by fit() either.
+        info = custom_class(pending, project, ("layer", "model", "metric"), reached=False)
         if info is None:
             return None
         data = pending.data

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.checks.common import MODEL_EXTENSIONS, is_load_model, writes_orbax
 from tflint_save.engine import Rule
-from tflint_save.findings import Decision, Facts, Pending, Resolved, many, optional
-from tflint_save.index import ProjectIndex, names_in as index_names
+from tflint_save.findings import Decision, Facts, Pending, Resolved, optional
+from tflint_save.index import ProjectIndex
+from tflint_save.programs import config_format
 
 SCOPES = ("keras.saving.custom_object_scope",)
 
@@ -30,11 +32,11 @@ class CustomObject(Facts):
 
 @dataclass(frozen=True, eq=False)
 class ModelLoad(Facts):
-    """TFS201: a load_model() without custom_objects."""
+    """TFS201 and TFS205: a load_model() without custom_objects."""
 
     compile: bool = True
-    built_here: Tuple[str, ...] = many()  # what the module builds itself: the model it loads holds these
-    used_here: Tuple[str, ...] = many()  # names it hands to compile(loss=, metrics=) or activation=
+    keras: int = 3
+    h5: bool = False  # the path ends in .h5/.hdf5 (the error Keras prints differs)
     objects: Optional[Tuple[CustomObject, ...]] = field(default=None, metadata={"optional": True, "of": CustomObject})
     register: str = ""  # how this file spells register_keras_serializable (see register_spelling)
 
@@ -58,7 +60,10 @@ def _in_custom_object_scope(ctx) -> bool:
         if isinstance(node, cst.With):
             for item in node.items:
                 call = item.item
-                if isinstance(call, cst.Call) and any(s in ctx.names(call.func) for s in SCOPES):
+                if isinstance(call, cst.Call) and (any(s in ctx.names(call.func) for s in SCOPES) or (
+                        nodes.method_name(call) or "").lower().endswith("scope")):
+                    # Libraries' own scopes register their objects too (tfmot's prune_scope(),
+                    # quantize_scope(), cluster_scope()).
                     return True
     return False
 
@@ -90,77 +95,150 @@ def register_spelling(ctx) -> str:
     return "keras.saving.register_keras_serializable" if ctx.keras == 3 else "tf.keras.utils.register_keras_serializable"
 
 
+@dataclass(frozen=True)
+class Unregistered:
+    """A custom object a linked save may put in the loaded model, that nothing registers."""
+
+    name: str
+    kind: str  # a class's Keras kind (layer, model...) or "function <role>"
+    path: str  # the module defining it
+
+
+@dataclass(frozen=True)
+class RegisteredElsewhere:
+    """A custom object registered only in a module the loading program never imports."""
+
+    name: str
+    kind: str
+    registering: str  # the module whose import registers it
+    entry: str  # the loading program's entry point
+
+
+@dataclass(frozen=True)
+class LoadFacts:
+    """What a load_model() call may meet, by the program model (computed by resolve, not kept)."""
+
+    unregistered: Tuple[Unregistered, ...]
+    elsewhere: Tuple[RegisteredElsewhere, ...]
+
+
+def load_facts(pending: Pending, project: ProjectIndex) -> Optional[LoadFacts]:
+    """None when the load is not in the model (unknown never creates a finding)."""
+    finding = pending.finding
+    load: ModelLoad = pending.data
+    programs = project.programs
+    site = programs.load_at(finding.path, finding.line, finding.cell)
+    if site is None or site.custom_objects:
+        return None
+    kinds = ("layer", "model", "loss", "metric") if load.compile else ("layer", "model")
+    roles = ("loss", "metric", "activation") if load.compile else ("activation",)
+    objects: Dict[Tuple[str, str, str], Set[str]] = {}  # (name, kind, path) -> where it is registered
+    for where, save in programs.linked_saves(finding.path, site):
+        if load.keras == 2 and not config_format(programs.key(where, save)):
+            continue  # Keras 2 revives a SavedModel directory without the Python classes
+        reached = project.saved_objects(where, save.receiver)
+        for key in sorted(reached["class"]):
+            info = project.find(key)
+            kind = next((k for k in kinds if info is not None and k in project.kinds(info)), None)
+            if kind is not None:
+                objects[(info.name, kind, info.path)] = project.registered_in(info)
+        for role in roles:
+            for ref in sorted(reached[role]):
+                path, _, name = ref.rpartition(":")
+                objects[(name, "function " + role, path)] = project.function_registered_in(name, path)
+    unregistered, elsewhere = [], []
+    programs_here = programs.programs_of(finding.path)
+    for (name, kind, path), registered in sorted(objects.items()):
+        if not registered:
+            unregistered.append(Unregistered(name, kind, path))
+            continue
+        modules = {programs.norm(r) for r in registered}
+        for program in programs_here:
+            if not program.open and not modules & program.modules:
+                elsewhere.append(RegisteredElsewhere(name, kind, sorted(registered)[0], program.entry))
+                break
+    return LoadFacts(tuple(unregistered), tuple(elsewhere))
+
+
 class TFS201(Rule):
-    """load_model() while the project has custom Keras objects nobody registered."""
+    """load_model() of a model that holds custom Keras objects nobody registered."""
 
     code = "TFS201"
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        # (call, statement, compile, how this file spells register_keras_serializable)
-        self.loads: List[Tuple[cst.Call, Optional[cst.CSTNode], bool, str]] = []
-        # What this module builds itself: class references and names handed to compile/activation.
-        self.built: Set[str] = set()
-        self.used: Set[str] = set()
-
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if (nodes.method_name(node) or "")[:1].isupper():
-            self._built(node.func)
-        for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in ("loss", "metrics", "activation"):
-                self.used.update(index_names(arg.value))
         if not is_load_model(ctx, node):
             return
-        if nodes.has_keyword(node, "custom_objects") or _in_custom_object_scope(ctx):
+        if nodes.has_keyword(node, "custom_objects") or nodes.arg(node, 1, None) is not None:
+            return  # load_model(path, custom_objects): the second positional parameter
+        if _in_custom_object_scope(ctx):
             return
         path = nodes.arg(node, 0, "filepath")
         tail = nodes.path_tail(path, ctx)
         if ctx.keras == 2 and tail is not None and not tail.endswith(MODEL_EXTENSIONS):
             return  # Keras 2 revives a SavedModel directory without the Python classes
         compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
-        self.loads.append((node, ctx.statement, compile_arg is not False, register_spelling(ctx)))
-
-    def _built(self, func: cst.BaseExpression) -> None:
-        names = self.ctx.names(func)
-        if names:
-            self.built.update(n for n in names if not n.startswith(("keras.", "tensorflow.")))
-        elif isinstance(func, cst.Name):
-            self.built.add(".".join(self.ctx.resolver.module_parts + [func.value]))
-
-    def finish(self) -> None:
-        built, used = tuple(sorted(self.built)), tuple(sorted(self.used))
-        for node, statement, compiled, register in self.loads:
-            self.ctx.defer(node, self.code, ModelLoad(compiled, built, used, register=register), statement=statement)
+        h5 = tail is not None and tail.lower().endswith((".h5", ".hdf5"))
+        ctx.defer(node, self.code, ModelLoad(compile_arg is not False, ctx.keras, h5, register=register_spelling(ctx)))
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
         load: ModelLoad = pending.data
-        compiled = load.compile
-        kinds = ("layer", "model", "loss", "metric") if compiled else ("layer", "model")
-        classes = [c for c in project.unregistered_classes() if project.kinds(c) & set(kinds)]
-        roles = ("loss", "metric", "activation") if compiled else ("activation",)
-        functions = project.unregistered_functions(roles)
-        # A module that builds the model it loads tells which custom objects that model holds.
-        built = {
-            c.key for ref in load.built_here for c in project.lookup(ref) if project.kinds(c)
-        }
-        if built:
-            classes = [c for c in classes if c.key in built]
-            used = set(load.used_here)
-            functions = [f for f in functions if f[0] in used]
-        missing = [c.name for c in classes] + [name for name, _ in functions]
-        if not missing:
+        facts = load_facts(pending, project)
+        if facts is None or not facts.unregistered:
             return None
         # For --verify: what to rebuild, save and load again.
         objects = tuple(
-            CustomObject(c.name, path=c.path, kind=next(k for k in kinds if k in project.kinds(c))) for c in classes
-        ) + tuple(CustomObject(name, role=role) for name, role in functions)
+            CustomObject(o.name, role=o.kind.split()[1]) if o.kind.startswith("function ") else
+            CustomObject(o.name, path=o.path, kind=o.kind)
+            for o in facts.unregistered
+        )
+        missing = [o.name for o in facts.unregistered]
         return Resolved(
             f"load_model() without custom_objects: {_names(missing)} not registered, so loading a model "
             f"that uses them fails (Keras cannot locate the class or function); pass custom_objects="
             f"{{...}} or decorate them with @{load.register or 'keras.saving.register_keras_serializable'}()",
             replace(load, objects=objects),
+        )
+
+
+class TFS205(Rule):
+    """load_model() in a program that never imports the module registering a custom object."""
+
+    code = "TFS205"
+    visit_Call = TFS201.visit_Call
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        load: ModelLoad = pending.data
+        facts = load_facts(pending, project)
+        if facts is None or not facts.elsewhere:
+            return None
+        first = facts.elsewhere[0]
+        name, registering, entry = first.name, first.registering, first.entry
+        module = os.path.splitext(os.path.basename(registering))[0]
+        if module == "__init__":
+            module = os.path.basename(os.path.dirname(registering))
+        others = sorted({o.name for o in facts.elsewhere[1:]} - {name})
+        also = f" (and {', '.join(others)})" if others else ""
+        function = first.kind.startswith("function ")
+        # What each version printed (docs/facts/tfs205_registration_not_imported.*.out).
+        if load.keras == 3 and load.h5:
+            error = "ValueError: Unknown layer" if not function else "Keras cannot find it by name"
+        elif load.keras == 3:
+            error = (f"TypeError: Could not locate {'function' if function else 'class'} "
+                     f"{'...' if function else repr(name)}. Make sure custom classes and functions are decorated "
+                     f"with @keras.saving.register_keras_serializable(). If they are already decorated, make sure "
+                     f"they are all imported so that the decorator is run before trying to load them.")
+        elif function:
+            error = "from .keras 'TypeError: Could not locate function', from .h5 'ValueError: Unknown loss function'"
+        else:
+            error = ("from .keras 'TypeError: The added layer must be an instance of class Layer', from .h5 "
+                     "'ValueError: Unknown layer'")
+        return (
+            f"load_model() without custom_objects: {name}{also} is registered in {os.path.basename(registering)}, "
+            f"which this program ({os.path.basename(entry)}) never imports, so the registration never runs and "
+            f"loading fails ({error}); import {module} before loading, or pass custom_objects={{...}}"
         )
 
 
@@ -304,4 +382,4 @@ class TFS204(Rule):
             )
 
 
-RULES = [TFS201, TFS202, TFS203, TFS204]
+RULES = [TFS201, TFS202, TFS203, TFS204, TFS205]

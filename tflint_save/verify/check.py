@@ -188,6 +188,14 @@ def _example(entry, side: str) -> Tuple[Optional[Dict[str, Any]], str, List[str]
     return table, chosen, names
 
 
+def _defining_file(example: str, names: List[str]) -> str:
+    """Of a multi-file example, the file that defines the named objects (as a real finding's
+    source comes from the module that defines them); a one-file example as it is."""
+    files = catalog.example_files(example) or {}
+    return next((text for text in files.values() if all(f"class {n}" in text or f"def {n}" in text for n in names)),
+                example)
+
+
 def example_facts(entry, side: str) -> Optional[Dict[str, Any]]:
     """The [verify] facts for the bad or good example, with ``source`` and ``keras_version``."""
     table, chosen, names = _example(entry, side)
@@ -196,7 +204,8 @@ def example_facts(entry, side: str) -> Optional[Dict[str, Any]]:
     facts = dict(table)
     if names:
         # As for a real finding: the definitions and their imports, never the example's script code.
-        extractor = Extractor(lambda _: chosen, None, ["<example>"])
+        defining = _defining_file(chosen, names)
+        extractor = Extractor(lambda _: defining, None, ["<example>"])
         facts["source"] = extractor.source([("<example>", n) for n in names])
     else:
         facts["source"] = chosen
@@ -213,6 +222,18 @@ def flags_bad_example(entry, keras: int) -> bool:
     if table is None:
         return True  # nothing to judge: the table row says the facts are missing
     settings = Settings(select=[entry.code], keras_version=keras)
+    files = catalog.example_files(chosen)
+    if files is not None:  # a project: its programs decide
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            paths = []
+            for name, text in files.items():
+                paths.append(os.path.join(folder, name))
+                with open(paths[-1], "w", encoding="utf-8") as out:
+                    out.write(text)
+            settings.config_file = os.path.join(folder, "pyproject.toml")
+            return any(f.code == entry.code for f in run.lint_paths(paths, settings).findings)
     result = run.lint_file("<example>.py", settings, run.enabled_rules(settings), text=chosen)
     return any(f.code == entry.code for f in run.settle([result], settings).findings)
 
