@@ -2,8 +2,10 @@
 
 Facts: ``layer`` (the source of the layer expression, ``keras.layers.Lambda(lambda t: ...)``),
 ``imports`` (the module's import statements) and, when the finding names a class, ``source``.
-The layer is put in a small Sequential model, saved as ``.keras`` in workdir and loaded with
-the default safe mode; the predictions of the reloaded model are compared.
+``how`` says how the code brings the model back: ``save`` (the default: saved as ``.keras`` in
+workdir and loaded with the default safe mode), ``model_from_json``, ``from_config`` or
+``clone_model`` (the model is rebuilt that way, in safe mode). The layer is put in a small
+Sequential model; the predictions of the rebuilt model are compared.
 """
 
 import ast
@@ -49,19 +51,28 @@ def check(facts, workdir):
     if model is None:
         return {"status": "inconclusive", "evidence": f"{facts.get('layer', '')} could not be run on a small float "
                                                       f"input: {in_brief(error, 260)}"}
-    path = os.path.join(workdir, "lambda_check.keras")
-    try:
-        model.save(path)
-    except Exception as exc:
-        return {"status": "inconclusive", "evidence": f"the model could not be saved: {in_brief(exc, 260)}"}
     customs = {k: v for k, v in namespace.items() if isinstance(v, type)}
+    how = facts.get("how") or "save"
+    if how == "save":
+        path = os.path.join(workdir, "lambda_check.keras")
+        try:
+            model.save(path)
+        except Exception as exc:
+            return {"status": "inconclusive", "evidence": f"the model could not be saved: {in_brief(exc, 260)}"}
+        rebuild, done = (lambda: keras.models.load_model(path, custom_objects=customs)), "load_model() in safe mode"
+    elif how == "model_from_json":
+        rebuild, done = (lambda: keras.models.model_from_json(model.to_json(), custom_objects=customs)), how + "()"
+    elif how == "from_config":
+        rebuild = lambda: keras.Sequential.from_config(model.get_config(), custom_objects=customs)  # noqa: E731
+        done = "Sequential.from_config()"
+    else:
+        rebuild, done = (lambda: keras.models.clone_model(model)), "clone_model()"
     try:
-        loaded = keras.models.load_model(path, custom_objects=customs)
+        loaded = rebuild()
     except Exception as exc:
         if "lambda" in str(exc).lower():
-            return {"status": "confirmed", "evidence": f"load_model() in safe mode: {in_brief(exc, 260)}"}
-        return {"status": "inconclusive", "evidence": f"loading failed for another reason: {in_brief(exc, 260)}"}
+            return {"status": "confirmed", "evidence": f"{done}: {in_brief(exc, 260)}"}
+        return {"status": "inconclusive", "evidence": f"{done} failed for another reason: {in_brief(exc, 260)}"}
     if not np.allclose(expected, np.asarray(loaded(probe)), atol=1e-5):
         return {"status": "confirmed", "evidence": "the reloaded model gives different predictions"}
-    return {"status": "not reproduced", "evidence": "the model saved as .keras loaded back in safe mode with the "
-                                                    "same predictions"}
+    return {"status": "not reproduced", "evidence": f"{done} gave back the model, with the same predictions"}

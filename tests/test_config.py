@@ -227,7 +227,7 @@ def test_show_settings_names_each_configuration_and_the_new_keys(tmp_path):
     assert "force-exclude = False    # from default" in first and "files = 1 (first: a.py)" in first
     assert second.startswith(f"config file: {tmp_path / 'sub' / '.tflint-save.toml'}\n")
     assert f"select = ['TFS2']    # from {tmp_path / 'sub' / '.tflint-save.toml'}" in second
-    assert "rules = TFS202, TFS203, TFS204, TFS205\n" in second  # --ignore TFS201 applies to every configuration
+    assert "rules = TFS202, TFS203, TFS204, TFS205, TFS206\n" in second  # --ignore TFS201 applies to every configuration
     assert "respect-gitignore" not in second
 
 

@@ -1185,6 +1185,79 @@ def test_307_keras2_h5_loads_lambdas():
     assert "Python `lambda` inside it" in one(LAMBDA + 'model.save("d.keras")\n', "TFS307", keras=2).message
 
 
+@pytest.mark.parametrize("rebuild, how", [
+    ("copy = keras.models.model_from_json(model.to_json())", "model_from_json()"),
+    ("config = model.get_config()\ncopy = keras.Sequential.from_config(config)", "keras.Sequential.from_config()"),
+    ("text = model.to_json()\ncopy = tf.keras.models.model_from_json(text)", "model_from_json()"),
+    ("copy = keras.models.clone_model(model)", "clone_model()"),
+])
+def test_307_rebuilt_from_json_or_config(rebuild, how):
+    src = LAMBDA + "import tensorflow as tf\n" + rebuild + "\n"
+    finding = one(src, "TFS307")
+    assert finding.line == line_of(src, "Lambda(")
+    assert f"that {how} rebuilds from its config" in finding.message
+    assert "whose `function` is a Python lambda" in finding.message
+    assert finding.data.how == finding.data["how"] == how.rstrip("()").rsplit(".", 1)[-1]  # typed LambdaLayer
+
+
+def test_307_functional_model_from_config_and_a_builder_function():
+    src = """
+        import keras
+
+
+        def build():
+            inputs = keras.Input((4,))
+            outputs = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+            return keras.Model(inputs, outputs)
+
+
+        model = build()
+        twin = keras.Model.from_config(model.get_config())
+    """
+    assert found(src) == [("TFS307", line_of(src, "Lambda("))]
+
+
+def test_307_keras2_from_config_fails_but_clone_model_works():
+    from_json = LAMBDA + "copy = keras.models.model_from_json(model.to_json())\n"
+    assert "Python `lambda` inside it" in one(from_json, "TFS307", keras=2).message
+    assert found(LAMBDA + "copy = keras.models.clone_model(model)\n", keras=2) == []
+
+
+@pytest.mark.parametrize("rebuild", [
+    # the JSON comes from a file: which model wrote it is not known
+    'copy = keras.models.model_from_json(open("model.json").read())',
+    # another model, built without a lambda
+    "clean = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\ncopy = keras.models.clone_model(clean)",
+    # a model from elsewhere (a parameter)
+    "def copy(other):\n    return keras.models.clone_model(other)",
+    # to_json() alone never deserializes
+    'open("model.json", "w").write(model.to_json())',
+    # a layer's config, not a model's
+    "dense = keras.layers.Dense.from_config(keras.layers.Dense(2).get_config())",
+])
+def test_307_rebuilds_it_cannot_tie_to_the_lambda(rebuild):
+    assert found(LAMBDA + rebuild + "\n") == []
+
+
+def test_307_lambda_in_one_builder_and_clone_of_another():
+    src = """
+        import keras
+
+
+        def build_head():
+            return keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: t * 2.0)])
+
+
+        def build_body():
+            return keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+
+
+        body = build_body()
+        target = keras.models.clone_model(body)
+    """
+    assert found(src) == []
+
+
 # -- the project index: facts noted about classes, for their subclasses ---------------------
 
 def test_index_deferred_hands_over_a_base_class_data(tmp_path):

@@ -293,3 +293,54 @@ def test_tfs201_advised_spellings_exist_in_the_installed_keras():
                                for imports, _, advice in ADVICE_CASES}))
     result = subprocess.run([sys.executable, "-c", checks], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# -- TFS206 latest-checkpoint-keras-files -------------------------------------------------------
+
+RESUME = """
+import os
+import tensorflow as tf
+from tensorflow import keras
+
+checkpoint_dir = "training_checkpoints"
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+"""
+
+
+@pytest.mark.parametrize("resume", [
+    "latest = tf.train.latest_checkpoint(checkpoint_dir)\nif latest:\n    model.load_weights(latest)",
+    "model.load_weights(tf.train.latest_checkpoint(checkpoint_dir))",
+    "from tensorflow.train import latest_checkpoint\nmodel.load_weights(filepath=latest_checkpoint(checkpoint_dir))",
+    "restored = keras.models.load_model(tf.train.latest_checkpoint(checkpoint_dir))",
+])
+def test_206_latest_checkpoint_into_keras_3(resume):
+    src = RESUME + resume + "\n"
+    findings = only(lint(src), "TFS206")
+    assert len(findings) == 1
+    message = findings[0].message
+    assert "returns None" in message and "File format not supported" in message and "glob" in message
+
+
+def test_206_keras_2_reads_tf_checkpoints():
+    src = RESUME + "latest = tf.train.latest_checkpoint(checkpoint_dir)\nmodel.load_weights(latest)\n"
+    assert not only(lint(src, keras=2), "TFS206")
+
+
+@pytest.mark.parametrize("resume", [
+    # tf.train.Checkpoint reads the prefix it finds
+    "ckpt = tf.train.Checkpoint(model=model)\nckpt.restore(tf.train.latest_checkpoint(checkpoint_dir))",
+    # the newest file found another way
+    "import glob\nmodel.load_weights(max(glob.glob(os.path.join(checkpoint_dir, '*.weights.h5'))))",
+    # a fallback makes the value unknown
+    "path = tf.train.latest_checkpoint(checkpoint_dir) or 'init.weights.h5'\nmodel.load_weights(path)",
+    # not a Keras model
+    "agent = Agent()\nagent.load_weights(tf.train.latest_checkpoint(checkpoint_dir))",
+    # Orbax directories are read by Keras 3
+    "saver = keras.callbacks.OrbaxCheckpoint(checkpoint_dir)\nmodel.load_weights(tf.train.latest_checkpoint(checkpoint_dir))",
+    # the name is rebound before the load
+    "latest = tf.train.latest_checkpoint(checkpoint_dir)\nlatest = os.path.join(checkpoint_dir, 'best.weights.h5')\n"
+    "model.load_weights(latest)",
+])
+def test_206_negatives(resume):
+    assert not only(lint(RESUME + resume + "\n"), "TFS206")

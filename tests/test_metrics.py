@@ -1,5 +1,7 @@
 """Metric rules TFS401-TFS409: pairings traced back to the model, hand-written loops, custom metrics."""
 
+import pytest
+
 from helpers import codes, lint, only
 
 
@@ -1325,3 +1327,295 @@ def test_402_keras2_quotes_keras2_values():
     inflated = compiled("'categorical_crossentropy'", "'binary_accuracy'", keras=2)
     assert "0.097 where the true accuracy is 0.90" in wrong[0].message
     assert "0.981" in inflated[0].message
+
+
+# -- TFS410 metrics-names-mismatch ---------------------------------------------------------------
+
+COMPILED = """
+import numpy as np
+import tensorflow as tf
+
+x, y = np.random.rand(16, 3), (np.random.rand(16) > 0.5).astype("float32")
+model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=METRICS)
+"""
+TWO = COMPILED.replace("METRICS", '["accuracy", tf.keras.metrics.AUC(name="auc")]')
+
+
+@pytest.mark.parametrize("use", [
+    "results = dict(zip(model.metrics_names, model.evaluate(x, y)))",
+    "for name, value in zip(model.metrics_names, model.evaluate(x, y, verbose=0)):\n    print(name, value)",
+    "scores = model.evaluate(x, y)\nfor name, value in zip(model.metrics_names, scores):\n    print(name, value)",
+    'print("%s: %.2f%%" % (model.metrics_names[1], model.evaluate(x, y)[1] * 100))',
+    "logs = dict(zip(model.metrics_names, model.train_on_batch(x, y)))",
+])
+def test_410_keras3_names_are_loss_and_compile_metrics(use):
+    findings = only(lint(TWO + use + "\n"), "TFS410")
+    assert len(findings) == 1, [f.message for f in findings]
+    assert "['loss', 'compile_metrics']" in findings[0].message
+    assert "return_dict=True" in findings[0].message
+
+
+def test_410_keras3_index_two_raises():
+    [finding] = only(lint(TWO + "print(model.metrics_names[2])\n"), "TFS410")
+    assert "IndexError: list index out of range" in finding.message
+
+
+def test_410_keras3_one_metric_is_mislabelled_too():
+    src = COMPILED.replace("METRICS", '["accuracy"]') + "print(dict(zip(model.metrics_names, model.evaluate(x, y))))\n"
+    assert found(src, "TFS410") == [("TFS410", 8)]
+
+
+@pytest.mark.parametrize("use", [
+    "results = model.evaluate(x, y, return_dict=True)",
+    "for k, v in zip(model.metrics_names, model.evaluate(x, y, return_dict=True).values()):\n    pass",
+    "print(model.metrics_names[0])",
+    "for name, value in zip(model.metrics_names, history_values):\n    pass",
+    "names = [n for n in model.metrics_names]",
+])
+def test_410_keras3_negatives(use):
+    assert not found(TWO + use + "\n", "TFS410")
+
+
+def test_410_keras3_model_compiled_without_metrics_or_unknown():
+    no_metrics = COMPILED.replace(", metrics=METRICS", "") + "print(dict(zip(model.metrics_names, model.evaluate(x, y))))\n"
+    assert not found(no_metrics, "TFS410")
+    parameter = """
+        def report(model, x, y):
+            return dict(zip(model.metrics_names, model.evaluate(x, y)))
+    """
+    assert not found(parameter, "TFS410")
+
+
+def test_410_keras3_model_from_elsewhere_every_compile_has_metrics():
+    src = """
+        from tensorflow import keras
+        from project import build
+
+        model = build()
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        print(dict(zip(model.metrics_names, model.evaluate(x, y))))
+    """
+    assert found(src, "TFS410") == [("TFS410", 7)]
+
+
+def test_410_keras2_fresh_model_zip_and_index():
+    src = TWO + "print(dict(zip(model.metrics_names, model.evaluate(x, y))))\n"
+    [finding] = only(lint(src, keras=2), "TFS410")
+    assert "metrics_names is [] until its first fit() or evaluate()" in finding.message
+    [index] = only(lint(TWO + "print(model.metrics_names[1])\n", keras=2), "TFS410")
+    assert "IndexError: list index out of range" in index.message
+
+
+@pytest.mark.parametrize("use", [
+    # evaluate() ran first: the names are filled
+    "scores = model.evaluate(x, y)\nprint(dict(zip(model.metrics_names, scores)))",
+    "model.fit(x, y)\nprint(dict(zip(model.metrics_names, model.evaluate(x, y))))",
+    "model.evaluate(x, y)\nprint(model.metrics_names[1])",
+])
+def test_410_keras2_names_read_after_fit_or_evaluate(use):
+    assert not found(TWO + use + "\n", "TFS410", keras=2)
+
+
+def test_410_keras2_loaded_model_has_its_names():
+    src = """
+        import tensorflow as tf
+
+        model = tf.keras.models.load_model("model.h5")
+        print(dict(zip(model.metrics_names, model.evaluate(x, y))))
+    """
+    assert not found(src, "TFS410", keras=2)
+
+
+def test_410_keras2_model_from_an_outer_scope_stays_silent():
+    src = TWO + """
+def report():
+    return dict(zip(model.metrics_names, model.evaluate(x, y)))
+
+
+model.fit(x, y)
+report()
+"""
+    assert not found(src, "TFS410", keras=2)
+
+
+def test_410_shadowed_zip():
+    src = TWO + "def zip(a, b):\n    return a\n\nprint(zip(model.metrics_names, model.evaluate(x, y)))\n"
+    assert not found(src, "TFS410")
+
+
+# -- TFS411 normalization-not-adapted ------------------------------------------------------------
+
+NORM_TRAIN = """
+import numpy as np
+import tensorflow as tf
+from tensorflow.keras import layers
+
+features = np.random.rand(100, 10) * 50 + 10
+labels = np.random.randint(0, 2, 100)
+"""
+NORM_FIT = """
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(features, labels, epochs=1)
+"""
+
+
+@pytest.mark.parametrize("keras", [2, 3])
+def test_411_named_layer_never_adapted(keras):
+    src = NORM_TRAIN + """
+norm = layers.Normalization()
+inputs = tf.keras.Input((10,))
+model = tf.keras.Model(inputs, layers.Dense(2, activation="softmax")(norm(inputs)))
+""" + NORM_FIT
+    [finding] = only(lint(src, keras=keras), "TFS411")
+    assert finding.line == 9
+    assert "norm = Normalization() is never adapted" in finding.message
+    assert "mean 0 and variance 1" in finding.message and "norm.adapt(" in finding.message
+
+
+def test_411_inline_in_sequential_and_experimental_spelling():
+    src = NORM_TRAIN + """
+model = tf.keras.Sequential([
+    tf.keras.layers.experimental.preprocessing.Normalization(input_shape=(10,)),
+    layers.Dense(2, activation="softmax"),
+])
+""" + NORM_FIT
+    assert found(src, "TFS411", keras=2) == [("TFS411", 10)]
+
+
+@pytest.mark.parametrize("setup", [
+    # adapt before compile
+    "norm = layers.Normalization()\nnorm.adapt(features)\n",
+    # mean and variance given, by keyword or position
+    "norm = layers.Normalization(mean=35.0, variance=200.0)\n",
+    "norm = layers.Normalization(-1, 35.0, 200.0)\n",
+    "norm = layers.Normalization(**stats)\n",
+    # handed to a function that may adapt it
+    "norm = layers.Normalization()\nprepare(norm, features)\n",
+    # stored on an object, returned, renamed
+    "norm = layers.Normalization()\nconfig.norm = norm\n",
+    "norm = layers.Normalization()\nother = norm\n",
+])
+def test_411_negatives(setup):
+    src = NORM_TRAIN + setup + """
+inputs = tf.keras.Input((10,))
+model = tf.keras.Model(inputs, layers.Dense(2, activation="softmax")(norm(inputs)))
+""" + NORM_FIT
+    assert not found(src, "TFS411")
+
+
+def test_411_adapted_in_another_function_of_the_file():
+    src = NORM_TRAIN + """
+norm = layers.Normalization()
+
+
+def fit_statistics(data):
+    norm.adapt(data)
+
+
+def build():
+    inputs = tf.keras.Input((10,))
+    return tf.keras.Model(inputs, layers.Dense(2, activation="softmax")(norm(inputs)))
+
+
+fit_statistics(features)
+model = build()
+""" + NORM_FIT
+    assert not found(src, "TFS411")
+
+
+def test_411_inline_layer_adapted_through_the_model():
+    src = NORM_TRAIN + """
+model = tf.keras.Sequential([layers.Normalization(input_shape=(10,)), layers.Dense(2)])
+model.layers[0].adapt(features)
+""" + NORM_FIT
+    assert not found(src, "TFS411")
+
+
+def test_411_no_training_in_the_module_or_a_class_layer():
+    built_only = NORM_TRAIN + "norm = layers.Normalization()\nmodel = tf.keras.Sequential([norm, layers.Dense(2)])\n"
+    assert not found(built_only, "TFS411")
+    in_class = NORM_TRAIN + """
+class Block(tf.keras.layers.Layer):
+    def __init__(self):
+        super().__init__()
+        self.norm = layers.Normalization()
+""" + "model = tf.keras.Sequential([Block()])\n" + NORM_FIT
+    assert not found(in_class, "TFS411")
+
+
+# -- TFS412 model-reset-states-removed -----------------------------------------------------------
+
+STATEFUL = """
+import keras
+import numpy as np
+
+model = keras.Sequential([keras.Input((5, 3), batch_size=1), keras.layers.LSTM(8, stateful=True)])
+model.compile(optimizer="adam", loss="mse")
+"""
+
+
+def test_412_sequential_model():
+    src = STATEFUL + "for epoch in range(3):\n    model.fit(x, y, epochs=1, shuffle=False)\n    model.reset_states()\n"
+    [finding] = only(lint(src), "TFS412")
+    assert finding.line == 9
+    assert "AttributeError: 'Sequential' object has no attribute 'reset_states'" in finding.message
+    assert "for layer in model.layers: if getattr(layer, 'stateful', False): layer.reset_state()" in finding.message
+    assert finding.data["model"] == "Sequential"
+    assert not only(lint(src, keras=2), "TFS412")
+    assert not only(lint(src), "TFS405")
+
+
+def test_412_functional_loaded_and_built_by_a_function():
+    src = """
+        import tensorflow as tf
+
+
+        def build():
+            inputs = tf.keras.Input((5, 3), batch_size=1)
+            return tf.keras.Model(inputs, tf.keras.layers.LSTM(8, stateful=True)(inputs))
+
+
+        functional = tf.keras.Model(inputs=a, outputs=b)
+        functional.reset_states()
+        loaded = tf.keras.models.load_model("rnn.keras")
+        loaded.reset_states()
+        built = build()
+        built.reset_states()
+    """
+    messages = [f.message for f in only(lint(src), "TFS412")]
+    assert len(messages) == 3
+    assert "'Functional' object has no attribute 'reset_states'" in messages[0]
+    assert "AttributeError (the model has no attribute 'reset_states')" in messages[1]
+
+
+def test_412_callback_self_model():
+    src = """
+        from tensorflow import keras
+
+
+        class ResetStates(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                self.model.reset_states()
+    """
+    assert found(src, "TFS412") == [("TFS412", 7)]
+
+
+@pytest.mark.parametrize("call", [
+    "model.layers[0].reset_states()",           # a layer kept it
+    "lstm = model.layers[0]\nlstm.reset_states()",
+    "def reset(m):\n    m.reset_states()",      # a parameter: not known
+    "trainer.model.reset_states()",             # an attribute of something else
+    "net = MyModel()\nnet.reset_states()",      # a custom class may define it
+])
+def test_412_negatives(call):
+    assert not found(STATEFUL + call + "\n", "TFS412")
+
+
+def test_412_self_model_outside_a_callback():
+    src = """
+        class Trainer:
+            def end_epoch(self):
+                self.model.reset_states()
+    """
+    assert not found(src, "TFS412")

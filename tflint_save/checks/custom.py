@@ -65,11 +65,13 @@ class H5Save(Facts):
 
 @dataclass(frozen=True, eq=False)
 class LambdaLayer(Facts):
-    """TFS307: the Lambda layer's source and the module's imports."""
+    """TFS307: the Lambda layer's source, the module's imports, and what deserializes the model
+    (``save``: a file load_model() reads; ``model_from_json``, ``from_config``, ``clone_model``)."""
 
     layer: str = ""
     imports: str = ""
     keras: int = 3
+    how: str = "save"
 
 
 class ClassRule(Rule):
@@ -586,27 +588,40 @@ class TFS306(ClassRule):
                 f"built instance")
 
 
+# Rebuilding a model from its config deserializes its Lambda layers as loading does (safe mode):
+# model_from_json() and Model/Sequential.from_config() refuse a lambda on Keras 2.15 and 3.15,
+# clone_model() only on Keras 3 (docs/facts/lambda_json_config.*.out).
+FROM_JSON = "keras.models.model_from_json"
+CLONE_MODEL = "keras.models.clone_model"
+_MODEL_CLASSES = ("keras.models.Sequential", "keras.models.Model")
+
+
 class TFS307(Rule):
-    """layers.Lambda(lambda ...) in a module that saves the model."""
+    """layers.Lambda(lambda ...) in a module that saves the model, or that rebuilds the model
+    holding it from its JSON or config."""
 
     code = "TFS307"
 
     def __init__(self, ctx: Context):
         super().__init__(ctx)
-        self.lambdas: List[cst.Call] = []
+        # (Lambda call, enclosing function, the Sequential it is in when it is in one)
+        self.lambdas: List[Tuple[cst.Call, Optional[str], Optional[cst.Call]]] = []
         self.saves: List[Optional[str]] = []
+        # (how, function that built the model ("": module level), its construction when seen here)
+        self.rebuilt: List[Tuple[str, str, Optional[cst.Call]]] = []
+        self.constructions: Dict[Optional[str], int] = {}  # models built per function
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
-        names = names_if(ctx, func, ("Lambda", "ModelCheckpoint"))
+        names = names_if(ctx, func, ("Lambda", "ModelCheckpoint", "model_from_json", "clone_model"))
         if LAMBDA_LAYER in names:
             function = nodes.arg(node, 0, "function")
             if isinstance(function, cst.Name):
                 function = ctx.value_of(function.value)
             # A Lambda built inside a class is not in the saved config of a subclassed model.
             if isinstance(function, cst.Lambda) and not ctx.classes:
-                self.lambdas.append(node)
+                self.lambdas.append((node, _function_name(ctx), _sequential_around(ctx)))
         elif MODEL_CHECKPOINT in names:
             if nodes.constant(nodes.arg(node, 4, "save_weights_only")) is not True:
                 self.saves.append(nodes.path_tail(nodes.arg(node, 0, "filepath"), ctx))
@@ -614,33 +629,129 @@ class TFS307(Rule):
             saved = saved_model(ctx, node)
             if saved is not None:
                 self.saves.append(saved[1])
+        else:
+            if any(n in _MODEL_CLASSES for n in names_if(ctx, func, ("Sequential", "Model"))):
+                scope = _function_name(ctx)
+                self.constructions[scope] = self.constructions.get(scope, 0) + 1
+            self._rebuilt(node, names)
+
+    def _rebuilt(self, node: cst.Call, names) -> None:
+        """model_from_json(m.to_json()), Sequential.from_config(m.get_config()), clone_model(m):
+        noted with the function that built ``m`` (None: this scope) when that can be seen."""
+        ctx = self.ctx
+        func = node.func
+        if FROM_JSON in names:
+            how, source = "model_from_json()", _serialized(ctx, nodes.arg(node, 0, "json_string"), "to_json")
+        elif CLONE_MODEL in names:
+            if ctx.keras == 2:
+                return  # Keras 2.15 clones a Lambda(lambda) without deserializing it
+            how, source = "clone_model()", nodes.arg(node, 0, "model")
+        elif (isinstance(func, cst.Attribute) and func.attr.value == "from_config"
+              and any(n in _MODEL_CLASSES for n in ctx.names(func.value))):
+            how = f"{ctx.module.code_for_node(func)}()"
+            source = _serialized(ctx, nodes.arg(node, 0, "config"), "get_config")
+        else:
+            return
+        built = _built_by(ctx, source)
+        if built is not None:
+            self.rebuilt.append((how,) + built)
 
     def finish(self) -> None:
         ctx = self.ctx
         saves = self.saves
         if ctx.keras == 2:  # Keras 2 loads a lambda from .h5 without safe_mode=False
             saves = [tail for tail in saves if tail is not None and tail.endswith(".keras")]
-        if not saves or not self.lambdas:
+        if not self.lambdas or not (saves or self.rebuilt):
             return
         if ctx.keras == 2:
-            error = ("load_model() of the .keras file refuses it by default (ValueError: Requested the "
-                     "deserialization of a Lambda layer with a Python `lambda` inside it...)")
+            error = "(ValueError: Requested the deserialization of a Lambda layer with a Python `lambda` inside it...)"
         else:
-            error = ("load_model() refuses it by default, from .keras and .h5 alike (ValueError: Requested the "
-                     "deserialization of a `Lambda` layer whose `function` is a Python lambda...)")
+            error = ("(ValueError: Requested the deserialization of a `Lambda` layer whose `function` is a Python "
+                     "lambda...)")
         imports = "".join(
             ctx.module.code_for_node(s) for s in ctx.module.body
             if isinstance(s, cst.SimpleStatementLine)
             and all(isinstance(i, (cst.Import, cst.ImportFrom)) for i in s.body)
         )
-        for node in self.lambdas:
+        for node, function, sequential in self.lambdas:
+            if saves:
+                where = ("load_model() of the .keras file refuses it by default " if ctx.keras == 2 else
+                         "load_model() refuses it by default, from .keras and .h5 alike ")
+                message = f"Lambda layer around a Python lambda, in a module that saves the model: {where}{error}"
+                how = "save"
+            else:
+                rebuilt = [how for how, built, model in self.rebuilt
+                           if function is not None and built == function and self._holds(model, sequential, built)]
+                if not rebuilt:
+                    continue
+                how = rebuilt[0]
+                message = (f"Lambda layer around a Python lambda in a model that {how} rebuilds from its "
+                           f"config: it refuses the lambda in safe mode {error}")
             ctx.report(
                 node, self.code,
-                f"Lambda layer around a Python lambda, in a module that saves the model: {error}, and "
-                f"safe_mode=False would let the file run code; write the computation as a small registered "
-                f"custom layer",
-                LambdaLayer(ctx.module.code_for_node(node), imports, ctx.keras),
+                f"{message}, and safe_mode=False would let the file run code; write the computation as a small "
+                f"registered custom layer",
+                LambdaLayer(ctx.module.code_for_node(node), imports, ctx.keras, how.rstrip("()").rsplit(".", 1)[-1]),
             )
+
+    def _holds(self, model: Optional[cst.Call], sequential: Optional[cst.Call], scope: str) -> bool:
+        """Whether the rebuilt model holds the lambda: it is the Sequential the lambda is in, or
+        the one model (functional, the lambda applied to a tensor) built in the lambda's scope.
+        A model a builder function returned (``model`` None) holds the lambdas of its body."""
+        if model is None:
+            return True
+        if sequential is not None:
+            return sequential is model
+        return self.constructions.get(scope, 0) == 1 and "keras.models.Model" in self.ctx.names(model.func)
+
+
+def _function_name(ctx: Context) -> Optional[str]:
+    """The module-level function the walk is in; "" at module level; None deeper (a method, a
+    nested function), where what builds the model is not followed."""
+    if ctx.classes:
+        return None
+    if not ctx.functions:
+        return ""
+    return ctx.functions[0].name.value if len(ctx.functions) == 1 else None
+
+
+def _serialized(ctx: Context, expr: Optional[cst.BaseExpression], method: str) -> Optional[cst.BaseExpression]:
+    """``m`` of ``m.to_json()`` / ``m.get_config()``, given directly or through one plain name."""
+    if isinstance(expr, cst.Name) and not ctx.names(expr):
+        expr = ctx.value_of(expr.value)
+    if isinstance(expr, cst.Call) and nodes.method_name(expr) == method and not expr.args:
+        return expr.func.value  # type: ignore[attr-defined]
+    return None
+
+
+def _built_by(ctx: Context, model: Optional[cst.BaseExpression]) -> Optional[Tuple[str, Optional[cst.Call]]]:
+    """Where the model was built: the module function that returned it (``m = build_model()``),
+    or this scope and the Sequential/Model construction; None when unknown."""
+    if isinstance(model, cst.Name) and not ctx.names(model):
+        model = ctx.value_of(model.value)
+    if not isinstance(model, cst.Call):
+        return None
+    if isinstance(model.func, cst.Name) and not ctx.names(model.func):
+        return model.func.value, None  # a function of this module: the lambda must be in its body
+    scope = _function_name(ctx)
+    if scope is not None and any(n in _MODEL_CLASSES for n in ctx.names(model.func)):
+        return scope, model
+    return None
+
+
+def _sequential_around(ctx: Context) -> Optional[cst.Call]:
+    """The ``Sequential([...])`` call the current node is an element of, or the Sequential whose
+    ``add()`` it is passed to."""
+    for node in reversed(ctx.stack):
+        if isinstance(node, cst.Call):
+            if "keras.models.Sequential" in ctx.names(node.func):
+                return node
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "add" and isinstance(func.value, cst.Name):
+                built = ctx.value_of(func.value.value)
+                if isinstance(built, cst.Call) and "keras.models.Sequential" in ctx.names(built.func):
+                    return built
+    return None
 
 
 # -- fixes (TFS301-TFS304) ------------------------------------------------------------------

@@ -55,6 +55,14 @@ class UncompiledUse(Facts):
     method: str = ""
 
 
+@dataclass(frozen=True, eq=False)
+class LatestCheckpointLoad(Facts):
+    """TFS206: what reads the path tf.train.latest_checkpoint() returned (``load_weights`` or
+    ``load_model``)."""
+
+    loader: str = ""
+
+
 def _in_custom_object_scope(ctx) -> bool:
     for node in ctx.stack:
         if isinstance(node, cst.With):
@@ -382,4 +390,51 @@ class TFS204(Rule):
             )
 
 
-RULES = [TFS201, TFS202, TFS203, TFS204, TFS205]
+# -- TFS206 ---------------------------------------------------------------------------------
+
+LATEST_CHECKPOINT = ("tensorflow.train.latest_checkpoint", "tensorflow.compat.v1.train.latest_checkpoint")
+
+
+class TFS206(Rule):
+    """Keras 3: tf.train.latest_checkpoint(...) handed to load_weights() or load_model()."""
+
+    code = "TFS206"
+    keras_versions = (3,)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.orbax = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if writes_orbax(ctx, node):
+            self.orbax = True  # Keras 3 reads Orbax directories; what the file resumes from is not clear
+            return
+        if is_load_model(ctx, node):
+            loader, path = "load_model()", nodes.arg(node, 0, "filepath")
+        elif (isinstance(node.func, cst.Attribute) and node.func.attr.value == "load_weights"
+              and nodes.model_like(node.func.value, ctx)):
+            loader, path = "load_weights()", nodes.arg(node, 0, "filepath")
+        else:
+            return
+        if self.orbax or not self._latest(path):
+            return
+        ctx.report(
+            node, self.code,
+            f"tf.train.latest_checkpoint() only finds TensorFlow checkpoints: for a folder of Keras 3 .weights.h5 "
+            f"or .keras files it returns None (so the resume silently starts from scratch, or {loader} raises "
+            f"TypeError on None), and Keras 3 {loader} cannot read the TF checkpoint prefix it returns otherwise "
+            f"(ValueError: File format not supported); pick the newest file yourself, e.g. "
+            f"max(glob.glob(os.path.join(folder, '*.weights.h5')), key=os.path.getmtime)",
+            LatestCheckpointLoad(loader.rstrip("()")),
+        )
+
+    def _latest(self, path: Optional[cst.BaseExpression]) -> bool:
+        """Whether ``path`` is tf.train.latest_checkpoint(...), directly or through one plain name."""
+        ctx = self.ctx
+        if isinstance(path, cst.Name) and not ctx.names(path):
+            path = ctx.value_of(path.value)
+        return isinstance(path, cst.Call) and any(n in LATEST_CHECKPOINT for n in ctx.names(path.func))
+
+
+RULES = [TFS201, TFS202, TFS203, TFS204, TFS205, TFS206]

@@ -106,6 +106,28 @@ class MetricClass(Facts):
     call_args: str = ""
 
 
+@dataclass(frozen=True, eq=False)
+class MetricsNames(Facts):
+    """TFS410: how metrics_names labels the scores (``zip`` or ``index``)."""
+
+    form: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class NotAdapted(Facts):
+    """TFS411: the source of the Normalization() construction nothing adapts."""
+
+    layer: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ResetStates(Facts):
+    """TFS412: the model class the AttributeError names (``Sequential``, ``Functional``; None
+    when it is not known)."""
+
+    model: Optional[str] = None
+
+
 def _facts(compiled: Compile, metric: Optional[Metric]) -> Pairing:
     """The pairing facts of a compiled model and one of its metrics."""
     loss, output = compiled.loss, compiled.output
@@ -1295,4 +1317,299 @@ class TFS409(_Traced):
         return shown
 
 
-RULES = [TFS401, TFS402, TFS403, TFS404, TFS405, TFS406, TFS407, TFS408, TFS409]
+# -- TFS410 ---------------------------------------------------------------------------------
+
+# What runs the model's metrics and so, on Keras 2, fills metrics_names.
+_RUNS_METRICS = ("fit", "fit_generator", "evaluate", "evaluate_generator", "train_on_batch", "test_on_batch")
+_RETURNS_SCORES = ("evaluate", "evaluate_generator", "train_on_batch", "test_on_batch")
+_FIX_410 = "call evaluate(..., return_dict=True), which returns a dict keyed by the metric names"
+
+
+def _metrics_names(expr: Optional[cst.BaseExpression]) -> Optional[cst.BaseExpression]:
+    """``m`` of ``m.metrics_names``."""
+    if isinstance(expr, cst.Attribute) and expr.attr.value == "metrics_names":
+        return expr.value
+    return None
+
+
+class TFS410(_Traced):
+    """model.metrics_names zipped with or indexed like the values evaluate() returns."""
+
+    code = "TFS410"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.ran: Set[str] = set()  # receivers whose metrics a fit()/evaluate() has run so far
+        self.compiled: Dict[str, bool] = {}  # receiver -> whether each of its compile() calls had metrics
+
+    def on_call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        method = nodes.method_name(node)
+        if method in _RUNS_METRICS and isinstance(node.func, cst.Attribute):
+            self.ran.add(self.source(node.func.value))
+            return
+        if method == "compile" and isinstance(node.func, cst.Attribute):
+            key = self.source(node.func.value)
+            metrics = modelinfo.metrics_of(ctx, nodes.arg(node, 2 if ctx.keras == 2 else 3, "metrics"), self.models)
+            self.compiled[key] = self.compiled.get(key, True) and bool(metrics)
+            return
+        if not (isinstance(node.func, cst.Name) and node.func.value == "zip" and len(node.args) == 2
+                and not any("zip" in scope.names or "zip" in scope.values for scope in ctx.resolver.scopes)
+                and "zip" not in self.models.functions):
+            return
+        first, second = node.args[0].value, node.args[1].value
+        model = _metrics_names(first)
+        if model is None or not self._scores(second, direct=ctx.keras == 2):
+            return
+        if ctx.keras == 3:
+            if self._compiled_metrics(model):
+                ctx.report(
+                    node, self.code,
+                    f"On Keras 3 {self.source(model)}.metrics_names is ['loss', 'compile_metrics'] whatever was "
+                    f"compiled, while evaluate() returns the loss and then each metric: zip() labels the first "
+                    f"metric 'compile_metrics' and drops any further one; {_FIX_410}",
+                    MetricsNames("zip"),
+                )
+        elif self._fresh(model):
+            ctx.report(
+                node, self.code,
+                f"On Keras 2 a freshly compiled model's metrics_names is [] until its first fit() or evaluate(), "
+                f"and zip() reads {self.source(model)}.metrics_names before evaluate() runs: the result is empty "
+                f"({{}}); {_FIX_410}",
+                MetricsNames("zip"),
+            )
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        model = _metrics_names(node.value)
+        if model is None or len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return
+        index = nodes.constant(node.slice[0].slice.value)
+        if not isinstance(index, int) or isinstance(index, bool) or index < 1:
+            return
+        ctx = self.ctx
+        shown = f"{self.source(model)}.metrics_names[{index}]"
+        if ctx.keras == 3:
+            if not self._compiled_metrics(model):
+                return
+            what = ("is 'compile_metrics', not the metric's name" if index == 1 else
+                    "raises IndexError: list index out of range")
+            ctx.report(
+                node, self.code,
+                f"On Keras 3 metrics_names is ['loss', 'compile_metrics'] whatever was compiled: {shown} {what}; "
+                f"{_FIX_410}",
+                MetricsNames("index"),
+            )
+        elif self._fresh(model):
+            ctx.report(
+                node, self.code,
+                f"{shown} raises IndexError: list index out of range: on Keras 2 a freshly compiled model's "
+                f"metrics_names is [] until its first fit() or evaluate(); {_FIX_410}",
+                MetricsNames("index"),
+            )
+
+    def _scores(self, expr: cst.BaseExpression, direct: bool) -> bool:
+        """Whether ``expr`` is what evaluate()/train_on_batch()/test_on_batch() returned as a list:
+        the call itself or (unless ``direct``) a plain name assigned it."""
+        ctx = self.ctx
+        if isinstance(expr, cst.Name) and not direct and not ctx.names(expr):
+            expr = ctx.value_of(expr.value)
+        if not (isinstance(expr, cst.Call) and nodes.method_name(expr) in _RETURNS_SCORES):
+            return False
+        return not nodes.has_keyword(expr, "return_dict") or nodes.constant(nodes.arg(expr, None, "return_dict")) is False
+
+    def _compiled_metrics(self, receiver: cst.BaseExpression) -> bool:
+        """Keras 3: whether the model is known to be compiled with at least one metric (the model
+        the module builds, or else every compile() the module calls on the same expression)."""
+        model = self.models.model(receiver)
+        if model is not None:
+            compiled = model.compiled
+            return compiled is not None and bool(compiled.metrics) and not model.multi_output
+        return self.compiled.get(self.source(receiver), False)
+
+    def _fresh(self, receiver: cst.BaseExpression) -> bool:
+        """Keras 2: a model built and compiled in this very scope, with no fit()/evaluate() seen
+        before this point (load_model() gives back the names; unknown models stay silent)."""
+        ctx = self.ctx
+        if not isinstance(receiver, cst.Name) or receiver.value not in ctx.resolver.scopes[-1].values:
+            return False
+        model = self.models.model(receiver)
+        return model is not None and model.compiled is not None and self.source(receiver) not in self.ran
+
+
+# -- TFS411 ---------------------------------------------------------------------------------
+
+NORMALIZATION = "keras.layers.Normalization"
+_TRAINS = ("fit", "fit_generator", "train_on_batch")
+
+
+class TFS411(_Traced):
+    """A Normalization() layer that nothing adapts and that gets no mean/variance."""
+
+    code = "TFS411"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.layers: List[Tuple[cst.Call, Optional[str]]] = []  # (construction, the name it is bound to)
+        self.adapted: Set[str] = set()
+        self.unknown_adapt = False  # an adapt() on something else than a plain name
+        self.trains = False
+
+    def on_call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        func = node.func
+        method = nodes.method_name(node)
+        if isinstance(func, cst.Attribute):
+            if method == "adapt":
+                if isinstance(func.value, cst.Name):
+                    self.adapted.add(func.value.value)
+                else:
+                    self.unknown_adapt = True
+                return
+            if method in _TRAINS:
+                self.trains = True
+        names = _callee_names(ctx, func, "Normalization")
+        if NORMALIZATION not in names or ctx.classes:
+            return
+        if nodes.arg(node, 1, "mean") is not None or nodes.arg(node, 2, "variance") is not None:
+            return
+        if any(arg.star for arg in node.args):
+            return  # **kwargs may hold mean and variance
+        parent = ctx.stack[-1] if ctx.stack else None
+        if isinstance(parent, cst.Assign):
+            targets = parent.targets
+            if len(targets) == 1 and isinstance(targets[0].target, cst.Name) and parent.value is node:
+                self.layers.append((node, targets[0].target.value))
+            return  # self.norm = ..., a, b = ...: who adapts it is not followed
+        if isinstance(parent, cst.Call) or _in_sequential(ctx, parent):
+            self.layers.append((node, None))  # Normalization()(x), Sequential([Normalization(), ...])
+
+    def finish(self) -> None:
+        if not self.trains or not self.layers:
+            return
+        ctx = self.ctx
+        escaped = _escaped(ctx.module, {name for _, name in self.layers if name})
+        for node, name in self.layers:
+            if name is None:
+                if self.unknown_adapt:
+                    continue
+                shown, fix = "Normalization()", "keep the layer in a variable and call its adapt(training_features)"
+            else:
+                if name in self.adapted or name in escaped or self.unknown_adapt:
+                    continue
+                shown, fix = f"{name} = Normalization()", f"call {name}.adapt(training_features)"
+            ctx.report(
+                node, self.code,
+                f"{shown} is never adapted and gets no mean=/variance=: fit() runs and the layer keeps mean 0 and "
+                f"variance 1, so the inputs are silently not normalized; {fix} before fit(), or pass mean= and "
+                f"variance=",
+                NotAdapted(self.source(node)),
+            )
+
+
+def _callee_names(ctx, func: cst.BaseExpression, last: str):
+    """The canonical names of a callee spelled ``...<last>`` (the others are not asked)."""
+    if nodes.last_name(func) != last:
+        return ()
+    return ctx.names(func)
+
+
+def _in_sequential(ctx, parent: Optional[cst.CSTNode]) -> bool:
+    """Whether the node whose parent is ``parent`` is an element of ``Sequential([...])``."""
+    stack = ctx.stack
+    if not isinstance(parent, cst.Element) or len(stack) < 4:
+        return False
+    call = stack[-4]
+    return (isinstance(stack[-2], cst.List) and isinstance(stack[-3], cst.Arg) and isinstance(call, cst.Call)
+            and "keras.models.Sequential" in ctx.names(call.func))
+
+
+def _escaped(module: cst.Module, names: Set[str]) -> Set[str]:
+    """The names that appear anywhere else than as a layer call ``n(x)``, an element of a list or
+    tuple, ``model.add(n)``, ``n.adapt(...)`` or their own assignment: passed to a helper,
+    returned, stored elsewhere... then something else may adapt the layer."""
+    if not names:
+        return set()
+    escaped: Set[str] = set()
+
+    def visit(node: cst.CSTNode, parent: Optional[cst.CSTNode], grand: Optional[cst.CSTNode]) -> None:
+        if isinstance(node, cst.Name) and node.value in names:
+            if not _layer_use(node, parent, grand):
+                escaped.add(node.value)
+            return
+        for child in nodes.children(node):
+            visit(child, node, parent)
+
+    visit(module, None, None)
+    return escaped
+
+
+def _layer_use(name: cst.Name, parent: Optional[cst.CSTNode], grand: Optional[cst.CSTNode]) -> bool:
+    if isinstance(parent, cst.Call) and parent.func is name:
+        return True  # norm(x)
+    if isinstance(parent, cst.Attribute) and parent.value is name:
+        return parent.attr.value == "adapt"
+    if isinstance(parent, cst.AssignTarget):
+        return True
+    if isinstance(parent, cst.Element) and isinstance(grand, (cst.List, cst.Tuple)):
+        return True
+    if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call) and nodes.method_name(grand) == "add":
+        return True
+    return False
+
+
+# -- TFS412 ---------------------------------------------------------------------------------
+
+_MODEL_MAKERS = ("keras.saving.load_model", "keras.models.clone_model")
+
+
+class TFS412(_Traced):
+    """Keras 3: model.reset_states() no longer exists."""
+
+    code = "TFS412"
+    keras_versions = (3,)
+
+    def on_call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "reset_states" or node.args:
+            return
+        found = self._model_class(func.value)
+        if found is None:
+            return
+        receiver = self.source(func.value)
+        error = (f"AttributeError: '{found}' object has no attribute 'reset_states'" if found
+                 else "AttributeError (the model has no attribute 'reset_states')")
+        self.ctx.report(
+            node, self.code,
+            f"Keras 3 models have no reset_states(): {receiver}.reset_states() raises {error}, also for a model of "
+            f"stateful LSTMs (only the layers kept it); reset the stateful layers: for layer in {receiver}.layers: "
+            f"if getattr(layer, 'stateful', False): layer.reset_state()",
+            ResetStates(found or None),
+        )
+
+    def _model_class(self, expr: cst.BaseExpression) -> Optional[str]:
+        """The class named in the AttributeError ('' when the model's class is not known); None
+        when ``expr`` is not known to be a Keras model."""
+        ctx = self.ctx
+        if isinstance(expr, cst.Attribute) and expr.attr.value == "model":
+            owner = expr.value
+            if isinstance(owner, cst.Name) and owner.value == "self" and ctx.classes:
+                callback = any(n.startswith("keras.callbacks.")
+                               for base in ctx.classes[-1].bases for n in ctx.names(base.value))
+                return "" if callback else None  # a Callback's self.model is the model being trained
+            return None
+        if not isinstance(expr, cst.Name) or ctx.names(expr):
+            return None
+        value = ctx.value_of(expr.value)
+        if isinstance(value, cst.Call):
+            names = ctx.names(value.func)
+            if "keras.models.Sequential" in names:
+                return "Sequential"
+            if "keras.models.Model" in names:
+                functional = nodes.arg(value, 1, "outputs") is not None
+                return "Functional" if functional else None
+            if any(n in _MODEL_MAKERS for n in names):
+                return ""
+        return "" if self.models.model(expr) is not None else None
+
+
+RULES = [TFS401, TFS402, TFS403, TFS404, TFS405, TFS406, TFS407, TFS408, TFS409, TFS410, TFS411, TFS412]
