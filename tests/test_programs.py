@@ -517,6 +517,49 @@ def test_keras2_savedmodel_directories_reload_without_the_classes(tmp_path):
     assert rows(lint_project(tmp_path, {"train.py": unsavable}, keras_version=2)) == []
 
 
+KERAS2_LAYER = LAYER.replace("import keras", "import tensorflow as tf\nfrom tensorflow import keras")
+
+
+@pytest.mark.parametrize("load", [
+    # A helper that round-trips through a temporary directory: a SavedModel on Keras 2.
+    """
+def save_and_load(model):
+    with tempfile.TemporaryDirectory() as tmpdir:
+        keras.models.save_model(model, tmpdir)
+        return keras.models.load_model(tmpdir)
+
+restored = save_and_load(keras.Sequential([keras.Input((3,)), Scale()]))
+""",
+    # A path from the command line, without a default: its format is unknown.
+    """
+def export(model, out_dir):
+    model.save(out_dir)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model")
+args = parser.parse_args()
+if args.model:
+    restored = keras.models.load_model(args.model)
+else:
+    export(keras.Sequential([keras.Input((3,)), Scale()]), "exported")
+""",
+])
+def test_keras2_load_of_a_path_of_unknown_format_is_unknown(tmp_path, load):
+    source = "import argparse\nimport tempfile\n" + KERAS2_LAYER + load
+    assert rows(lint_project(tmp_path, {"train.py": source}, keras_version=2), "TFS201") == []
+
+
+def test_keras2_load_of_a_known_h5_path_reads_what_an_unknown_save_wrote(tmp_path):
+    source = KERAS2_LAYER + """
+def export(model, path):
+    model.save(path)
+
+export(keras.Sequential([keras.Input((3,)), Scale()]), out_path)
+restored = keras.models.load_model("exported.h5")
+"""
+    assert rows(lint_project(tmp_path, {"train.py": source}, keras_version=2), "TFS201") == [("train.py", 20, "TFS201")]
+
+
 def test_tfs201_objects_of_another_model_of_the_same_program(tmp_path):
     source = LAYER + """
 def custom_loss(y_true, y_pred):

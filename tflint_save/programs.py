@@ -294,6 +294,11 @@ def config_format(key: Key) -> bool:
     return key is None or not key.startswith("=") or key.lower().endswith(MODEL_EXTENSIONS)
 
 
+def stores_config(key: Key) -> bool:
+    """The path is known to be a .keras/.h5 file (not a SavedModel directory, not unknown)."""
+    return _literal(key) and key.lower().endswith(MODEL_EXTENSIONS)
+
+
 def _literal(key: Key) -> bool:
     return key is not None and key.startswith("=")
 
