@@ -577,6 +577,56 @@ restored = keras.models.load_model("iris.keras")
     assert rows(lint_project(tmp_path, {"ch13.py": source}), "TFS201") == []
 
 
+GAN = """
+import sys
+import keras
+
+
+def wasserstein_loss(y_true, y_pred):
+    return keras.ops.mean(y_true * y_pred)
+
+
+def build_generator():
+    inputs = keras.Input((8,))
+    return keras.Model(inputs, keras.layers.Dense(4)(inputs), name="generator")
+
+
+def train(models, steps):
+    generator, discriminator, adversarial = models
+    for _ in range(steps):
+        discriminator.train_on_batch(x, y)
+        adversarial.train_on_batch(z, y)
+    generator.save("generator.h5")
+
+
+def build_and_train():
+    discriminator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    discriminator.compile(loss=wasserstein_loss, optimizer="rmsprop")
+    generator = build_generator()
+    discriminator.trainable = False
+    adversarial = keras.Model(generator.input, discriminator(generator.output))
+    adversarial.compile(loss=wasserstein_loss, optimizer="rmsprop")
+    train((generator, discriminator, adversarial), 10)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        generator = keras.models.load_model("generator.h5")
+    else:
+        build_and_train()
+"""
+
+
+def test_tfs201_a_loss_compiled_into_other_models_never_reaches_the_saved_one(tmp_path):
+    # The loss is compiled into the discriminator and the adversarial model; the generator that is
+    # saved and reloaded is never compiled with it.
+    assert rows(lint_project(tmp_path / "a", {"wgan.py": GAN}), "TFS201") == []
+    # The generator compiled with it: the saved file holds the loss.
+    compiled = GAN.replace('    generator.save(', '    generator.compile(loss=wasserstein_loss)\n    generator.save(')
+    [finding] = only(lint_project(tmp_path / "b", {"wgan.py": compiled}), "TFS201")
+    assert "wasserstein_loss is not registered" in finding.message
+
+
 def test_tfs201_follows_the_functional_graph_and_a_factory_module(tmp_path):
     functional = LAYER + """
 inputs = keras.Input((3,))

@@ -226,8 +226,15 @@ class ProjectIndex:
                         uses |= set(inner.def_uses.get(name, ()))
                         factories += [n for n in more if n in self.function_paths]
         else:
+            # The saved value is not known: whatever the program instantiates or hands to Keras, but
+            # a loss or metric only when compiled into a model that may be this one (a variable of the
+            # saved one's name, or a value that is not a plain name): a discriminator's loss never
+            # reaches the generator that is saved.
+            saved = receiver.split(":", 1)[1] if ":" in receiver else ""
             calls = {n for m in modules for n in self.programs.summaries[m].called}
-            uses = {u for m in modules for u in self.programs.summaries[m].uses}
+            uses = {u for m in modules for u in self.programs.summaries[m].uses if u[1] not in ("loss", "metric")}
+            uses |= {(n, role) for m in modules for n, role, model in self.programs.summaries[m].compiled
+                     if not saved or model in ("", saved)}
         for name in calls:
             for info in self.by_name.get(name, ()):
                 if self._norm(info.path) in modules and self.kinds(info) & set(SERIALIZED_KINDS):

@@ -78,6 +78,9 @@ class Summary:
     called: List[str] = field(default_factory=list)  # simple names called outside class bodies
     called_anywhere: List[str] = field(default_factory=list)  # ... and inside them
     uses: List[Tuple[str, str]] = field(default_factory=list)  # functions handed to Keras: (name, role)
+    # Losses and metrics by the model compiled with them: (name, role, the compiled variable or ""
+    # when it is not a plain name): they reach a saved model only through its own compile().
+    compiled: List[Tuple[str, str, str]] = field(default_factory=list)
     constants: Dict[str, str] = field(default_factory=dict)  # module-level NAME = "literal" and argparse defaults
     sites: List[Site] = field(default_factory=list)
     exports: List[str] = field(default_factory=list)  # names decorated by a keras-cv/hub/nlp export decorator
@@ -426,10 +429,13 @@ class _Reader:
                 self.assignments.setdefault(f"{scope}:{func.value.id}", []).extend(
                     node.args + [kw.value for kw in node.keywords])
             if method == "compile":
+                model = func.value.id if isinstance(func.value, ast.Name) else ""
                 for kw in node.keywords:
                     role = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}.get(kw.arg or "")
                     if role:
-                        self._use(outer, [(n, role) for n in _names_in(kw.value)])
+                        uses = [(n, role) for n in _names_in(kw.value)]
+                        self._use(outer, uses)
+                        self.out.compiled.extend((n, r, model) for n, r in uses)
             elif method == "update" and isinstance(func.value, ast.Call):
                 if GET_CUSTOM_OBJECTS in self.names(func.value.func, local):
                     for a in node.args:
@@ -619,6 +625,7 @@ def from_json(raw: dict) -> Summary:
     values["functions"] = [tuple(f) for f in values.get("functions", [])]
     values["decorated"] = [(n, tuple(d)) for n, d in values.get("decorated", [])]
     values["uses"] = [tuple(u) for u in values.get("uses", [])]
+    values["compiled"] = [tuple(u) for u in values.get("compiled", [])]
     values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"],
                             s["receiver"]) for s in values.get("sites", [])]
     values["def_uses"] = {k: [tuple(u) for u in v] for k, v in values.get("def_uses", {}).items()}
