@@ -627,6 +627,44 @@ def test_tfs201_a_loss_compiled_into_other_models_never_reaches_the_saved_one(tm
     assert "wasserstein_loss is not registered" in finding.message
 
 
+def get_model_cells(*sections):
+    return notebook(LAYER, """
+        def get_model():
+            inputs = keras.Input((3,))
+            outputs = keras.layers.Dense(1)(inputs)
+            model = keras.Model(inputs, outputs)
+            model.compile(optimizer="adam", loss="mse")
+            return model
+        """, *sections)
+
+
+def test_tfs201_a_rebound_variable_saves_the_value_it_holds_at_the_save(tmp_path):
+    # A guide's sections all call their model ``model``: the one saved to .h5 is get_model()'s,
+    # of built-in layers; the custom layer's sections come before and after it.
+    files = {"guide.ipynb": get_model_cells(
+        "model = keras.Sequential([keras.Input((3,)), Scale()])\nmodel.fit(x, y)",
+        "model = get_model()\nmodel.fit(x, y)\nmodel.save('my_h5_model.h5')",
+        "reconstructed = keras.models.load_model('my_h5_model.h5')",
+        "model = keras.Sequential([keras.Input((3,)), Scale()])\nmodel.compile(loss='mse')\nmodel.fit(x, y)",
+    )}
+    assert rows(lint_project(tmp_path, files), "TFS201") == []
+
+
+@pytest.mark.parametrize("section", [
+    # Rebound in a branch: either value may be the one saved.
+    "if use_custom:\n    model = keras.Sequential([keras.Input((3,)), Scale()])\nmodel.save('my_h5_model.h5')",
+    # Built from a variable whose value at that point holds the layer.
+    "x = Scale()(inputs)\nmodel = keras.Model(inputs, x)\nx = None\nmodel.save('my_h5_model.h5')",
+    # Saved in a loop that rebinds it after the save: the next iteration saves the custom model.
+    "for step in range(2):\n    model.save('my_h5_model.h5')\n    model = keras.Sequential([Scale()])",
+])
+def test_tfs201_every_value_that_may_reach_the_save_counts(tmp_path, section):
+    files = {"guide.ipynb": get_model_cells("inputs = keras.Input((3,))\nmodel = get_model()", section,
+                                            "reconstructed = keras.models.load_model('my_h5_model.h5')")}
+    [finding] = only(lint_project(tmp_path, files), "TFS201")
+    assert "Scale is not registered" in finding.message
+
+
 def test_tfs201_follows_the_functional_graph_and_a_factory_module(tmp_path):
     functional = LAYER + """
 inputs = keras.Input((3,))
