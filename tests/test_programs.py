@@ -665,6 +665,56 @@ def test_tfs201_every_value_that_may_reach_the_save_counts(tmp_path, section):
     assert "Scale is not registered" in finding.message
 
 
+LIBRARY_LOAD = {
+    "pkg/__init__.py": "from pkg import layers, tools\n",
+    "pkg/layers.py": LAYER,
+    "pkg/tools.py": """
+        import keras
+
+        def evaluate(model_path, data):
+            model = keras.models.load_model(model_path, compile=False)
+            return model.predict(data)
+    """,
+    # A conversion script of the same package: it saves its own model with the custom layer.
+    "pkg/convert.py": """
+        import keras
+        import pkg
+        from pkg.layers import Scale
+
+        if __name__ == "__main__":
+            model = keras.Sequential([keras.Input((3,)), Scale()])
+            model.save("convert_temp.h5")
+    """,
+}
+
+
+def test_tfs201_a_library_function_loading_its_argument_runs_only_where_it_is_called(tmp_path):
+    # evaluate() loads the path its caller gives; no program of the project calls it, so nothing
+    # links its load to the conversion script's save (that script only imports the package).
+    assert rows(lint_project(tmp_path / "a", LIBRARY_LOAD), "TFS201") == []
+    # A program that calls it with a path it may have written: linked.
+    called = dict(LIBRARY_LOAD)
+    called["pkg/convert.py"] += "    pkg.tools.evaluate(path, x)\n"
+    assert rows(lint_project(tmp_path / "b", called), "TFS201") == [("tools.py", 5, "TFS201")]
+
+
+@pytest.mark.parametrize("run_main, expected", [("app.run(main)\n", [("cli.py", 7, "TFS201")]), ("", [])])
+def test_tfs201_a_function_passed_by_name_runs(tmp_path, run_main, expected):
+    script = """
+        import keras
+        from absl import app
+        from layers import Scale
+
+        def main(argv):
+            restored = keras.models.load_model(argv[1])
+
+        model = keras.Sequential([keras.Input((3,)), Scale()])
+        model.save("m.keras")
+    """
+    files = {"layers.py": LAYER, "cli.py": textwrap.dedent(script) + run_main}
+    assert rows(lint_project(tmp_path, files), "TFS201") == expected
+
+
 def test_tfs201_follows_the_functional_graph_and_a_factory_module(tmp_path):
     functional = LAYER + """
 inputs = keras.Input((3,))

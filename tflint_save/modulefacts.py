@@ -56,6 +56,7 @@ class Site:
     imported: Tuple[str, ...] = ()
     cell: int = 0  # notebooks: the cell, and ``line`` counts within it (as findings do)
     receiver: str = ""  # saves: the model variable and where it is saved, "<scope>:<name>@<line>.<column>"
+    function: str = ""  # the module-level function it is in ("": module level, or a class body)
 
 
 @dataclass
@@ -89,6 +90,9 @@ class Summary:
     # module level), and those of the variables they read.
     assigned: Dict[str, List[List[str]]] = field(default_factory=dict)
     def_uses: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)  # uses inside each top-level def
+    # Functions holding a save or load that the module names without calling them (``app.run(main)``,
+    # ``callbacks=[export]``): they may run although no one calls them by name.
+    referenced: List[str] = field(default_factory=list)
 
     @property
     def saves(self) -> List[Site]:
@@ -174,6 +178,7 @@ class _Reader:
         self.out = Summary(path, self.module)
         self.table: Dict[str, Set[str]] = {}
         self.defs: Set[str] = set()
+        self.functions: Set[str] = set()  # module-level functions (not classes)
         self.called: Set[str] = set()
         self.anywhere: Set[str] = set()
         self.registering: Set[str] = set()
@@ -247,6 +252,8 @@ class _Reader:
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.defs.add(statement.name)
+                if not isinstance(statement, ast.ClassDef):
+                    self.functions.add(statement.name)
         self._block(tree.body, outer=None, in_class=False, local=None)
         out = self.out
         out.called = sorted(self.called)
@@ -479,7 +486,7 @@ class _Reader:
             given = given or id(node) in self._scoped
             path = _arg(node, 0, "filepath")
             self.out.sites.append(Site("load", node.lineno, self._key(path, local, scope), given,
-                                       self._imported(path, local)))
+                                       self._imported(path, local), function=self._function_of(scope)))
             return
         if in_class:
             return  # get_config() inside a class body builds the class's own config
@@ -508,7 +515,10 @@ class _Reader:
             return
         model = f"{scope}:{receiver.id}@{node.lineno}.{node.col_offset}" if isinstance(receiver, ast.Name) else ""
         self.out.sites.append(Site("save", node.lineno, self._key(path, local, scope), False,
-                                   self._imported(path, local), receiver=model))
+                                   self._imported(path, local), receiver=model, function=self._function_of(scope)))
+
+    def _function_of(self, scope: str) -> str:
+        return scope if scope in self.functions else ""
 
     def _key(self, path: Optional[ast.AST], local, scope: str) -> Key:
         literal = _string(path)
@@ -670,6 +680,10 @@ def summarize(path: str, text: str, notebook: bool = False) -> Summary:
         defaults = _argparse_defaults(tree, reader)
         out.sites = [_with_default(s, defaults) for s in out.sites]
     out.sites = [replace(s, key=None) if s.key and s.key.startswith("@") else s for s in out.sites]
+    holding = {s.function for s in out.sites if s.function}
+    if holding:
+        out.referenced = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in holding
+                                 and isinstance(n.ctx, ast.Load)})
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
             out.decorated.append((node.name, tuple(n for n in (_last(d) for d in node.decorator_list) if n)))
@@ -703,6 +717,6 @@ def from_json(raw: dict) -> Summary:
     values["uses"] = [tuple(u) for u in values.get("uses", [])]
     values["compiled"] = [tuple(u) for u in values.get("compiled", [])]
     values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"],
-                            s["receiver"]) for s in values.get("sites", [])]
+                            s["receiver"], s["function"]) for s in values.get("sites", [])]
     values["def_uses"] = {k: [tuple(u) for u in v] for k, v in values.get("def_uses", {}).items()}
     return Summary(**values)

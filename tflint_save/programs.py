@@ -93,6 +93,7 @@ class ProgramModel:
         self._closures: Dict[str, FrozenSet[str]] = {}
         self._programs: Dict[str, List[Program]] = {}
         self._saving: Optional[FrozenSet[str]] = None
+        self._names_used: Dict[str, FrozenSet[str]] = {}  # program entry -> names its modules call or import
 
     # -- what a module is -------------------------------------------------------------------
     def kind(self, path: str) -> str:
@@ -233,6 +234,34 @@ class ProgramModel:
     def norm(path: str) -> str:
         return _norm(path)
 
+    def may_run(self, path: str, site: Site, program: Program) -> bool:
+        """The save or load can run in ``program``: it is at module level (or in a class), or its
+        function is called, imported, decorated or named somewhere in the program, or the program
+        may import anything.  A library function that loads a path it is given runs only in the
+        programs that call it (in the others, the path is the caller's: unknown)."""
+        name = site.function
+        if not name or program.open or self.kind(path) == "test":
+            return True
+        summary = self.summaries[_norm(path)]
+        if name in summary.referenced or any(name == n for n, _ in summary.decorated):
+            return True
+        names = self._names_used.get(program.entry)
+        if names is None:
+            names = set()
+            for module in program.modules:
+                other = self.summaries[module]
+                names.update(other.called_anywhere)
+                for _, _, imported in other.imports:
+                    names.update(imported)
+            names = self._names_used[program.entry] = frozenset(names)
+        return name in names
+
+    def run_together(self, a: str, site_a: Site, b: str, site_b: Site) -> bool:
+        """Some program runs both sites."""
+        a, b = _norm(a), _norm(b)
+        return any(b in p.modules and self.may_run(a, site_a, p) and self.may_run(b, site_b, p)
+                   for p in self.programs_of(a))
+
     def share_program(self, a: str, b: str) -> bool:
         a, b = _norm(a), _norm(b)
         return a == b or any(b in p.modules for p in self.programs_of(a))
@@ -270,8 +299,8 @@ class ProgramModel:
                     linked.append((other, site))
                 elif _literal(key) and _literal(wanted):
                     continue  # two different files
-                elif self.share_program(path, other):
-                    # A variable may hold any path: within one program it may be this one.
+                elif self.run_together(path, load, other, site):
+                    # A variable may hold any path: within one program that runs both, it may be this one.
                     linked.append((other, site))
         # A program that writes the file itself reads what it wrote, not another program's file
         # of the same name (two notebooks that both save and reload 'model.h5').
