@@ -692,6 +692,11 @@ def test_tfs201_a_library_function_loading_its_argument_runs_only_where_it_is_ca
     # evaluate() loads the path its caller gives; no program of the project calls it, so nothing
     # links its load to the conversion script's save (that script only imports the package).
     assert rows(lint_project(tmp_path / "a", LIBRARY_LOAD), "TFS201") == []
+    # The same when the script's imports cannot all be followed: no module of the project calls it.
+    open_program = dict(LIBRARY_LOAD)
+    open_program["pkg/convert.py"] = 'import sys\nsys.path.append("../vendor")\n' + textwrap.dedent(
+        LIBRARY_LOAD["pkg/convert.py"])
+    assert rows(lint_project(tmp_path / "c", open_program), "TFS201") == []
     # A program that calls it with a path it may have written: linked.
     called = dict(LIBRARY_LOAD)
     called["pkg/convert.py"] += "    pkg.tools.evaluate(path, x)\n"

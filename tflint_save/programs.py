@@ -93,7 +93,8 @@ class ProgramModel:
         self._closures: Dict[str, FrozenSet[str]] = {}
         self._programs: Dict[str, List[Program]] = {}
         self._saving: Optional[FrozenSet[str]] = None
-        self._names_used: Dict[str, FrozenSet[str]] = {}  # program entry -> names its modules call or import
+        # Program entry ("": the whole project) -> the names its modules call or import.
+        self._names_used: Dict[str, FrozenSet[str]] = {}
 
     # -- what a module is -------------------------------------------------------------------
     def kind(self, path: str) -> str:
@@ -236,24 +237,26 @@ class ProgramModel:
 
     def may_run(self, path: str, site: Site, program: Program) -> bool:
         """The save or load can run in ``program``: it is at module level (or in a class), or its
-        function is called, imported, decorated or named somewhere in the program, or the program
-        may import anything.  A library function that loads a path it is given runs only in the
-        programs that call it (in the others, the path is the caller's: unknown)."""
+        function is called, imported, decorated or named somewhere in the program (in a program
+        that may import anything: somewhere in the project).  A library function that loads a path
+        it is given runs only in the programs that call it (in the others, the path is the
+        caller's: unknown)."""
         name = site.function
-        if not name or program.open or self.kind(path) == "test":
+        if not name or self.kind(path) == "test":
             return True
         summary = self.summaries[_norm(path)]
         if name in summary.referenced or any(name == n for n, _ in summary.decorated):
             return True
-        names = self._names_used.get(program.entry)
+        key = "" if program.open else program.entry
+        names = self._names_used.get(key)
         if names is None:
             names = set()
-            for module in program.modules:
+            for module in (self.summaries if program.open else program.modules):
                 other = self.summaries[module]
                 names.update(other.called_anywhere)
                 for _, _, imported in other.imports:
                     names.update(imported)
-            names = self._names_used[program.entry] = frozenset(names)
+            names = self._names_used[key] = frozenset(names)
         return name in names
 
     def run_together(self, a: str, site_a: Site, b: str, site_b: Site) -> bool:
