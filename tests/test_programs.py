@@ -517,6 +517,49 @@ def test_keras2_savedmodel_directories_reload_without_the_classes(tmp_path):
     assert rows(lint_project(tmp_path, {"train.py": unsavable}, keras_version=2)) == []
 
 
+KERAS2_LAYER = LAYER.replace("import keras", "import tensorflow as tf\nfrom tensorflow import keras")
+
+
+@pytest.mark.parametrize("load", [
+    # A helper that round-trips through a temporary directory: a SavedModel on Keras 2.
+    """
+def save_and_load(model):
+    with tempfile.TemporaryDirectory() as tmpdir:
+        keras.models.save_model(model, tmpdir)
+        return keras.models.load_model(tmpdir)
+
+restored = save_and_load(keras.Sequential([keras.Input((3,)), Scale()]))
+""",
+    # A path from the command line, without a default: its format is unknown.
+    """
+def export(model, out_dir):
+    model.save(out_dir)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model")
+args = parser.parse_args()
+if args.model:
+    restored = keras.models.load_model(args.model)
+else:
+    export(keras.Sequential([keras.Input((3,)), Scale()]), "exported")
+""",
+])
+def test_keras2_load_of_a_path_of_unknown_format_is_unknown(tmp_path, load):
+    source = "import argparse\nimport tempfile\n" + KERAS2_LAYER + load
+    assert rows(lint_project(tmp_path, {"train.py": source}, keras_version=2), "TFS201") == []
+
+
+def test_keras2_load_of_a_known_h5_path_reads_what_an_unknown_save_wrote(tmp_path):
+    source = KERAS2_LAYER + """
+def export(model, path):
+    model.save(path)
+
+export(keras.Sequential([keras.Input((3,)), Scale()]), out_path)
+restored = keras.models.load_model("exported.h5")
+"""
+    assert rows(lint_project(tmp_path, {"train.py": source}, keras_version=2), "TFS201") == [("train.py", 20, "TFS201")]
+
+
 def test_tfs201_objects_of_another_model_of_the_same_program(tmp_path):
     source = LAYER + """
 def custom_loss(y_true, y_pred):
@@ -532,6 +575,149 @@ iris.save("iris.keras")
 restored = keras.models.load_model("iris.keras")
 """
     assert rows(lint_project(tmp_path, {"ch13.py": source}), "TFS201") == []
+
+
+GAN = """
+import sys
+import keras
+
+
+def wasserstein_loss(y_true, y_pred):
+    return keras.ops.mean(y_true * y_pred)
+
+
+def build_generator():
+    inputs = keras.Input((8,))
+    return keras.Model(inputs, keras.layers.Dense(4)(inputs), name="generator")
+
+
+def train(models, steps):
+    generator, discriminator, adversarial = models
+    for _ in range(steps):
+        discriminator.train_on_batch(x, y)
+        adversarial.train_on_batch(z, y)
+    generator.save("generator.h5")
+
+
+def build_and_train():
+    discriminator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    discriminator.compile(loss=wasserstein_loss, optimizer="rmsprop")
+    generator = build_generator()
+    discriminator.trainable = False
+    adversarial = keras.Model(generator.input, discriminator(generator.output))
+    adversarial.compile(loss=wasserstein_loss, optimizer="rmsprop")
+    train((generator, discriminator, adversarial), 10)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        generator = keras.models.load_model("generator.h5")
+    else:
+        build_and_train()
+"""
+
+
+def test_tfs201_a_loss_compiled_into_other_models_never_reaches_the_saved_one(tmp_path):
+    # The loss is compiled into the discriminator and the adversarial model; the generator that is
+    # saved and reloaded is never compiled with it.
+    assert rows(lint_project(tmp_path / "a", {"wgan.py": GAN}), "TFS201") == []
+    # The generator compiled with it: the saved file holds the loss.
+    compiled = GAN.replace('    generator.save(', '    generator.compile(loss=wasserstein_loss)\n    generator.save(')
+    [finding] = only(lint_project(tmp_path / "b", {"wgan.py": compiled}), "TFS201")
+    assert "wasserstein_loss is not registered" in finding.message
+
+
+def get_model_cells(*sections):
+    return notebook(LAYER, """
+        def get_model():
+            inputs = keras.Input((3,))
+            outputs = keras.layers.Dense(1)(inputs)
+            model = keras.Model(inputs, outputs)
+            model.compile(optimizer="adam", loss="mse")
+            return model
+        """, *sections)
+
+
+def test_tfs201_a_rebound_variable_saves_the_value_it_holds_at_the_save(tmp_path):
+    # A guide's sections all call their model ``model``: the one saved to .h5 is get_model()'s,
+    # of built-in layers; the custom layer's sections come before and after it.
+    files = {"guide.ipynb": get_model_cells(
+        "model = keras.Sequential([keras.Input((3,)), Scale()])\nmodel.fit(x, y)",
+        "model = get_model()\nmodel.fit(x, y)\nmodel.save('my_h5_model.h5')",
+        "reconstructed = keras.models.load_model('my_h5_model.h5')",
+        "model = keras.Sequential([keras.Input((3,)), Scale()])\nmodel.compile(loss='mse')\nmodel.fit(x, y)",
+    )}
+    assert rows(lint_project(tmp_path, files), "TFS201") == []
+
+
+@pytest.mark.parametrize("section", [
+    # Rebound in a branch: either value may be the one saved.
+    "if use_custom:\n    model = keras.Sequential([keras.Input((3,)), Scale()])\nmodel.save('my_h5_model.h5')",
+    # Built from a variable whose value at that point holds the layer.
+    "x = Scale()(inputs)\nmodel = keras.Model(inputs, x)\nx = None\nmodel.save('my_h5_model.h5')",
+    # Saved in a loop that rebinds it after the save: the next iteration saves the custom model.
+    "for step in range(2):\n    model.save('my_h5_model.h5')\n    model = keras.Sequential([Scale()])",
+])
+def test_tfs201_every_value_that_may_reach_the_save_counts(tmp_path, section):
+    files = {"guide.ipynb": get_model_cells("inputs = keras.Input((3,))\nmodel = get_model()", section,
+                                            "reconstructed = keras.models.load_model('my_h5_model.h5')")}
+    [finding] = only(lint_project(tmp_path, files), "TFS201")
+    assert "Scale is not registered" in finding.message
+
+
+LIBRARY_LOAD = {
+    "pkg/__init__.py": "from pkg import layers, tools\n",
+    "pkg/layers.py": LAYER,
+    "pkg/tools.py": """
+        import keras
+
+        def evaluate(model_path, data):
+            model = keras.models.load_model(model_path, compile=False)
+            return model.predict(data)
+    """,
+    # A conversion script of the same package: it saves its own model with the custom layer.
+    "pkg/convert.py": """
+        import keras
+        import pkg
+        from pkg.layers import Scale
+
+        if __name__ == "__main__":
+            model = keras.Sequential([keras.Input((3,)), Scale()])
+            model.save("convert_temp.h5")
+    """,
+}
+
+
+def test_tfs201_a_library_function_loading_its_argument_runs_only_where_it_is_called(tmp_path):
+    # evaluate() loads the path its caller gives; no program of the project calls it, so nothing
+    # links its load to the conversion script's save (that script only imports the package).
+    assert rows(lint_project(tmp_path / "a", LIBRARY_LOAD), "TFS201") == []
+    # The same when the script's imports cannot all be followed: no module of the project calls it.
+    open_program = dict(LIBRARY_LOAD)
+    open_program["pkg/convert.py"] = 'import sys\nsys.path.append("../vendor")\n' + textwrap.dedent(
+        LIBRARY_LOAD["pkg/convert.py"])
+    assert rows(lint_project(tmp_path / "c", open_program), "TFS201") == []
+    # A program that calls it with a path it may have written: linked.
+    called = dict(LIBRARY_LOAD)
+    called["pkg/convert.py"] += "    pkg.tools.evaluate(path, x)\n"
+    assert rows(lint_project(tmp_path / "b", called), "TFS201") == [("tools.py", 5, "TFS201")]
+
+
+@pytest.mark.parametrize("run_main, expected", [("app.run(main)\n", [("cli.py", 7, "TFS201")]), ("", [])])
+def test_tfs201_a_function_passed_by_name_runs(tmp_path, run_main, expected):
+    script = """
+        import keras
+        from absl import app
+        from layers import Scale
+
+        def main(argv):
+            restored = keras.models.load_model(argv[1])
+
+        model = keras.Sequential([keras.Input((3,)), Scale()])
+        model.save("m.keras")
+    """
+    files = {"layers.py": LAYER, "cli.py": textwrap.dedent(script) + run_main}
+    assert rows(lint_project(tmp_path, files), "TFS201") == expected
 
 
 def test_tfs201_follows_the_functional_graph_and_a_factory_module(tmp_path):

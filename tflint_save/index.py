@@ -197,7 +197,7 @@ class ProjectIndex:
         """The project's Keras objects a model saved in module ``path`` may hold, by role
         ('class' -> class keys, 'loss'/'metric'/'activation' -> 'path:name' of functions).
 
-        With the saved variable known (``receiver``, "<scope>:<name>"): what builds it, through the
+        With the saved value known (``receiver``, see ``Summary.assigned``): what builds it, through the
         variables it is built from and the project functions it calls (a factory in another module);
         else what the module and the modules it imports instantiate or hand to Keras."""
         cache_key = path + "\0" + receiver
@@ -208,7 +208,8 @@ class ProjectIndex:
         summary = self.programs.summaries[self.programs.norm(path)]
         found = {"class": set(), "loss": set(), "metric": set(), "activation": set()}
         if receiver in summary.assigned:
-            calls, reads = self._builders(summary, receiver)
+            built = summary.assigned[receiver]
+            calls, reads = set(built[0]), set(built[1])
             uses = {(n, role) for m in modules for n, role in self.programs.summaries[m].uses if n in reads}
             factories = [calls_name for calls_name in sorted(calls) if calls_name in self.function_paths]
             seen = set()
@@ -226,8 +227,15 @@ class ProjectIndex:
                         uses |= set(inner.def_uses.get(name, ()))
                         factories += [n for n in more if n in self.function_paths]
         else:
+            # The saved value is not known: whatever the program instantiates or hands to Keras, but
+            # a loss or metric only when compiled into a model that may be this one (a variable of the
+            # saved one's name, or a value that is not a plain name): a discriminator's loss never
+            # reaches the generator that is saved.
+            saved = receiver.partition(":")[2].partition("@")[0]
             calls = {n for m in modules for n in self.programs.summaries[m].called}
-            uses = {u for m in modules for u in self.programs.summaries[m].uses}
+            uses = {u for m in modules for u in self.programs.summaries[m].uses if u[1] not in ("loss", "metric")}
+            uses |= {(n, role) for m in modules for n, role, model in self.programs.summaries[m].compiled
+                     if not saved or model in ("", saved)}
         for name in calls:
             for info in self.by_name.get(name, ()):
                 if self._norm(info.path) in modules and self.kinds(info) & set(SERIALIZED_KINDS):
@@ -238,27 +246,6 @@ class ProjectIndex:
                     found[role].add(f"{where}:{name}")
         self._reach[cache_key] = found
         return found
-
-    @staticmethod
-    def _builders(summary: Summary, variable: str) -> Tuple[Set[str], Set[str]]:
-        """The names called and read to build a variable, following the variables of its scope
-        it is built from (``x = Scale()(inputs)``, ``model = keras.Model(inputs, x)``)."""
-        scope = variable.split(":", 1)[0]
-        calls: Set[str] = set()
-        reads: Set[str] = set()
-        todo, seen = [variable], {variable}
-        while todo:
-            built = summary.assigned.get(todo.pop())
-            if not built:
-                continue
-            calls.update(built[0])
-            for name in built[1]:
-                reads.add(name)
-                other = f"{scope}:{name}"
-                if other not in seen and other in summary.assigned:
-                    seen.add(other)
-                    todo.append(other)
-        return calls, reads
 
     def descendants(self, info: ClassInfo) -> List[ClassInfo]:
         if self._children is None:

@@ -55,7 +55,8 @@ class Site:
     # The imported name the key refers to, resolved by the model ("module", "NAME"), if any.
     imported: Tuple[str, ...] = ()
     cell: int = 0  # notebooks: the cell, and ``line`` counts within it (as findings do)
-    receiver: str = ""  # saves: the model variable, "<scope>:<name>" (see Summary.assigned)
+    receiver: str = ""  # saves: the model variable and where it is saved, "<scope>:<name>@<line>.<column>"
+    function: str = ""  # the module-level function it is in ("": module level, or a class body)
 
 
 @dataclass
@@ -78,13 +79,20 @@ class Summary:
     called: List[str] = field(default_factory=list)  # simple names called outside class bodies
     called_anywhere: List[str] = field(default_factory=list)  # ... and inside them
     uses: List[Tuple[str, str]] = field(default_factory=list)  # functions handed to Keras: (name, role)
+    # Losses and metrics by the model compiled with them: (name, role, the compiled variable or ""
+    # when it is not a plain name): they reach a saved model only through its own compile().
+    compiled: List[Tuple[str, str, str]] = field(default_factory=list)
     constants: Dict[str, str] = field(default_factory=dict)  # module-level NAME = "literal" and argparse defaults
     sites: List[Site] = field(default_factory=list)
     exports: List[str] = field(default_factory=list)  # names decorated by a keras-cv/hub/nlp export decorator
-    # What builds each variable, "<scope>:<name>" -> [names it calls, names it reads], from its
-    # assignments and its add()/compile() calls (scope: the top-level def, "" for module level).
+    # What builds each saved model, by its save's receiver -> [names it calls, names it reads], from
+    # the assignments and add()/compile() calls that reach the save (scope: the top-level def, "" for
+    # module level), and those of the variables they read.
     assigned: Dict[str, List[List[str]]] = field(default_factory=dict)
     def_uses: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)  # uses inside each top-level def
+    # Functions holding a save or load that the module names without calling them (``app.run(main)``,
+    # ``callbacks=[export]``): they may run although no one calls them by name.
+    referenced: List[str] = field(default_factory=list)
 
     @property
     def saves(self) -> List[Site]:
@@ -170,13 +178,16 @@ class _Reader:
         self.out = Summary(path, self.module)
         self.table: Dict[str, Set[str]] = {}
         self.defs: Set[str] = set()
+        self.functions: Set[str] = set()  # module-level functions (not classes)
         self.called: Set[str] = set()
         self.anywhere: Set[str] = set()
         self.registering: Set[str] = set()
         self.def_calls: Dict[str, Set[str]] = {}
         self._scoped: Set[int] = set()  # calls inside ``with custom_object_scope(...)``
         self.scoped: Dict[Tuple[str, str], Optional[str]] = {}  # (function, name) -> its one literal
-        self.assignments: Dict[str, List[ast.AST]] = {}  # "<scope>:<name>" -> what builds it
+        # "<scope>:<name>" -> what builds it, in source order: (line, column, "=" for an assignment
+        # or "+" for an add()/compile() call, the expressions).
+        self.assignments: Dict[str, List[Tuple[int, int, str, List[ast.AST]]]] = {}
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._import(statement, self.table)
@@ -241,13 +252,15 @@ class _Reader:
         for statement in tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.defs.add(statement.name)
+                if not isinstance(statement, ast.ClassDef):
+                    self.functions.add(statement.name)
         self._block(tree.body, outer=None, in_class=False, local=None)
         out = self.out
         out.called = sorted(self.called)
         out.called_anywhere = sorted(self.anywhere | self.called)
         out.registering = sorted(self.registering)
         out.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
-        out.assigned = self._assigned()
+        out.assigned = self._assigned(tree)
         return out
 
     def _block(self, body: Sequence[ast.AST], outer: Optional[str], in_class: bool,
@@ -324,7 +337,8 @@ class _Reader:
         targets = node.targets if type(node) is ast.Assign else [node.target]
         for target in targets:
             if isinstance(target, ast.Name):
-                self.assignments.setdefault(f"{scope}:{target.id}", []).append(node.value)
+                self.assignments.setdefault(f"{scope}:{target.id}", []).append(
+                    (node.lineno, node.col_offset, "=", [node.value]))
         if len(targets) != 1:
             return
         target = targets[0]
@@ -378,33 +392,45 @@ class _Reader:
             if isinstance(node.value, ast.Name):
                 self.out.registered_names.append(node.value.id)
 
-    def _builds(self, variable: str) -> Tuple[List[str], List[str]]:
-        """The names called and read by the assignments (and add()/compile() calls) of a variable."""
-        calls: Set[str] = set()
-        reads: Set[str] = set()
-        for value in self.assignments.get(variable, ()):
-            for inner in ast.walk(value):
-                if isinstance(inner, ast.Call):
-                    name = _last(inner.func)
-                    if name:
-                        calls.add(name)
-                elif isinstance(inner, ast.Name):
-                    reads.add(inner.id)
-        return sorted(calls), sorted(reads)
-
-    def _assigned(self) -> Dict[str, List[List[str]]]:
-        """What builds the saved variables, and the variables of their scope they are built from:
-        only these are kept (most modules save nothing)."""
+    def _assigned(self, tree: ast.Module) -> Dict[str, List[List[str]]]:
+        """What builds each saved model: by save (its receiver), the names called and read by the
+        assignments and add()/compile() calls of the variable that reach the save, and of the
+        variables of its scope they read, at that point (flow-sensitive: a notebook that rebinds
+        ``model`` saves the value it holds at the save).  Only saves are followed: most modules
+        save nothing."""
         out: Dict[str, List[List[str]]] = {}
-        todo = [s.receiver for s in self.out.sites if s.receiver]
-        while todo:
-            variable = todo.pop()
-            if variable in out or variable not in self.assignments:
+        blocks: Dict[str, Dict[int, Tuple]] = {}
+        for site in self.out.sites:
+            if not site.receiver:
                 continue
-            calls, reads = self._builds(variable)
-            out[variable] = [calls, reads]
+            variable, _, at = site.receiver.partition("@")
+            if variable not in self.assignments:
+                continue
             scope = variable.split(":", 1)[0]
-            todo += [f"{scope}:{name}" for name in reads]
+            if scope not in blocks:
+                blocks[scope] = _block_paths(tree, scope)
+            line, column = (int(n) for n in at.split("."))
+            calls: Set[str] = set()
+            reads: Set[str] = set()
+            todo = [(variable, (line, column))]
+            seen = set()
+            while todo:
+                name, point = todo.pop()
+                for event in _reaching(self.assignments.get(name, ()), point, blocks[scope]):
+                    if (name, event[:2]) in seen:
+                        continue
+                    seen.add((name, event[:2]))
+                    for value in event[3]:
+                        for inner in ast.walk(value):
+                            if isinstance(inner, ast.Call):
+                                called = _last(inner.func)
+                                if called:
+                                    calls.add(called)
+                            elif isinstance(inner, ast.Name):
+                                reads.add(inner.id)
+                                todo.append((f"{scope}:{inner.id}", event[:2]))
+            if calls or reads:
+                out[site.receiver] = [sorted(calls), sorted(reads)]
         return out
 
     def _call(self, node: ast.Call, outer: Optional[str], in_class: bool, local, scope: str) -> None:
@@ -423,13 +449,16 @@ class _Reader:
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method in ("add", "compile") and isinstance(func.value, ast.Name):
-                self.assignments.setdefault(f"{scope}:{func.value.id}", []).extend(
-                    node.args + [kw.value for kw in node.keywords])
+                self.assignments.setdefault(f"{scope}:{func.value.id}", []).append(
+                    (node.lineno, node.col_offset, "+", node.args + [kw.value for kw in node.keywords]))
             if method == "compile":
+                model = func.value.id if isinstance(func.value, ast.Name) else ""
                 for kw in node.keywords:
                     role = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}.get(kw.arg or "")
                     if role:
-                        self._use(outer, [(n, role) for n in _names_in(kw.value)])
+                        uses = [(n, role) for n in _names_in(kw.value)]
+                        self._use(outer, uses)
+                        self.out.compiled.extend((n, r, model) for n, r in uses)
             elif method == "update" and isinstance(func.value, ast.Call):
                 if GET_CUSTOM_OBJECTS in self.names(func.value.func, local):
                     for a in node.args:
@@ -457,7 +486,7 @@ class _Reader:
             given = given or id(node) in self._scoped
             path = _arg(node, 0, "filepath")
             self.out.sites.append(Site("load", node.lineno, self._key(path, local, scope), given,
-                                       self._imported(path, local)))
+                                       self._imported(path, local), function=self._function_of(scope)))
             return
         if in_class:
             return  # get_config() inside a class body builds the class's own config
@@ -484,9 +513,12 @@ class _Reader:
             # tf.saved_model.save never calls get_config(), and load_model() cannot read what it writes
             # without the Keras metadata: not a save that custom classes or load_model() meet.
             return
-        model = f"{scope}:{receiver.id}" if isinstance(receiver, ast.Name) else ""
+        model = f"{scope}:{receiver.id}@{node.lineno}.{node.col_offset}" if isinstance(receiver, ast.Name) else ""
         self.out.sites.append(Site("save", node.lineno, self._key(path, local, scope), False,
-                                   self._imported(path, local), receiver=model))
+                                   self._imported(path, local), receiver=model, function=self._function_of(scope)))
+
+    def _function_of(self, scope: str) -> str:
+        return scope if scope in self.functions else ""
 
     def _key(self, path: Optional[ast.AST], local, scope: str) -> Key:
         literal = _string(path)
@@ -536,6 +568,66 @@ def _project(names: FrozenSet[str]) -> bool:
     """A method called on a local value, or on an object a project module exports (``from train
     import model``): not on one of the libraries above."""
     return not any(n.split(".", 1)[0] in _NOT_KERAS_ROOTS for n in names)
+
+
+# -- reaching assignments ----------------------------------------------------------------------
+
+def _block_paths(tree: ast.Module, scope: str) -> Dict[int, Tuple]:
+    """Each line of a scope (the module, or its top-level defs of that name) -> the branches that
+    hold it: a tuple of (statement id, branch) from the scope down, "loop" for a loop's body."""
+    found: Dict[int, Tuple] = {}
+    if scope:
+        bodies = [n.body for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                  and n.name == scope]
+    else:
+        bodies = [tree.body]
+    for body in bodies:
+        _paths(body, (), found)
+    return found
+
+
+def _paths(body: Sequence[ast.AST], prefix: Tuple, found: Dict[int, Tuple]) -> None:
+    for statement in body:
+        branches: List[Tuple[Optional[str], Sequence[ast.AST]]] = []
+        kind = type(statement)
+        if kind in (ast.If,):
+            branches = [("body", statement.body), ("else", statement.orelse)]
+        elif kind in (ast.For, ast.AsyncFor, ast.While):
+            branches = [("loop", statement.body), ("else", statement.orelse)]
+        elif kind in (ast.With, ast.AsyncWith):
+            branches = [(None, statement.body)]  # runs where the with statement is
+        elif kind is ast.Try or kind.__name__ == "TryStar":
+            branches = [("try", statement.body), ("else", statement.orelse), (None, statement.finalbody)]
+            branches += [(f"except{i}", h.body) for i, h in enumerate(statement.handlers)]
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            branches = [("def", statement.body)]  # runs when called, not here
+        elif kind.__name__ == "Match":
+            branches = [(f"case{i}", c.body) for i, c in enumerate(statement.cases)]
+        first_inner = min((b[0].lineno for _, b in branches if b), default=None)
+        last = (first_inner - 1) if first_inner is not None else (statement.end_lineno or statement.lineno)
+        for line in range(statement.lineno, max(last, statement.lineno) + 1):
+            found.setdefault(line, prefix)
+        for branch, inner in branches:
+            _paths(inner, prefix if branch is None else prefix + ((id(statement), branch),), found)
+
+
+def _reaching(events, point: Tuple[int, int], paths: Dict[int, Tuple]) -> List[Tuple]:
+    """The assignments and add()/compile() calls of one variable that may reach ``point``: those
+    before it that no later assignment on every way to it replaces, and those after it in a loop
+    that holds both (the next iteration)."""
+    here = paths.get(point[0], ())
+    loops = {p for p in here if p[1] == "loop"}
+    found = []
+    for event in events:
+        position = event[:2]
+        where = paths.get(event[0], ())
+        if position < point:
+            if not any(k[2] == "=" and position < k[:2] < point and here[:len(paths.get(k[0], ()))] == paths.get(
+                    k[0], ()) for k in events):
+                found.append(event)
+        elif loops & set(where):
+            found.append(event)
+    return found
 
 
 def _module_statements(body: Sequence[ast.AST]) -> Iterable[ast.AST]:
@@ -588,6 +680,10 @@ def summarize(path: str, text: str, notebook: bool = False) -> Summary:
         defaults = _argparse_defaults(tree, reader)
         out.sites = [_with_default(s, defaults) for s in out.sites]
     out.sites = [replace(s, key=None) if s.key and s.key.startswith("@") else s for s in out.sites]
+    holding = {s.function for s in out.sites if s.function}
+    if holding:
+        out.referenced = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in holding
+                                 and isinstance(n.ctx, ast.Load)})
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
             out.decorated.append((node.name, tuple(n for n in (_last(d) for d in node.decorator_list) if n)))
@@ -619,7 +715,8 @@ def from_json(raw: dict) -> Summary:
     values["functions"] = [tuple(f) for f in values.get("functions", [])]
     values["decorated"] = [(n, tuple(d)) for n, d in values.get("decorated", [])]
     values["uses"] = [tuple(u) for u in values.get("uses", [])]
+    values["compiled"] = [tuple(u) for u in values.get("compiled", [])]
     values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"],
-                            s["receiver"]) for s in values.get("sites", [])]
+                            s["receiver"], s["function"]) for s in values.get("sites", [])]
     values["def_uses"] = {k: [tuple(u) for u in v] for k, v in values.get("def_uses", {}).items()}
     return Summary(**values)

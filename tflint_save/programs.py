@@ -93,6 +93,8 @@ class ProgramModel:
         self._closures: Dict[str, FrozenSet[str]] = {}
         self._programs: Dict[str, List[Program]] = {}
         self._saving: Optional[FrozenSet[str]] = None
+        # Program entry ("": the whole project) -> the names its modules call or import.
+        self._names_used: Dict[str, FrozenSet[str]] = {}
 
     # -- what a module is -------------------------------------------------------------------
     def kind(self, path: str) -> str:
@@ -233,6 +235,36 @@ class ProgramModel:
     def norm(path: str) -> str:
         return _norm(path)
 
+    def may_run(self, path: str, site: Site, program: Program) -> bool:
+        """The save or load can run in ``program``: it is at module level (or in a class), or its
+        function is called, imported, decorated or named somewhere in the program (in a program
+        that may import anything: somewhere in the project).  A library function that loads a path
+        it is given runs only in the programs that call it (in the others, the path is the
+        caller's: unknown)."""
+        name = site.function
+        if not name or self.kind(path) == "test":
+            return True
+        summary = self.summaries[_norm(path)]
+        if name in summary.referenced or any(name == n for n, _ in summary.decorated):
+            return True
+        key = "" if program.open else program.entry
+        names = self._names_used.get(key)
+        if names is None:
+            names = set()
+            for module in (self.summaries if program.open else program.modules):
+                other = self.summaries[module]
+                names.update(other.called_anywhere)
+                for _, _, imported in other.imports:
+                    names.update(imported)
+            names = self._names_used[key] = frozenset(names)
+        return name in names
+
+    def run_together(self, a: str, site_a: Site, b: str, site_b: Site) -> bool:
+        """Some program runs both sites."""
+        a, b = _norm(a), _norm(b)
+        return any(b in p.modules and self.may_run(a, site_a, p) and self.may_run(b, site_b, p)
+                   for p in self.programs_of(a))
+
     def share_program(self, a: str, b: str) -> bool:
         a, b = _norm(a), _norm(b)
         return a == b or any(b in p.modules for p in self.programs_of(a))
@@ -270,8 +302,8 @@ class ProgramModel:
                     linked.append((other, site))
                 elif _literal(key) and _literal(wanted):
                     continue  # two different files
-                elif self.share_program(path, other):
-                    # A variable may hold any path: within one program it may be this one.
+                elif self.run_together(path, load, other, site):
+                    # A variable may hold any path: within one program that runs both, it may be this one.
                     linked.append((other, site))
         # A program that writes the file itself reads what it wrote, not another program's file
         # of the same name (two notebooks that both save and reload 'model.h5').
@@ -292,6 +324,11 @@ MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
 def config_format(key: Key) -> bool:
     """The save writes a format that stores the model's config (.keras/.h5), or may (unknown path)."""
     return key is None or not key.startswith("=") or key.lower().endswith(MODEL_EXTENSIONS)
+
+
+def stores_config(key: Key) -> bool:
+    """The path is known to be a .keras/.h5 file (not a SavedModel directory, not unknown)."""
+    return _literal(key) and key.lower().endswith(MODEL_EXTENSIONS)
 
 
 def _literal(key: Key) -> bool:

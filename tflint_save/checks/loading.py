@@ -13,7 +13,7 @@ from tflint_save.checks.common import MODEL_EXTENSIONS, is_load_model, writes_or
 from tflint_save.engine import Rule
 from tflint_save.findings import Decision, Facts, Pending, Resolved, optional
 from tflint_save.index import ProjectIndex
-from tflint_save.programs import config_format
+from tflint_save.programs import stores_config
 
 SCOPES = ("keras.saving.custom_object_scope",)
 
@@ -37,6 +37,8 @@ class ModelLoad(Facts):
     compile: bool = True
     keras: int = 3
     h5: bool = False  # the path ends in .h5/.hdf5 (the error Keras prints differs)
+    # The path is known to end in .keras/.h5/.hdf5: the formats Keras 2 rebuilds from the classes.
+    config_path: bool = False
     objects: Optional[Tuple[CustomObject, ...]] = field(default=None, metadata={"optional": True, "of": CustomObject})
     register: str = ""  # how this file spells register_keras_serializable (see register_spelling)
 
@@ -141,9 +143,12 @@ def load_facts(pending: Pending, project: ProjectIndex) -> Optional[LoadFacts]:
     kinds = ("layer", "model", "loss", "metric") if load.compile else ("layer", "model")
     roles = ("loss", "metric", "activation") if load.compile else ("activation",)
     objects: Dict[Tuple[str, str, str], Set[str]] = {}  # (name, kind, path) -> where it is registered
+    # Keras 2 revives a SavedModel directory from its traced functions, without the Python classes:
+    # only a file known to be .keras/.h5 (by the load's path, else by the save's) needs them.
+    known = load.config_path or stores_config(programs.key(finding.path, site))
     for where, save in programs.linked_saves(finding.path, site):
-        if load.keras == 2 and not config_format(programs.key(where, save)):
-            continue  # Keras 2 revives a SavedModel directory without the Python classes
+        if load.keras == 2 and not (known or stores_config(programs.key(where, save))):
+            continue
         reached = project.saved_objects(where, save.receiver)
         for key in sorted(reached["class"]):
             info = project.find(key)
@@ -187,7 +192,9 @@ class TFS201(Rule):
             return  # Keras 2 revives a SavedModel directory without the Python classes
         compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
         h5 = tail is not None and tail.lower().endswith((".h5", ".hdf5"))
-        ctx.defer(node, self.code, ModelLoad(compile_arg is not False, ctx.keras, h5, register=register_spelling(ctx)))
+        config_path = tail is not None and tail.lower().endswith(MODEL_EXTENSIONS)
+        ctx.defer(node, self.code, ModelLoad(compile_arg is not False, ctx.keras, h5, config_path,
+                                             register=register_spelling(ctx)))
 
     @classmethod
     def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
