@@ -1439,6 +1439,25 @@ report()
     assert not found(src, "TFS410", keras=2)
 
 
+@pytest.mark.parametrize("handed", [
+    "history = train(model, x, y)",          # a helper, maybe of another module, that fits it
+    "trainer = Trainer(model)\ntrainer.run()",
+    "run_epochs(model=model, data=(x, y))",
+])
+def test_410_keras2_model_handed_to_a_function_may_be_fit_there(handed):
+    # TF 2.15: a model fit inside a helper has its names: {'loss': ..., 'accuracy': ...}.
+    src = TWO + "from helpers import Trainer, run_epochs, train\n"
+    src += handed + "\nprint(dict(zip(model.metrics_names, model.evaluate(x, y))))\n"
+    assert not found(src, "TFS410", keras=2)
+    # Keras 3 names are ['loss', 'compile_metrics'] however the model was trained.
+    assert len(found(src, "TFS410")) == 1
+
+
+def test_410_keras2_printing_the_model_first_keeps_it_fresh():
+    src = TWO + "print(model)\nprint(dict(zip(model.metrics_names, model.evaluate(x, y))))\n"
+    assert len(found(src, "TFS410", keras=2)) == 1
+
+
 def test_410_shadowed_zip():
     src = TWO + "def zip(a, b):\n    return a\n\nprint(zip(model.metrics_names, model.evaluate(x, y)))\n"
     assert not found(src, "TFS410")
@@ -1542,6 +1561,63 @@ class Block(tf.keras.layers.Layer):
         self.norm = layers.Normalization()
 """ + "model = tf.keras.Sequential([Block()])\n" + NORM_FIT
     assert not found(in_class, "TFS411")
+
+
+@pytest.mark.parametrize("restore", [
+    # the weights of an adapted model hold the layer's mean and variance (TF 2.15 and 2.21 alike)
+    'model.load_weights("adapted.weights.h5")',
+    "model.set_weights(saved_weights)",
+    "tf.train.Checkpoint(model=model).restore(manager.latest_checkpoint)",
+])
+def test_411_statistics_restored_from_weights(restore):
+    src = NORM_TRAIN + """
+norm = layers.Normalization()
+inputs = tf.keras.Input((10,))
+model = tf.keras.Model(inputs, layers.Dense(2, activation="softmax")(norm(inputs)))
+""" + restore + "\n" + NORM_FIT
+    assert not found(src, "TFS411")
+    assert found(src.replace(restore, ""), "TFS411") == [("TFS411", 9)]
+
+
+MODELS_411 = """
+import tensorflow as tf
+from tensorflow.keras import layers
+
+
+def build():
+    inputs = tf.keras.Input((10,))
+    return tf.keras.Model(inputs, layers.Dense(2)(layers.Normalization(name="norm")(inputs)))
+
+
+def train(model, features, labels):
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(features, labels)
+"""
+
+
+def test_411_adapted_by_another_module_of_the_program(tmp_path):
+    from test_programs import lint_project, rows
+
+    main = """
+        from models import build, train
+
+        model = build()
+        model.get_layer("norm").adapt(features)
+        train(model, features, labels)
+    """
+    findings = lint_project(tmp_path / "adapted", {"models.py": MODELS_411, "main.py": main})
+    assert rows(findings, "TFS411") == []
+    # Passing only the module gives the same answer (the program is read all the same).
+    assert rows(lint_project(tmp_path / "adapted", {"models.py": MODELS_411, "main.py": main},
+                             only_these=["models.py"]), "TFS411") == []
+    unadapted = main.replace('model.get_layer("norm").adapt(features)\n', "")
+    findings = lint_project(tmp_path / "unadapted", {"models.py": MODELS_411, "main.py": unadapted})
+    assert rows(findings, "TFS411") == [("models.py", 8, "TFS411")]
+    # An adapt() in a module of another program does not count.
+    other = {"models.py": MODELS_411, "main.py": unadapted,
+             "explore.py": "import numpy as np\nfrom tensorflow.keras import layers\n"
+                           "n = layers.Normalization()\nn.adapt(np.ones((4, 10)))\n"}
+    assert rows(lint_project(tmp_path / "other", other), "TFS411") == [("models.py", 8, "TFS411")]
 
 
 # -- TFS412 model-reset-states-removed -----------------------------------------------------------

@@ -18,7 +18,8 @@ from tflint_save import nodes
 from tflint_save.checks import modelinfo
 from tflint_save.edits import SAFE, Fix, Tree
 from tflint_save.engine import Rule
-from tflint_save.findings import Facts, Finding, many, named, optional
+from tflint_save.findings import Facts, Finding, Pending, many, named, optional
+from tflint_save.index import ProjectIndex
 from tflint_save.checks.modelinfo import (
     BINARY, CATEGORICAL, CLASS, CROSSENTROPY, FUNCTION, OBJECT, SPARSE, STRING, Compile, Metric, metric_of,
 )
@@ -1348,6 +1349,10 @@ class TFS410(_Traced):
         if method in _RUNS_METRICS and isinstance(node.func, cst.Attribute):
             self.ran.add(self.source(node.func.value))
             return
+        if ctx.keras == 2 and not (isinstance(node.func, cst.Name) and node.func.value in ("print", "zip")):
+            # A model handed to a function (train(model, ...), Trainer(model)) may be fit there,
+            # which fills its names on Keras 2: no longer known to be fresh.
+            self.ran.update(arg.value.value for arg in node.args if isinstance(arg.value, cst.Name))
         if method == "compile" and isinstance(node.func, cst.Attribute):
             key = self.source(node.func.value)
             metrics = modelinfo.metrics_of(ctx, nodes.arg(node, 2 if ctx.keras == 2 else 3, "metrics"), self.models)
@@ -1440,6 +1445,10 @@ class TFS410(_Traced):
 
 NORMALIZATION = "keras.layers.Normalization"
 _TRAINS = ("fit", "fit_generator", "train_on_batch")
+# What gives a built layer its statistics besides adapt(): the weights of a model holding it
+# (its mean and variance are weights: load_weights() of an adapted model's weights file restores
+# them, seen on TF 2.15 and TF 2.21), or a checkpoint restore.
+_GIVES_STATISTICS = ("adapt", "load_weights", "set_weights", "restore")
 
 
 class TFS411(_Traced):
@@ -1459,11 +1468,11 @@ class TFS411(_Traced):
         func = node.func
         method = nodes.method_name(node)
         if isinstance(func, cst.Attribute):
-            if method == "adapt":
-                if isinstance(func.value, cst.Name):
-                    self.adapted.add(func.value.value)
-                else:
-                    self.unknown_adapt = True
+            if method == "adapt" and isinstance(func.value, cst.Name):
+                self.adapted.add(func.value.value)
+                return
+            if method in _GIVES_STATISTICS:
+                self.unknown_adapt = True  # on what it lands (a model holding the layer?) is not followed
                 return
             if method in _TRAINS:
                 self.trains = True
@@ -1497,13 +1506,26 @@ class TFS411(_Traced):
                 if name in self.adapted or name in escaped or self.unknown_adapt:
                     continue
                 shown, fix = f"{name} = Normalization()", f"call {name}.adapt(training_features)"
-            ctx.report(
-                node, self.code,
+            # Another module of the program may adapt it (``model.get_layer("norm").adapt(x)``).
+            ctx.defer(
+                node, self.code, NotAdapted(self.source(node)),
                 f"{shown} is never adapted and gets no mean=/variance=: fit() runs and the layer keeps mean 0 and "
                 f"variance 1, so the inputs are silently not normalized; {fix} before fit(), or pass mean= and "
                 f"variance=",
-                NotAdapted(self.source(node)),
             )
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Optional[str]:
+        """Silent when a program running the module may give the layer its statistics elsewhere:
+        another of its modules calls adapt()/load_weights()/set_weights()/restore(), or the program
+        is open (library code: whoever imports it may)."""
+        programs = project.programs
+        path = programs.norm(pending.finding.path)
+        elsewhere = {programs.norm(m) for name in _GIVES_STATISTICS for m in project.callers.get(name, ())} - {path}
+        for program in programs.programs_of(path):
+            if program.open or elsewhere & program.modules:
+                return None
+        return pending.finding.message
 
 
 def _callee_names(ctx, func: cst.BaseExpression, last: str):
