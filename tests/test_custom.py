@@ -1142,6 +1142,20 @@ def test_307_module_that_does_not_save_a_model(save):
     assert found(src) == []
 
 
+@pytest.mark.parametrize("save", [
+    'model.save("saved/doubled")',
+    'model.save(os.path.join(out_dir, "doubled"), save_format="tf")',
+    'callback = keras.callbacks.ModelCheckpoint("ckpt_{epoch}", save_best_only=True)',
+])
+def test_307_keras3_save_that_fails_before_any_file_holds_the_lambda(save):
+    # TF 2.21: 'ValueError: Invalid filepath extension for saving', 'The `save_format` argument is
+    # deprecated in Keras 3', 'The filepath provided must end in `.keras`': no file to reload.
+    src = LAMBDA + "import os\n" + save + "\n"
+    assert "TFS307" not in [code for code, _ in found(src)]
+    # A path whose end is not known may be a .keras file.
+    assert "TFS307" in [code for code, _ in found(LAMBDA + "model.save(args.output)\n")]
+
+
 def test_307_lambda_through_a_name_and_aliases():
     src = """
         import tensorflow as tf

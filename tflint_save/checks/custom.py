@@ -661,6 +661,11 @@ class TFS307(Rule):
         saves = self.saves
         if ctx.keras == 2:  # Keras 2 loads a lambda from .h5 without safe_mode=False
             saves = [tail for tail in saves if tail is not None and tail.endswith(".keras")]
+        else:
+            # A path known to lack .keras/.h5 fails at the save on Keras 3 (ValueError: Invalid filepath
+            # extension for saving; ModelCheckpoint: The filepath provided must end in `.keras`), before
+            # any file could hold the lambda: TFS501/TFS502 say so.
+            saves = [tail for tail in saves if tail is None or tail.lower().endswith((".keras",) + H5)]
         if not self.lambdas or not (saves or self.rebuilt):
             return
         if ctx.keras == 2:
