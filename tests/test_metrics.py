@@ -1399,6 +1399,45 @@ def test_410_keras3_model_from_elsewhere_every_compile_has_metrics():
     assert found(src, "TFS410") == [("TFS410", 7)]
 
 
+CUSTOM_410 = """
+import keras
+
+loss_tracker = keras.metrics.Mean(name="loss")
+mae_metric = keras.metrics.MeanAbsoluteError(name="mae")
+
+
+class CustomModel(keras.Model):
+BODY
+
+inputs = keras.Input(shape=(3,))
+model = CustomModel(inputs, keras.layers.Dense(1)(inputs))
+model.compile(optimizer="adam", loss="mse", metrics=["mae", "mse"])
+print(dict(zip(model.metrics_names, model.evaluate(x, y))))
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "    @property\n    def metrics(self):\n        return [loss_tracker, mae_metric]",
+    "    def test_step(self, data):\n        return {'loss': loss_tracker.result(), 'mae': mae_metric.result()}",
+])
+def test_410_keras3_subclass_with_its_own_metrics(body):
+    # Keras 3.15.1: with the metrics property, metrics_names is ['loss', 'mae'] and the zip is right.
+    assert not found(CUSTOM_410.replace("BODY", body), "TFS410")
+
+
+def test_410_keras3_subclass_that_keeps_keras_metrics_and_imported_classes():
+    # Keras 3.15.1, the same class with only `pass`: {'loss': 0.14, 'compile_metrics': 0.29}.
+    assert found(CUSTOM_410.replace("BODY", "    pass"), "TFS410") == [("TFS410", 14)]
+    imported = """
+        import neural_structured_learning as nsl
+
+        adv_model = nsl.keras.AdversarialRegularization(base_model, adv_config=config)
+        adv_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["acc"])
+        print(dict(zip(adv_model.metrics_names, adv_model.evaluate(test_data))))
+    """
+    assert not found(imported, "TFS410")
+
+
 def test_410_keras2_fresh_model_zip_and_index():
     src = TWO + "print(dict(zip(model.metrics_names, model.evaluate(x, y))))\n"
     [finding] = only(lint(src, keras=2), "TFS410")

@@ -1323,6 +1323,7 @@ class TFS409(_Traced):
 # What runs the model's metrics and so, on Keras 2, fills metrics_names.
 _RUNS_METRICS = ("fit", "fit_generator", "evaluate", "evaluate_generator", "train_on_batch", "test_on_batch")
 _RETURNS_SCORES = ("evaluate", "evaluate_generator", "train_on_batch", "test_on_batch")
+_OWN_NAMES = ("metrics", "metrics_names", "train_step", "test_step")
 _FIX_410 = "call evaluate(..., return_dict=True), which returns a dict keyed by the metric names"
 
 
@@ -1429,7 +1430,29 @@ class TFS410(_Traced):
         if model is not None:
             compiled = model.compiled
             return compiled is not None and bool(compiled.metrics) and not model.multi_output
+        if self._own_names(receiver):
+            return False
         return self.compiled.get(self.source(receiver), False)
+
+    def _own_names(self, receiver: cst.BaseExpression) -> bool:
+        """Whether the model may be a subclass that decides its own names: an instance of a class
+        of this module that defines ``metrics``/``metrics_names``/``train_step``/``test_step``
+        (Keras 3.15.1: a ``metrics`` property returning [loss_tracker, mae] makes metrics_names
+        ['loss', 'mae'], and evaluate() returns the values in that order), or of a class the module
+        imports (a project's or a library's Model subclass: not seen)."""
+        ctx = self.ctx
+        if isinstance(receiver, cst.Name) and not ctx.names(receiver):
+            receiver = ctx.value_of(receiver.value)
+        if not isinstance(receiver, cst.Call):
+            return False
+        callee = nodes.last_name(receiver.func) or ""
+        if not isinstance(receiver.func, cst.Name) or ctx.names(receiver.func):
+            return callee[:1].isupper()  # an imported class (keras' own models are known above)
+        for statement in ctx.module.body:
+            if isinstance(statement, cst.ClassDef) and statement.name.value == callee:
+                return any(isinstance(s, cst.FunctionDef) and s.name.value in _OWN_NAMES
+                           for s in statement.body.body)
+        return False
 
     def _fresh(self, receiver: cst.BaseExpression) -> bool:
         """Keras 2: a model built and compiled in this very scope, with no fit()/evaluate() seen
