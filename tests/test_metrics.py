@@ -1727,6 +1727,24 @@ def test_412_negatives(call):
     assert not found(STATEFUL + call + "\n", "TFS412")
 
 
+def test_412_callback_of_a_module_whose_model_class_defines_reset_states():
+    src = """
+        from tensorflow import keras
+
+
+        class StatefulNet(keras.Model):
+            def reset_states(self):
+                for layer in self.layers:
+                    layer.reset_state()
+
+
+        class ResetStates(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                self.model.reset_states()
+    """
+    assert not found(src, "TFS412")
+
+
 def test_412_self_model_outside_a_callback():
     src = """
         class Trainer:

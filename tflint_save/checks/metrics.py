@@ -1448,11 +1448,7 @@ class TFS410(_Traced):
         callee = nodes.last_name(receiver.func) or ""
         if not isinstance(receiver.func, cst.Name) or ctx.names(receiver.func):
             return callee[:1].isupper()  # an imported class (keras' own models are known above)
-        for statement in ctx.module.body:
-            if isinstance(statement, cst.ClassDef) and statement.name.value == callee:
-                return any(isinstance(s, cst.FunctionDef) and s.name.value in _OWN_NAMES
-                           for s in statement.body.body)
-        return False
+        return _defines(ctx.module, _OWN_NAMES, callee)
 
     def _fresh(self, receiver: cst.BaseExpression) -> bool:
         """Keras 2: a model built and compiled in this very scope, with no fit()/evaluate() seen
@@ -1640,7 +1636,9 @@ class TFS412(_Traced):
             if isinstance(owner, cst.Name) and owner.value == "self" and ctx.classes:
                 callback = any(n.startswith("keras.callbacks.")
                                for base in ctx.classes[-1].bases for n in ctx.names(base.value))
-                return "" if callback else None  # a Callback's self.model is the model being trained
+                if not callback or _defines(ctx.module, ("reset_states",)):
+                    return None  # the module's own model class may be what it trains
+                return ""  # a Callback's self.model is the model being trained
             return None
         if not isinstance(expr, cst.Name) or ctx.names(expr):
             return None
@@ -1655,6 +1653,14 @@ class TFS412(_Traced):
             if any(n in _MODEL_MAKERS for n in names):
                 return ""
         return "" if self.models.model(expr) is not None else None
+
+
+def _defines(module: cst.Module, methods: Tuple[str, ...], name: Optional[str] = None) -> bool:
+    """Whether a top-level class of the module (the one called ``name``, when given) defines one
+    of ``methods``."""
+    return any(isinstance(s, cst.ClassDef) and name in (None, s.name.value)
+               and any(isinstance(f, cst.FunctionDef) and f.name.value in methods for f in s.body.body)
+               for s in module.body)
 
 
 RULES = [TFS401, TFS402, TFS403, TFS404, TFS405, TFS406, TFS407, TFS408, TFS409, TFS410, TFS411, TFS412]
