@@ -231,6 +231,23 @@ def test_recorded_expressions_are_not_evaluated(tmp_path):
     assert results["ok-metric"]["status"] == "confirmed", results
 
 
+def test_tfs410_and_tfs411_build_the_recorded_layer_and_metrics_without_eval(tmp_path):
+    # TFS411 records the Normalization() call as the user wrote it: its arguments never run.
+    attack = touch(tmp_path, "{}")
+    jobs = [
+        snippet_job("TFS411", {"layer": f"keras.layers.Normalization(axis={attack.format('layer')})",
+                               "adapt": False}, "layer"),
+        snippet_job("TFS410", {"form": "zip", "metrics": [f"keras.metrics.AUC(name={attack.format('metric')})"]},
+                    "metric"),
+    ]
+    results = verify.run_jobs(jobs, verify.Options(jobs=1))
+    assert not (tmp_path / "layer").exists() and not (tmp_path / "metric").exists(), results
+    assert results["layer"]["status"] == "confirmed", results  # checked on the default layer instead
+    assert results["metric"]["status"] == "inconclusive", results
+    fine = [snippet_job("TFS411", {"layer": "keras.layers.Normalization(axis=-1)", "adapt": False}, "ok-layer")]
+    assert verify.run_jobs(fine, verify.Options(jobs=1))["ok-layer"]["status"] == "confirmed"
+
+
 def test_the_lambda_of_a_lambda_layer_runs_on_the_probe_input(tmp_path):
     # docs/verify.md: "for TFS307, the lambda of the Lambda layer, called on a small float input".
     body = touch(tmp_path, "lambda_body")
