@@ -1618,6 +1618,21 @@ model = tf.keras.Model(inputs, layers.Dense(2, activation="softmax")(norm(inputs
     assert found(src.replace(restore, ""), "TFS411") == [("TFS411", 9)]
 
 
+@pytest.mark.parametrize("layers_in_model", [
+    "norm = layers.Normalization()\nmodel = tf.keras.Sequential([tf.keras.Input((10,)), norm, layers.Dense(2)])",
+    "model = tf.keras.Sequential([tf.keras.Input((10,)), layers.Normalization(), layers.Dense(2)])",
+])
+def test_411_adapted_through_a_loop_over_the_model_layers(layers_in_model):
+    adapt = """
+for layer in model.layers:
+    if isinstance(layer, layers.Normalization):
+        layer.adapt(features)
+"""
+    src = NORM_TRAIN + layers_in_model + "\n" + adapt + NORM_FIT
+    assert not found(src, "TFS411")
+    assert len(found(NORM_TRAIN + layers_in_model + "\n" + NORM_FIT, "TFS411")) == 1
+
+
 MODELS_411 = """
 import tensorflow as tf
 from tensorflow.keras import layers

@@ -1515,14 +1515,18 @@ class TFS411(_Traced):
         if not self.trains or not self.layers:
             return
         ctx = self.ctx
-        escaped = _escaped(ctx.module, {name for _, name in self.layers if name})
+        bound = {name for _, name in self.layers if name}
+        escaped = _escaped(ctx.module, bound)
+        # layer.adapt(x) on a name no Normalization() is bound to (``for layer in model.layers:``)
+        # may adapt any of them.
+        unknown_adapt = self.unknown_adapt or bool(self.adapted - bound)
         for node, name in self.layers:
             if name is None:
-                if self.unknown_adapt:
+                if unknown_adapt:
                     continue
                 shown, fix = "Normalization()", "keep the layer in a variable and call its adapt(training_features)"
             else:
-                if name in self.adapted or name in escaped or self.unknown_adapt:
+                if name in self.adapted or name in escaped or unknown_adapt:
                     continue
                 shown, fix = f"{name} = Normalization()", f"call {name}.adapt(training_features)"
             # Another module of the program may adapt it (``model.get_layer("norm").adapt(x)``).
