@@ -549,6 +549,92 @@ def test_302_message_quotes_the_real_default(default, said):
     assert "scale=3.0" not in message and "3.0" not in message
 
 
+ATTENTION = """
+    import keras
+
+
+    class Attention(keras.layers.Layer):
+        def __init__(self, dim, {signature}, **kwargs):
+            super().__init__(**kwargs)
+            self.dim = dim
+{body}
+        def call(self, x):
+            return self.q(x) * self.k(x)
+{extra}
+        def get_config(self):
+            return {{**super().get_config(), "dim": self.dim}}
+"""
+
+
+@pytest.mark.parametrize("signature, body", [
+    ('prefix=""', 'self.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = keras.layers.Dense(dim, name=f"{prefix}k")'),
+    ('block_prefix="mha"', 'p = f"{block_prefix}_"\nself.q = keras.layers.Dense(dim, name=p + "q")\n'
+                           'self.k = keras.layers.Dense(dim, name=p + "k")'),
+    ('block_prefix=None', 'self.block_prefix = block_prefix if block_prefix is not None else "blocks"\n'
+                          'prefix = f"{self.block_prefix}_"\nself.q = keras.layers.Dense(dim, name=prefix + "q")\n'
+                          'self.k = keras.layers.Dense(dim, name=prefix + "k")'),
+])
+def test_302_argument_that_only_names_sublayers_is_not_state(signature, body):
+    src = ATTENTION.format(signature=signature, body=textwrap.indent(body, " " * 12), extra="")
+    assert [f.code for f in lint(src)] == []  # the source parses, and nothing else is wrong with it
+    assert only(lint(src, keras=2), "TFS302") == []
+
+
+@pytest.mark.parametrize("body, extra", [
+    # the prefix is also read elsewhere: it may decide what the layer does
+    ('self.prefix = prefix\nself.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = self.q',
+     "    def describe(self):\n        return self.prefix.upper()\n"),
+    ('if prefix:\n    dim = dim * 2\nself.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = self.q', ""),
+    ('self.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = keras.layers.StringLookup(vocabulary=[prefix])', ""),
+    ('self.q = keras.layers.Dense(dim, name=prefix)\nself.k = keras.layers.Dense(len(prefix))', ""),
+])
+def test_302_argument_used_beyond_names_is_still_reported(body, extra):
+    src = ATTENTION.format(signature='prefix=""', body=textwrap.indent(body, " " * 12),
+                           extra=textwrap.indent(extra, " " * 4))
+    assert "argument 'prefix'" in one(src, "TFS302").message
+
+
+def test_302_name_prefix_really_changes_nothing_on_reload(tmp_path):
+    # What the rule relies on, with the installed TensorFlow: a layer whose get_config leaves out
+    # its sub-layers' name prefix reloads under other names with the same predictions, and the
+    # reloaded model saves and reloads again.
+    script = textwrap.dedent("""
+        import os, sys
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import numpy as np
+        import keras
+
+        @keras.saving.register_keras_serializable(package="tfs302prefix")
+        class Attention(keras.layers.Layer):
+            def __init__(self, dim, prefix="", **kwargs):
+                super().__init__(**kwargs)
+                self.dim = dim
+                self.q = keras.layers.Dense(dim, name=prefix + "q")
+                self.k = keras.layers.Dense(dim, name=f"{prefix}k")
+            def call(self, x):
+                return self.q(x) * self.k(x)
+            def get_config(self):
+                return {**super().get_config(), "dim": self.dim}
+
+        inp = keras.Input((4,))
+        out = Attention(4, prefix="second_")(Attention(4, prefix="first_")(inp))
+        model = keras.Model(inp, out)
+        data = np.random.RandomState(0).rand(3, 4).astype("float32")
+        expected = model.predict(data, verbose=0)
+        for name in ("m.keras", "m.h5"):
+            path = os.path.join(sys.argv[1], name)
+            model.save(path)
+            back = keras.models.load_model(path)
+            back.save(path + ".again." + name.split(".")[-1])
+            again = keras.models.load_model(path + ".again." + name.split(".")[-1])
+            print(name, back.layers[1].q.name, np.allclose(expected, back.predict(data, verbose=0)),
+                  np.allclose(expected, again.predict(data, verbose=0)))
+    """)
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:2] == ["m.keras q True True", "m.h5 q True True"]
+
+
 def test_302_custom_from_config_is_left_alone():
     src = scale_layer(
         'return {**super().get_config(), "units": self.units}',

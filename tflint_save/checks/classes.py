@@ -321,6 +321,113 @@ def _alternatives(kinds: List[str]) -> str:
     return "unknown"
 
 
+# -- arguments that only name things ------------------------------------------------------
+
+def _only_names(cls: cst.ClassDef, init: cst.FunctionDef, param: str) -> bool:
+    """The ``__init__`` parameter only names what the layer builds: its value reaches nothing but
+    ``name=`` arguments of calls (``Dense(8, name=prefix + "q")``), directly or through local
+    variables and ``self`` attributes that are used only that way.
+
+    Such a value is not state: Keras restores weights by attribute path (``.keras``), by position
+    (``.h5``) or by the object graph (a Keras 2 SavedModel), never by a sub-layer's name, so a
+    layer rebuilt with the default name prefix predicts the same (run on TF 2.21/Keras 3.15 and
+    TF 2.15/Keras 2.15: .keras, .h5 and SavedModel reload with the same predictions, the
+    sub-layers named 'q' instead of 'first_q'). ``super().__init__(name=...)`` is not naming
+    only: the config's own 'name' then collides with it on reload."""
+    locals_ = {param}
+    attrs: Set[str] = set()
+    assigns: List[Tuple[List[cst.BaseExpression], cst.BaseExpression]] = []
+    for node in nodes.walk(init.body):
+        if isinstance(node, cst.Assign):
+            assigns.append(([t.target for t in node.targets], node.value))
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
+            assigns.append(([node.target], node.value))
+    changed = True
+    while changed:  # what the parameter flows into, by assignment
+        changed = False
+        for targets, value in assigns:
+            if not _mentions(value, locals_, attrs):
+                continue
+            if not _text_expr(value):
+                return False  # handed to a call, indexed...: it may be state
+            for target in targets:
+                if isinstance(target, cst.Name) and target.value not in locals_:
+                    locals_.add(target.value)
+                    changed = True
+                elif _self_attr(target) and target.attr.value not in attrs:
+                    attrs.add(target.attr.value)
+                    changed = True
+                elif not isinstance(target, cst.Name) and not _self_attr(target):
+                    return False  # unpacked or stored in a container: followed no further
+    flows = {id(value) for targets, value in assigns if _mentions(value, locals_, attrs)}
+    named = any(isinstance(node, cst.Arg) and node.keyword is not None and node.keyword.value == "name"
+                and _mentions(node.value, locals_, attrs) for node in nodes.walk(cls))
+    if not named:
+        return False  # stored and never used to name anything: nothing says it is not state
+    for method in nodes.methods(cls).values():
+        names = locals_ if method is init else set()
+        if not _uses_only_name(method.body, names, attrs, flows, inside=False):
+            return False
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return all(isinstance(s, cst.FunctionDef) or _uses_only_name(s, set(), attrs, flows, False) for s in body)
+
+
+_TEXT_NODES = (cst.Name, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString,
+               cst.FormattedStringExpression, cst.FormattedStringText, cst.BinaryOperation, cst.IfExp,
+               cst.Comparison, cst.ComparisonTarget, cst.Integer, cst.BaseBinaryOp, cst.BaseCompOp)
+
+
+def _text_expr(expr: cst.CSTNode) -> bool:
+    """An expression that computes a name from names: concatenation, formatting, a conditional."""
+    if _self_attr(expr):
+        return True
+    return isinstance(expr, _TEXT_NODES) and all(_text_expr(c) for c in nodes.children(expr))
+
+
+def _self_attr(node: cst.CSTNode) -> bool:
+    return (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self")
+
+
+def _mentions(expr: cst.CSTNode, names: Set[str], attrs: Set[str]) -> bool:
+    return not _uses_only_name(expr, names, attrs, set(), inside=False)
+
+
+def _uses_only_name(node: cst.CSTNode, names: Set[str], attrs: Set[str], flows: Set[int], inside: bool) -> bool:
+    """No use of the names or self attributes below ``node`` other than inside a ``name=`` argument
+    (``inside``), an assignment value that flows on (``flows``) or an assignment target."""
+    if id(node) in flows:
+        return True
+    if _self_attr(node):
+        return inside or node.attr.value not in attrs
+    if isinstance(node, cst.Name):
+        return inside or node.value not in names
+    if isinstance(node, cst.Attribute):  # x.attr: the attribute's name is not a use of a variable
+        return _uses_only_name(node.value, names, attrs, flows, inside)
+    if isinstance(node, cst.Call):
+        if not _uses_only_name(node.func, names, attrs, flows, inside):
+            return False
+        naming_call = not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "__init__")
+        return all(_uses_only_name(a.value, names, attrs, flows, inside or (
+            naming_call and a.keyword is not None and a.keyword.value == "name")) for a in node.args)
+    if isinstance(node, cst.Assign):
+        return (all(_target_ok(t.target, names, attrs, flows, inside) for t in node.targets)
+                and _uses_only_name(node.value, names, attrs, flows, inside))
+    if isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        return (_target_ok(node.target, names, attrs, flows, inside) and (
+            node.value is None or _uses_only_name(node.value, names, attrs, flows, inside)))
+    if isinstance(node, cst.Param):  # a parameter's own name, not a use of it
+        return node.default is None or _uses_only_name(node.default, names, attrs, flows, inside)
+    if isinstance(node, cst.Arg):
+        return _uses_only_name(node.value, names, attrs, flows, inside)
+    return all(_uses_only_name(c, names, attrs, flows, inside) for c in nodes.children(node))
+
+
+def _target_ok(target: cst.BaseExpression, names: Set[str], attrs: Set[str], flows: Set[int], inside: bool) -> bool:
+    if isinstance(target, cst.Name) or _self_attr(target):
+        return True  # a store, not a use
+    return _uses_only_name(target, names, attrs, flows, inside)
+
+
 # -- one class, as its own definition tells -----------------------------------------------
 
 class ClassFacts:
@@ -343,7 +450,7 @@ class ClassFacts:
         self.call_args = ""
         self.maybe_model, self.maybe_keras = self._read_bases(ctx, node)
         if self.init is not None and self.maybe_keras:
-            self._read_init(ctx, self.init, module_defs)
+            self._read_init(ctx, node, self.init, module_defs)
 
     @staticmethod
     def _read_bases(ctx: Context, node: cst.ClassDef) -> Tuple[bool, bool]:
@@ -360,7 +467,8 @@ class ClassFacts:
             model = model or any(n.startswith("keras.models.") for n in names)
         return model, keras
 
-    def _read_init(self, ctx: Context, init: cst.FunctionDef, module_defs: Set[str]) -> None:
+    def _read_init(self, ctx: Context, node_of_class: cst.ClassDef, init: cst.FunctionDef,
+                   module_defs: Set[str]) -> None:
         params = init.params
         positional = list(params.posonly_params) + list(params.params)
         self.positional = [p.name.value for p in positional[1:]]
@@ -371,7 +479,9 @@ class ClassFacts:
             if param.annotation is not None and _annotation_kind(ctx, param.annotation.annotation) == "bad":
                 annotation = f"is annotated {_code(ctx, param.annotation.annotation)}"
             self.params.append(Param(param.name.value, param.default is None, param in params.kwonly_params,
-                                     default, annotation, literal=_literal_source(param.default)))
+                                     default, annotation, literal=_literal_source(param.default),
+                                     naming=param.default is not None and _only_names(node_of_class, init,
+                                                                                     param.name.value)))
         kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
         self.kwargs = kwargs is not None
         forwarded = super_init = False
@@ -438,6 +548,7 @@ class Param(Facts):
     annotation: str = ""  # "is annotated <a callable or object type>"
     call: str = ""  # "is given <a function or object> where <the class> is built"
     literal: str = ""  # the default as written when it is a plain literal ("1.0", "'relu'"), for TFS302
+    naming: bool = False  # its value only names sub-layers or weights (name=...): for TFS302, not state
 
 
 @dataclass(frozen=True, eq=False)

@@ -234,8 +234,10 @@ class TFS302(ClassRule):
             passed = set(data.super_names)
         # 'weights' (the Keras 2 initial weights) is never part of a config, Keras's own layers leave it
         # out: the saved weights are loaded over whatever the constructor starts from.
+        # An argument that only names sub-layers (name=prefix + "q") is not state either: weights are
+        # restored by attribute path or position, so the default rebuilds the same layer, named otherwise.
         missing = [p for p in data.params
-                   if p.name not in keys | passed and p.name not in BASE_KEYS + ("weights",)]
+                   if p.name not in keys | passed and p.name not in BASE_KEYS + ("weights",) and not p.naming]
         if not missing:
             return None
         names = _quoted([p.name for p in missing])
