@@ -567,7 +567,8 @@ ATTENTION = """
 
 
 @pytest.mark.parametrize("signature, body", [
-    ('prefix=""', 'self.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = keras.layers.Dense(dim, name=f"{prefix}k")'),
+    ('prefix=""',
+     'self.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = keras.layers.Dense(dim, name=f"{prefix}k")'),
     ('block_prefix="mha"', 'p = f"{block_prefix}_"\nself.q = keras.layers.Dense(dim, name=p + "q")\n'
                            'self.k = keras.layers.Dense(dim, name=p + "k")'),
     ('block_prefix=None', 'self.block_prefix = block_prefix if block_prefix is not None else "blocks"\n'
@@ -585,7 +586,8 @@ def test_302_argument_that_only_names_sublayers_is_not_state(signature, body):
     ('self.prefix = prefix\nself.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = self.q',
      "    def describe(self):\n        return self.prefix.upper()\n"),
     ('if prefix:\n    dim = dim * 2\nself.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = self.q', ""),
-    ('self.q = keras.layers.Dense(dim, name=prefix + "q")\nself.k = keras.layers.StringLookup(vocabulary=[prefix])', ""),
+    ('self.q = keras.layers.Dense(dim, name=prefix + "q")\n'
+     'self.k = keras.layers.StringLookup(vocabulary=[prefix])', ""),
     ('self.q = keras.layers.Dense(dim, name=prefix)\nself.k = keras.layers.Dense(len(prefix))', ""),
 ])
 def test_302_argument_used_beyond_names_is_still_reported(body, extra):

@@ -264,6 +264,10 @@ def _show_settings(settings, files: List[str]) -> int:
                 from tflint_save import kerasversion
 
                 out.write("".join(line + "\n" for line in kerasversion.settings_lines(own.keras_plan, paths)))
+            if name == "keras-version":
+                from tflint_save import notebook
+
+                out.write("".join(line + "\n" for line in notebook.environment_lines(paths)))
         out.write(f"rules = {', '.join(code for code in run.known_codes() if own.enabled(code))}\n")
         out.write(f"files = {len(paths)}" + (f" (first: {paths[0]})" if paths else "") + "\n")
     return EXIT_CLEAN

@@ -17,6 +17,9 @@ Keras 2, while ``import keras`` stays Keras 3 (FACTS C17).  So where tf-keras is
 ``.env`` file of the project, the configuration or the file's own code, the engine checks the
 files that use tf.keras and not ``keras`` itself as Keras 2.
 
+A notebook's own ``!pip install tensorflow==X`` comes before all of these, and the modules it
+writes for a training job run on the job's image (``notebookenv``, applied by ``notebook.lint``).
+
 A decision is made once per directory and cached; reading a project's files happens once
 per project root, never per file.
 """

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
-from tflint_save import ipysyntax, modulefacts, safeparse
+from tflint_save import ipysyntax, modulefacts, notebookenv, safeparse
 from tflint_save.catalog import PARSE_ERROR
 from tflint_save.engine import Rule, lint_text, parse_error
 from tflint_save.findings import FileResult, Finding
@@ -221,11 +221,26 @@ def lint(path: str, rules: Sequence[Type[Rule]], keras: int, text: Optional[str]
                 for p in notebook.problems]
     if not notebook.python:
         return FileResult(path, findings=problems, summary=summarize(path, notebook))
+    # The notebook runs on the TensorFlow its own cells install, whatever else is declared or installed.
+    pins = notebookenv.pinned(notebook.cells)
+    if pins is not None and pins.version is not None:
+        keras = pins.version
+    if pins is not None and pins.tf_keras and legacy is False:
+        legacy = None  # tf-keras is installed: TF_USE_LEGACY_KERAS in the notebook's own code decides
     result = _lint_cells(path, notebook, rules, keras, legacy, limits) if notebook.text else FileResult(path)
     result.summary = summarize(path, notebook)
     result.findings[:0] = problems
+    job = notebookenv.job_environment(notebook.cells)
     for module in written_modules(path, notebook):
-        found = lint_text(module.path, module.text, rules, keras, legacy, limits)
+        if job is None:
+            found = lint_text(module.path, module.text, rules, keras, legacy, limits)
+        elif job.version is not None:  # a training job's module runs on the job's image
+            found = lint_text(module.path, module.text, rules, job.version, False, limits)
+        else:  # on an image of unknown version: only what holds on both Keras
+            found = lint_text(module.path, module.text, rules, 3, False, limits)
+            other = lint_text(module.path, module.text, rules, 2, False, limits)
+            found.findings = notebookenv.agreed(found.findings, other.findings)
+            found.pending = notebookenv.agreed(found.pending, other.pending)
         result.findings += [replace(place(module, f), path=path) for f in found.findings]
         for pending in found.pending:
             pending.finding = replace(place(module, pending.finding), path=path)
@@ -352,6 +367,28 @@ def written_text(path: str, notebooks: Sequence[str]) -> Optional[str]:
             if module.path == target:
                 return module.text
     return None
+
+
+def environment_lines(paths: Sequence[str]) -> List[str]:
+    """--show-settings: the notebooks that choose their own Keras (their pip installs, and where
+    the modules they write for a training job run), which comes before every other source."""
+    lines = []
+    for path in paths:
+        if not path.endswith(".ipynb"):
+            continue
+        try:
+            notebook = parse(read(path))
+        except (NotebookError, OSError, UnicodeError):
+            continue
+        pins = notebookenv.pinned(notebook.cells)
+        if pins is not None and pins.version is not None:
+            lines.append(f"  keras {pins.version} for {path}: installed by the notebook, {pins.source}")
+        job = notebookenv.job_environment(notebook.cells)
+        if job is not None and written_modules(path, notebook):
+            version = (f"keras {job.version}" if job.version is not None
+                       else "keras unknown (only what holds on both)")
+            lines.append(f"  {version} for the modules {path} writes: {job.source}")
+    return lines
 
 
 def _at(notebook: Notebook, match: "re.Match[str]") -> str:
