@@ -763,11 +763,48 @@ def test_tfs302_initial_weights_argument_is_never_in_a_config(tmp_path):
 
             def get_config(self):
                 return {**super().get_config(), "units": self.units}
+
+        CUSTOM_OBJECTS = {"CosineDense": CosineDense}
     """
     files = {"pkg/__init__.py": "", "pkg/core.py": source}
     assert rows(lint_project(tmp_path, files, keras_version=2)) == []
     assert rows(lint_project(tmp_path / "b", {"pkg/__init__.py": "", "pkg/core.py": source.replace(
         '"units": self.units', '"weights": None')}, keras_version=2)) == [("core.py", 10, "TFS302")]
+
+
+LIBRARY_LAYER = """
+    from tensorflow import keras
+
+    {decorator}
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return super().get_config()
+    {extra}
+"""
+
+
+@pytest.mark.parametrize("decorator, extra, keras, expected", [
+    # Keras 2, nothing hands the class to a load: users' SavedModel directories revive it without
+    # its config (TF 2.15: same outputs), so no reload takes the default
+    ("", "", 2, []),
+    ('@keras.utils.register_keras_serializable(package="lib")', "", 2, [("core.py", 13, "TFS302")]),
+    ("", 'def get_custom_objects():\n    return {"Scale": Scale}', 2, [("core.py", 13, "TFS302")]),
+    ("", "CUSTOM = {'Scale': layers.Scale}", 2, [("core.py", 13, "TFS302")]),
+    ("", "NAMES = {'Scale': Scale.__name__}", 2, []),  # not a class handed over
+    # Keras 3 reloads only .keras/.h5, always through the config
+    ("", "", 3, [("core.py", 13, "TFS302")]),
+])
+def test_tfs302_library_class_on_keras_2_needs_a_config_reload(tmp_path, decorator, extra, keras, expected):
+    source = LIBRARY_LAYER.format(decorator=decorator, extra=textwrap.indent(extra, " " * 4).lstrip())
+    found = rows(lint_project(tmp_path, {"pkg/__init__.py": "", "pkg/core.py": source}, keras_version=keras))
+    assert [r for r in found if r[2] == "TFS302"] == expected
 
 
 def test_a_model_imported_from_the_training_module_and_saved(tmp_path):

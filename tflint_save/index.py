@@ -45,6 +45,7 @@ class ProjectIndex:
         self.classes: Dict[str, ClassInfo] = {}
         self.by_name: Dict[str, List[ClassInfo]] = {}
         self.registered_names: Set[str] = set()
+        self.custom_object_names: Set[str] = set()  # mapped by their own name in a literal somewhere
         # Where each name is registered by get_custom_objects() or register_keras_serializable()(X).
         self.registered_where: Dict[str, Set[str]] = {}
         self.functions: Dict[str, List[bool]] = {}
@@ -65,6 +66,7 @@ class ProjectIndex:
                 self.classes[info.key] = info
                 self.by_name.setdefault(info.name, []).append(info)
             self.registered_names.update(summary.registered_names)
+            self.custom_object_names.update(summary.custom_object_names)
             for name in summary.registered_names:
                 self.registered_where.setdefault(name, set()).add(summary.path)
             for name, registered in summary.functions:
@@ -266,14 +268,21 @@ class ProjectIndex:
                     todo.append(child)
         return order
 
-    def reached(self, info: ClassInfo) -> bool:
+    def reached(self, info: ClassInfo, keras: int = 3) -> bool:
         """The class rules' question: can a failure of this class's config ever happen?  Yes when
         the class (or a subclass) is built in a program that saves or serializes a model, or when it
-        is public API of a library module; ``custom-classes = "all"`` asks for every class."""
+        is public API of a library module; ``custom-classes = "all"`` asks for every class.
+
+        On Keras 2, library API counts only when the class is registered or the project hands it
+        over as a custom object ({'Scale': Scale}): a user's ordinary save is then a SavedModel
+        directory (Keras 2's default), which loads an unregistered class by revival, never through
+        its config (TF 2.15: same outputs; only with custom_objects, or from .keras, which needs
+        them, does from_config rebuild it with its defaults)."""
         if self.custom_classes(info.path) == "all":
             return True
         programs = self.programs
-        if not info.name.startswith("_") and programs.is_library_api(info.path):
+        if not info.name.startswith("_") and programs.is_library_api(info.path) and (
+                keras != 2 or self.is_registered(info) or info.name in self.custom_object_names):
             return True
         saving = programs.saving_modules()
         for cls in [info] + self.descendants(info):

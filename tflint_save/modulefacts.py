@@ -93,6 +93,9 @@ class Summary:
     # Functions holding a save or load that the module names without calling them (``app.run(main)``,
     # ``callbacks=[export]``): they may run although no one calls them by name.
     referenced: List[str] = field(default_factory=list)
+    # Names a literal maps by their own name ({'Scale': Scale, "Gate": layers.Gate}): how custom_objects
+    # are written for load_model, and how a library hands its classes to its users' loads.
+    custom_object_names: List[str] = field(default_factory=list)
 
     @property
     def saves(self) -> List[Site]:
@@ -687,7 +690,14 @@ def summarize(path: str, text: str, notebook: bool = False) -> Summary:
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
             out.decorated.append((node.name, tuple(n for n in (_last(d) for d in node.decorator_list) if n)))
+    if ":" in text:
+        out.custom_object_names = sorted({m.group(2) for m in _SELF_MAPPED.finditer(text)})
     return out
+
+
+# 'Scale': Scale or "Scale": layers.Scale, as a dict literal writes it (a text search: a match in a
+# comment only makes a class count as handed over, which silences, never reports).
+_SELF_MAPPED = re.compile(r"""(["'])([A-Za-z_]\w*)\1\s*:\s*(?:[A-Za-z_][\w.]*\.)?\2\b(?![.(\[])""")
 
 
 def _with_default(site: Site, defaults: Dict[str, str]) -> Site:

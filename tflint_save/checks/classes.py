@@ -632,7 +632,7 @@ def custom_class(pending: Pending, project: ProjectIndex, kinds=("layer", "model
     info = project.find(getattr(pending.data, "key", ""))
     if info is None or not project.kinds(info) & set(kinds):
         return None
-    if reached and not project.reached(info):
+    if reached and not project.reached(info, getattr(pending.data, "keras", 3)):
         return None
     return info
 
