@@ -820,3 +820,44 @@ def test_a_class_of_the_same_name_in_another_program_is_another_class(tmp_path):
                                  "m = keras.Sequential([Gated()])\nm.save('b.keras')")}
     # b's own Gated is saved (no **kwargs: TFS304); a's, with its callable default, never is.
     assert rows(lint_project(tmp_path, files)) == [("b.ipynb", 6, "TFS304")]
+
+
+SCRIPT_LAYER = """
+    from tensorflow import keras
+
+    {decorator}
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return super().get_config()
+
+
+    model = keras.Sequential([keras.Input((3,)), Scale(5.0)])
+    {save}
+"""
+
+
+@pytest.mark.parametrize("decorator, save, keras, expected", [
+    # Keras 2 finds an unregistered class only when the load hands it over: a SavedModel revives it
+    # without its config, so no reload takes the default
+    ("", "model.save('saved/scale')\nkeras.models.load_model('saved/scale')", 2, []),
+    ("", "import sys\nmodel.save(sys.argv[1])", 2, []),  # may be a SavedModel: unknown
+    # a .keras/.h5 file is for a loader that hands the class over (there is no revival)
+    ("", "model.save('scale.keras')", 2, [("train.py", 13, "TFS302")]),
+    ("", "import sys\nmodel.save(sys.argv[1])\nkeras.models.load_model(sys.argv[1], custom_objects={'Scale': Scale})",
+     2, [("train.py", 13, "TFS302")]),
+    ('@keras.utils.register_keras_serializable(package="app")', "model.save('scale.keras')", 2,
+     [("train.py", 13, "TFS302")]),
+    ("", "clone = keras.models.clone_model(model)", 2, [("train.py", 13, "TFS302")]),  # from_config itself
+    ("", "model.save('scale.keras')", 3, [("train.py", 13, "TFS302")]),
+])
+def test_tfs302_keras_2_reload_must_find_the_class(tmp_path, decorator, save, keras, expected):
+    source = SCRIPT_LAYER.format(decorator=decorator, save=textwrap.indent(save, " " * 4).lstrip())
+    found = rows(lint_project(tmp_path, {"train.py": source}, keras_version=keras))
+    assert [r for r in found if r[2] == "TFS302"] == expected

@@ -273,19 +273,24 @@ class ProjectIndex:
         the class (or a subclass) is built in a program that saves or serializes a model, or when it
         is public API of a library module; ``custom-classes = "all"`` asks for every class.
 
-        On Keras 2, library API counts only when the class is registered or the project hands it
-        over as a custom object ({'Scale': Scale}): a user's ordinary save is then a SavedModel
-        directory (Keras 2's default), which loads an unregistered class by revival, never through
-        its config (TF 2.15: same outputs; only with custom_objects, or from .keras, which needs
-        them, does from_config rebuild it with its defaults)."""
+        On Keras 2 a load rebuilds a class from its config only when it can find the class: the
+        class (or a subclass) is registered, or the project hands it over as a custom object
+        ({'Scale': Scale}).  Otherwise a SavedModel directory (Keras 2's default) revives it without
+        its config, and a .keras/.h5 file loads only where its loader hands the class over.  Run on
+        TF 2.15: an unregistered class reloads from a SavedModel with the same outputs; with
+        custom_objects, from SavedModel or .keras, from_config rebuilds it with its defaults.  So an
+        unregistered class counts only in a program that saves to a path known to be .keras/.h5
+        (the file is for a loader that hands the class over) or serializes the model itself
+        (clone_model); a save to an unknown path may be a SavedModel: unknown."""
         if self.custom_classes(info.path) == "all":
             return True
         programs = self.programs
-        if not info.name.startswith("_") and programs.is_library_api(info.path) and (
-                keras != 2 or self.is_registered(info) or info.name in self.custom_object_names):
+        family = [info] + self.descendants(info)
+        handed = keras != 2 or any(self.is_registered(c) or c.name in self.custom_object_names for c in family)
+        if not info.name.startswith("_") and programs.is_library_api(info.path) and handed:
             return True
-        saving = programs.saving_modules()
-        for cls in [info] + self.descendants(info):
+        saving = programs.saving_modules() if handed else programs.config_file_modules()
+        for cls in family:
             defined = programs.norm(cls.path)
             for module in self.callers.get(cls.name, ()):
                 if defined not in programs.closure(module):

@@ -231,6 +231,12 @@ class ProgramModel:
                 for site in s.sites))
         return self._saving
 
+    def config_file_modules(self) -> FrozenSet[str]:
+        """Modules that serialize a model (get_config, to_json, serialize, clone_model) or save it
+        to a path known to be a .keras/.h5 file: what the saving_modules surely are."""
+        return frozenset(p for p, s in self.summaries.items() if any(
+            site.kind == "serialize" or site.kind == "save" and stores_config(self.key(p, site)) for site in s.sites))
+
     @staticmethod
     def norm(path: str) -> str:
         return _norm(path)
