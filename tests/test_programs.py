@@ -783,3 +783,29 @@ def test_a_class_of_the_same_name_in_another_program_is_another_class(tmp_path):
                                  "m = keras.Sequential([Gated()])\nm.save('b.keras')")}
     # b's own Gated is saved (no **kwargs: TFS304); a's, with its callable default, never is.
     assert rows(lint_project(tmp_path, files)) == [("b.ipynb", 6, "TFS304")]
+
+
+def test_save_keys_through_absl_flags_and_required_options(tmp_path):
+    text = """
+        import argparse
+        from absl import flags
+        import keras
+
+        flags.DEFINE_string("export_path", "runs/model.keras", "Where to save.")
+        FLAGS = flags.FLAGS
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--out", required=True, default="ignored.keras")
+        parser.add_argument("--copy", default="copy.keras")
+        args = parser.parse_args()
+
+        model.save(FLAGS.export_path)
+        model.save(flags.FLAGS.export_path)
+        model.save(args.out)
+        model.save(args.copy)
+        model.save(self.copy)
+    """
+    root, model = model_of(tmp_path, {"train.py": text})
+    path = str(root / "train.py")
+    found = model.summaries[model.norm(path)]
+    keys = [model.key(path, s) for s in found.sites]
+    assert keys == ["=runs/model.keras", "=runs/model.keras", None, "=copy.keras", None]
