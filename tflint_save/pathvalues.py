@@ -469,7 +469,7 @@ def options(ctx) -> Options:
         found = NO_OPTIONS
         if any(word in ctx.text for word in OPTION_WORDS):
             try:
-                found = read_options(ast.parse(ctx.module.code))
+                found = read_options(ast.parse(ctx.text))
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 found = NO_OPTIONS
         resolver.options = found
@@ -486,6 +486,8 @@ def _option(node: cst.Attribute, ctx) -> Optional[PathValue]:
         name = "FLAGS"
     elif isinstance(receiver, cst.Name):
         name = receiver.value
+        if name in ("self", "cls"):
+            return None  # an object's own attribute, never an option
         value = ctx.value_of(name)
         if isinstance(value, cst.Attribute) and value.attr.value == "FLAGS":
             name = "FLAGS"
@@ -506,7 +508,7 @@ def _parsed(value: cst.BaseExpression) -> bool:
 def _click_parameter(name: str, ctx) -> Optional[PathValue]:
     """A parameter of the function being walked that a click option fills."""
     function = ctx.function
-    if function is None or not function.decorators or "click" not in ctx.text:
+    if function is None or not function.decorators:
         return None
     if not any(p.name.value == name for p in function.params.params + function.params.kwonly_params):
         return None
