@@ -469,7 +469,7 @@ def _keyword(call: cst.Call, name: str) -> Optional[int]:
 
 
 def _tail_literal(tree: Tree, node: Optional[cst.BaseExpression], depth: int = 0) -> Optional[cst.BaseExpression]:
-    """The string literal that ends a path expression (``nodes.path_tail`` in reverse): a name
+    """The string literal that ends a path expression (``pathvalues.evaluate`` in reverse, for the fix to rename it): a name
     counts when it is assigned once in the module, from an expression that has one."""
     if node is None or depth > 8:
         return None
