@@ -402,3 +402,33 @@ def test_tfs504_unrelated_try_and_if_do_not_hide_it():
 
 def test_tfs504_keras2():
     assert lint("import tensorflow as tf\ntf.keras.saving.load_model('m.keras')", keras=2) == []
+
+
+# -- paths from command-line options (pathvalues) -------------------------------------------------
+
+OPTIONS_SCRIPT = """
+import argparse
+import keras
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--out", {out})
+parser.add_argument("--weights", default=os.path.join(CKPT_DIR, "best.h5"))
+args = parser.parse_args()
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+model.save(args.out)
+model.save_weights(args.weights)
+"""
+
+
+def test_tfs501_tfs502_argparse_defaults_keras3_refuses():
+    src = "import os\nCKPT_DIR = 'ckpt'\n" + OPTIONS_SCRIPT.format(out='default="export/saved_model"')
+    hits = only(lint(src), "TFS501") + only(lint(src), "TFS502")
+    assert [(f.code, f.line) for f in hits] == [("TFS501", 12), ("TFS502", 13)]
+    assert "'export/saved_model' raises" in hits[0].message
+    assert "'ckpt/best.h5' raises" in hits[1].message
+
+
+@pytest.mark.parametrize("out", ['default="m.keras"', "", "default=None", 'required=True, default="x"'])
+def test_tfs501_argparse_default_accepted_or_unknown(out):
+    src = "import os\nCKPT_DIR = 'ckpt'\n" + OPTIONS_SCRIPT.format(out=out)
+    assert found(src, "TFS501") == []

@@ -861,3 +861,29 @@ def test_tfs302_keras_2_reload_must_find_the_class(tmp_path, decorator, save, ke
     source = SCRIPT_LAYER.format(decorator=decorator, save=textwrap.indent(save, " " * 4).lstrip())
     found = rows(lint_project(tmp_path, {"train.py": source}, keras_version=keras))
     assert [r for r in found if r[2] == "TFS302"] == expected
+
+
+def test_save_keys_through_absl_flags_and_required_options(tmp_path):
+    text = """
+        import argparse
+        from absl import flags
+        import keras
+
+        flags.DEFINE_string("export_path", "runs/model.keras", "Where to save.")
+        FLAGS = flags.FLAGS
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--out", required=True, default="ignored.keras")
+        parser.add_argument("--copy", default="copy.keras")
+        args = parser.parse_args()
+
+        model.save(FLAGS.export_path)
+        model.save(flags.FLAGS.export_path)
+        model.save(args.out)
+        model.save(args.copy)
+        model.save(self.copy)
+    """
+    root, model = model_of(tmp_path, {"train.py": text})
+    path = str(root / "train.py")
+    found = model.summaries[model.norm(path)]
+    keys = [model.key(path, s) for s in found.sites]
+    assert keys == ["=runs/model.keras", "=runs/model.keras", None, "=copy.keras", None]

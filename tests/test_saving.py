@@ -541,6 +541,107 @@ def test_tfs103_recompile_after_the_branch_fires():
     assert codes(lint(BRANCHES.format(indent=""))) == [("TFS103", 9)]
 
 
+# TFS103 through command-line options: the path's default says what load_model() reads.
+RESUME_SCRIPT = """
+import argparse
+
+import keras
+
+parser = argparse.ArgumentParser()
+parser.add_argument({argument})
+parser.add_argument("--epochs", type=int, default=5)
+args = parser.parse_args()
+{more}
+model = keras.models.load_model(args.model_path)
+model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
+model.fit(x, y, epochs=args.epochs)
+model.save(args.model_path)
+"""
+
+
+def test_tfs103_argparse_default_keras_path():
+    src = RESUME_SCRIPT.format(argument='"--model-path", default="checkpoints/model.keras"', more="")
+    assert found(src, "TFS103") == [("TFS103", 12)]
+    assert found(src, "TFS103", keras=2) == [("TFS103", 12)]
+
+
+@pytest.mark.parametrize("argument, more", [
+    ('"--model-path", default="export/saved_model"', ""),  # a SavedModel directory: Keras 3 cannot load it anyway
+    ('"--model-path"', ""),  # no default and nothing else says what it is
+    ('"--model-path", default=None', ""),
+    ('"--model-path", required=True, default="m.keras"', ""),
+    ('"--model-path", type=resolve, default="m.keras"', ""),
+    ('"--model-path", default="m.keras"', 'if args.legacy:\n    args.model_path = "m.h5"'),  # overridden on a branch
+])
+def test_tfs103_argparse_path_not_known_to_be_keras(argument, more):
+    assert found(RESUME_SCRIPT.format(argument=argument, more=more), "TFS103") == []
+
+
+def test_tfs103_absl_flag_default():
+    src = """
+    from absl import app, flags
+    import tensorflow as tf
+
+    flags.DEFINE_string("model_path", "gs://bucket/run1/model.keras", "The model to fine-tune.")
+    FLAGS = flags.FLAGS
+
+
+    def main(argv):
+        model = tf.keras.models.load_model(FLAGS.model_path)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(train_ds, epochs=3)
+
+
+    if __name__ == "__main__":
+        app.run(main)
+    """
+    assert found(src, "TFS103") == [("TFS103", 11)]
+    assert found(src.replace('"gs://bucket/run1/model.keras"', "None"), "TFS103") == []
+
+
+def test_tfs103_click_option_default():
+    src = """
+    import click
+    import keras
+
+
+    @click.command()
+    @click.option("--checkpoint", type=click.Path(exists=True), default="runs/best.keras")
+    @click.option("--epochs", default=3)
+    def finetune(checkpoint, epochs):
+        model = keras.models.load_model(checkpoint)
+        model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9), loss="mse")
+        model.fit(x, y, epochs=epochs)
+    """
+    assert found(src, "TFS103") == [("TFS103", 11)]
+    assert found(src.replace('default="runs/best.keras"', "required=True"), "TFS103") == []
+
+
+def test_tfs103_os_path_join_with_a_directory_constant_and_pathlib():
+    joined = """
+    import os
+    import keras
+
+    CKPT_DIR = os.environ.get("CKPT_DIR", "checkpoints")
+    model = keras.models.load_model(os.path.join(CKPT_DIR, "model.keras"))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y)
+    """
+    assert found(joined, "TFS103") == [("TFS103", 7)]
+    pathlib = """
+    from pathlib import Path
+    import keras
+
+    run_dir = Path("runs") / run_name
+    model = keras.models.load_model(run_dir / "model.h5")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y)
+    """
+    assert found(pathlib, "TFS103") == []  # Keras 3: a legacy .h5 file; TFS503's business
+    assert found(pathlib.replace("model.h5", "model").replace("/ run_name", ""), "TFS103") == []
+    assert found(pathlib.replace("model.h5", "model.keras"), "TFS103") == [("TFS103", 7)]
+
+
 # -- TFS104 checkpoint-without-optimizer -------------------------------------------------------
 
 LOOP = """

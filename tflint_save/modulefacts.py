@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
+from tflint_save import pathvalues
 from tflint_save.findings import ClassInfo
 from tflint_save.names import canonical, module_parts
 
@@ -535,9 +536,13 @@ class _Reader:
             if self.raw(path, local):
                 return None  # resolved by the model through the import
             return "$" + ".".join(self.module + ((scope,) if scope else ()) + (path.id,))
-        if isinstance(path, ast.Attribute) and isinstance(path.value, ast.Name):
-            # args.model_path: the argparse default (read after the walk, see finish_keys)
-            return "@" + path.attr
+        if isinstance(path, ast.Attribute):
+            # args.model_path, flags.FLAGS.model_path: the option's default (read after the walk, in summarize)
+            receiver = path.value
+            if isinstance(receiver, ast.Name):
+                return f"@{receiver.id}.{path.attr}"
+            if isinstance(receiver, ast.Attribute) and receiver.attr == "FLAGS":
+                return f"@FLAGS.{path.attr}"
         return None
 
     def _imported(self, path: Optional[ast.AST], local) -> Tuple[str, ...]:
@@ -645,26 +650,6 @@ def _module_statements(body: Sequence[ast.AST]) -> Iterable[ast.AST]:
                 yield from _module_statements(block)
 
 
-def _argparse_defaults(tree: ast.Module, reader: _Reader) -> Dict[str, str]:
-    """``parser.add_argument('--model-path', default='m.keras')`` -> {'model_path': 'm.keras'}."""
-    found: Dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _last(node.func) == "add_argument":
-            default = _string(_arg(node, None, "default"))
-            if default is None:
-                continue
-            dest = _string(_arg(node, None, "dest"))
-            if dest is None:
-                flags = [_string(a) for a in node.args]
-                flags = [f for f in flags if f]
-                longs = [f for f in flags if f.startswith("--")]
-                chosen = (longs or flags or [""])[0]
-                dest = chosen.lstrip("-").replace("-", "_")
-            if dest:
-                found[dest] = default
-    return found
-
-
 def summarize(path: str, text: str, notebook: bool = False) -> Summary:
     """The summary of one module's source (a notebook: the code its cells make).  Source that does
     not parse gives an empty summary: the engine reports it (TFS001)."""
@@ -679,9 +664,9 @@ def summarize(path: str, text: str, notebook: bool = False) -> Summary:
         return Summary(path, tuple(module_parts(path)), notebook=notebook)
     out.notebook = notebook
     out.dynamic = any(word in text for word in _DYNAMIC_WORDS) and bool(_DYNAMIC.search(text))
-    if any(s.key and s.key.startswith("@") for s in out.sites) and "add_argument" in text:
-        defaults = _argparse_defaults(tree, reader)
-        out.sites = [_with_default(s, defaults) for s in out.sites]
+    if any(s.key and s.key.startswith("@") for s in out.sites) and any(w in text for w in pathvalues.OPTION_WORDS):
+        options = pathvalues.read_options(tree)
+        out.sites = [_with_default(s, options) for s in out.sites]
     out.sites = [replace(s, key=None) if s.key and s.key.startswith("@") else s for s in out.sites]
     holding = {s.function for s in out.sites if s.function}
     if holding:
@@ -700,9 +685,12 @@ def summarize(path: str, text: str, notebook: bool = False) -> Summary:
 _SELF_MAPPED = re.compile(r"""(["'])([A-Za-z_]\w*)\1\s*:\s*(?:[A-Za-z_][\w.]*\.)?\2\b(?![.(\[])""")
 
 
-def _with_default(site: Site, defaults: Dict[str, str]) -> Site:
-    if site.key and site.key.startswith("@") and site.key[1:] in defaults:
-        return replace(site, key="=" + normalize(defaults[site.key[1:]]))
+def _with_default(site: Site, options: pathvalues.Options) -> Site:
+    if site.key and site.key.startswith("@"):
+        receiver, _, attribute = site.key[1:].partition(".")
+        value = options.attribute(receiver, attribute)
+        if value is not None and value.text is not None:
+            return replace(site, key="=" + normalize(value.text))
     return site
 
 

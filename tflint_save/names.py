@@ -142,6 +142,7 @@ class Resolver:
         # Modules of ``from m import *`` outside TF/Keras: a name they may bind is of unknown origin.
         self.other_star_imports: List[str] = []
         self.definitions: Optional[frozenset] = None  # nodes.defined_here, read when needed
+        self.options = None  # pathvalues.options: the file's command-line options, read when needed
 
     # -- binding -----------------------------------------------------------------------
     def add_import(self, node: cst.CSTNode, scope: Optional[Scope] = None) -> None:

@@ -83,58 +83,6 @@ def constant(node: Optional[cst.BaseExpression]):
     return MISSING if value is None else value
 
 
-def path_tail(node: Optional[cst.BaseExpression], ctx=None, depth: int = 0) -> Optional[str]:
-    """The known end of a filesystem path expression, or None when it cannot be known.
-
-    A literal gives its whole value; an f-string, ``os.path.join(...)`` or a pathlib ``/``
-    gives its last part when that part is a literal; a name gives what was last assigned to
-    it.  Only the end matters to extension checks, so a dynamic directory is fine.
-    """
-    if node is None or depth > 8:
-        return None
-    value = string(node)
-    if value is not None:
-        return value
-    if isinstance(node, cst.FormattedString):
-        last = node.parts[-1] if node.parts else None
-        if isinstance(last, cst.FormattedStringText):
-            return last.value
-        return None
-    if isinstance(node, cst.ConcatenatedString):
-        return path_tail(node.right, ctx, depth + 1)
-    if isinstance(node, cst.BinaryOperation):
-        if isinstance(node.operator, (cst.Divide, cst.Add)):
-            tail = path_tail(node.right, ctx, depth + 1)
-            if tail is not None and isinstance(node.operator, cst.Divide):
-                return "/" + tail
-            return tail
-        if isinstance(node.operator, cst.Modulo):  # "model_%d.h5" % epoch
-            left = string(node.left)
-            if left is not None:
-                return re.split(r"%[-#0 +]*[0-9*]*(?:\.[0-9*]+)?[diouxXeEfFgGcrsa%]", left)[-1] or None
-        return None
-    if isinstance(node, cst.Call):
-        parts = dotted(node.func) or []
-        name = ".".join(parts)
-        if name.endswith("path.join") or parts[-1:] in (["Path"], ["PurePath"], ["joinpath"]):
-            if not node.args or node.args[-1].star:
-                return None
-            tail = path_tail(node.args[-1].value, ctx, depth + 1)
-            if tail is not None and len(node.args) > 1:
-                return "/" + tail
-            return tail
-        if parts[-1:] in (["str"], ["fspath"]) and len(node.args) == 1:
-            return path_tail(node.args[0].value, ctx, depth + 1)
-        if parts[-1:] == ["format"] and isinstance(node.func, cst.Attribute):  # "m_{}.h5".format(e)
-            template = string(node.func.value)
-            if template is not None:
-                return template[template.rfind("}") + 1:] or None
-        return None
-    if isinstance(node, cst.Name) and ctx is not None:
-        return path_tail(ctx.value_of(node.value), ctx, depth + 1)
-    return None
-
-
 # Fields that hold only whitespace, punctuation or operators: never worth descending into.
 _SKIP_FIELD = re.compile(
     r"^(whitespace.*|lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|colon|dot|"

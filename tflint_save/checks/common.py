@@ -4,13 +4,14 @@ function.  Family modules import from here, never from each other."""
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
 from tflint_save import nodes
 from tflint_save.engine import Rule
 from tflint_save.names import EMPTY, dotted
+from tflint_save.pathvalues import PathValue, evaluate
 
 TRAIN_METHODS = ("fit", "fit_generator", "train_on_batch")
 SAVE_MODEL = "keras.saving.save_model"
@@ -22,64 +23,23 @@ H5 = (".h5", ".hdf5")
 LOAD_WEIGHTS_EXTENSIONS = (".keras", ".h5", ".hdf5", ".weights.json")
 
 
-class Path(NamedTuple):
-    """What is known of a path: its literal end, whether its whole file name is literal (so
-    nothing dynamic can come before it and change the extension), and whether all of it is."""
-
-    tail: str
-    known: bool
-    whole: bool
+# What is known of a path (its literal end, whether its file name and all of it are literal).
+Path = PathValue
 
 
 def path_of(node: Optional[cst.BaseExpression], ctx) -> Optional[Path]:
-    tail = nodes.path_tail(node, ctx)
-    if tail is None:
-        return None
-    whole = _literal(node, ctx) is not None
-    return Path(tail, whole or _name_known(node, ctx), whole)
-
-
-def _literal(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> Optional[str]:
-    if isinstance(node, cst.Name) and depth < 8:
-        return _literal(ctx.value_of(node.value), ctx, depth + 1)
-    return nodes.string(node)
-
-
-def _name_known(node: Optional[cst.BaseExpression], ctx, depth: int = 0) -> bool:
-    if node is None or depth > 8:
-        return False
-    if nodes.string(node) is not None:
-        return True
-    if isinstance(node, cst.Name):
-        return _name_known(ctx.value_of(node.value), ctx, depth + 1)
-    if isinstance(node, cst.FormattedString):
-        last = node.parts[-1] if node.parts else None
-        return isinstance(last, cst.FormattedStringText) and ("/" in last.value or "\\" in last.value)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
-        return _name_known(node.right, ctx, depth + 1)
-    if isinstance(node, cst.Call) and node.args and nodes.method_name(node) != "format":
-        return _name_known(node.args[-1].value, ctx, depth + 1)  # os.path.join(d, "m.keras"), Path(...)
-    return False
+    return evaluate(node, ctx)
 
 
 def ends_with(path: Path, extensions: Tuple[str, ...]) -> Optional[bool]:
     """Whether the path ends with one of ``extensions``; None when a dynamic part of the
     file name could still complete one (f"{name}.h5" may be "x.weights.h5")."""
-    tail, known, _ = path
-    if tail.endswith(extensions):
-        return True
-    if not known:
-        # path_tail puts a "/" before the last part of a join, even when that part is partial
-        for piece in (tail, tail.lstrip("/\\")):
-            if piece and any(e.endswith(piece) for e in extensions):
-                return None
-    return False
+    return path.ends_with(extensions)
 
 
 def basename(path: Path) -> Optional[str]:
     """The file name, when it is wholly literal."""
-    name = path.tail.replace("\\", "/").rsplit("/", 1)[-1]
-    return name if path.known and name else None
+    return path.name
 
 
 def renamed(path: Optional[Path], extension: str) -> str:

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import nodes
+from tflint_save import nodes, pathvalues
 from tflint_save.checks.classes import (
     BASE_KEYS, MODEL, PLAIN_BASES, SEQUENTIAL, ClassFacts, CustomClass, FileClasses, Param, abstract_base,
     custom_class, keras_bases, noted_facts, super_keys,
@@ -521,7 +521,7 @@ def saved_model(ctx: Context, call: cst.Call) -> Optional[Tuple[Optional[cst.Bas
         model, path = call.func.value, nodes.arg(call, 0, "filepath")
     else:
         return None
-    tail = nodes.path_tail(path, ctx)
+    tail = pathvalues.tail(path, ctx)
     known = tail is not None and tail.lower().endswith((".keras",) + H5)
     if not known and not nodes.model_like(model, ctx):
         return None  # an image, a DataFrame...
@@ -626,7 +626,7 @@ class TFS307(Rule):
                 self.lambdas.append((node, _function_name(ctx), _sequential_around(ctx)))
         elif MODEL_CHECKPOINT in names:
             if nodes.constant(nodes.arg(node, 4, "save_weights_only")) is not True:
-                self.saves.append(nodes.path_tail(nodes.arg(node, 0, "filepath"), ctx))
+                self.saves.append(pathvalues.tail(nodes.arg(node, 0, "filepath"), ctx))
         elif nodes.method_name(node) in ("save", "save_model"):
             saved = saved_model(ctx, node)
             if saved is not None:

@@ -8,7 +8,7 @@ from typing import Dict, Optional, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import nodes
+from tflint_save import nodes, pathvalues
 from tflint_save.checks.common import MODEL_EXTENSIONS, is_load_model, writes_orbax
 from tflint_save.engine import Rule
 from tflint_save.findings import Decision, Facts, Pending, Resolved, optional
@@ -187,7 +187,7 @@ class TFS201(Rule):
         if _in_custom_object_scope(ctx):
             return
         path = nodes.arg(node, 0, "filepath")
-        tail = nodes.path_tail(path, ctx)
+        tail = pathvalues.tail(path, ctx)
         if ctx.keras == 2 and tail is not None and not tail.endswith(MODEL_EXTENSIONS):
             return  # Keras 2 revives a SavedModel directory without the Python classes
         compile_arg = nodes.constant(nodes.arg(node, 2, "compile"))
@@ -285,7 +285,7 @@ class TFS202(Rule):
             self.writes_dirs = True
         if not is_load_model(ctx, node):
             return
-        tail = nodes.path_tail(nodes.arg(node, 0, "filepath"), ctx)
+        tail = pathvalues.tail(nodes.arg(node, 0, "filepath"), ctx)
         if tail is None or tail.endswith(MODEL_EXTENSIONS) or "://" in tail:  # hf://, gs://...
             return
         self.loads.append((node, tail))

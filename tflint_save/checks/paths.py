@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import nodes
+from tflint_save import nodes, pathvalues
 from tflint_save.checks.common import (
     H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, MODEL_EXTENSIONS, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path,
     basename, compiled_load, dotted_key, ends_with, model_call, names_if, path_of, renamed, shown, text,
@@ -83,7 +83,7 @@ class TFS501(Rule):
             return
         path_node = found[1]
         path = path_of(path_node, ctx)
-        if path is not None and path[0].startswith("hf://"):
+        if path is not None and path.tail.startswith("hf://"):
             return
         save_format = nodes.arg(node, None, "save_format")
         if save_format is not None and nodes.constant(save_format) not in (None, False, ""):
@@ -97,7 +97,7 @@ class TFS501(Rule):
                 f"Keras 3 model.save() only writes .keras and .h5 files: {shown(path)} raises 'ValueError: Invalid "
                 f"filepath extension for saving'; save to {renamed(path, '.keras')!r}, or use model.export(path) "
                 f"for a TF SavedModel (serving, TFLite)",
-                ModelSave(path[0]),
+                ModelSave(path.tail),
             )
         elif ends_with(path, WEIGHTS):
             ctx.report(
@@ -105,7 +105,7 @@ class TFS501(Rule):
                 f"model.save({shown(path)}) writes a full legacy HDF5 model, not a weights file, so "
                 f"load_weights() on it fails ('ValueError: A total of ... objects could not be loaded'); use "
                 f"model.save_weights() for weights, or save the model to {renamed(path, '.keras')!r}",
-                ModelSave(path[0]),
+                ModelSave(path.tail),
             )
 
     def _save_format(self, node: cst.Call, save_format: cst.BaseExpression, path: Optional[Path]) -> None:
@@ -123,7 +123,7 @@ class TFS501(Rule):
         self.ctx.report(
             node, self.code,
             f"save_format={shown_format} in Keras 3 {effect}",
-            ModelSave(path[0] if path else None, value if value is not nodes.MISSING else shown_format),
+            ModelSave(path.tail if path else None, value if value is not nodes.MISSING else shown_format),
         )
 
     @staticmethod
@@ -132,7 +132,7 @@ class TFS501(Rule):
         if call is None:
             return None
         position = 1 if nodes.method_name(call) == "save_model" else 0
-        tail = nodes.path_tail(nodes.arg(call, position, "filepath"))
+        tail = pathvalues.tail(nodes.arg(call, position, "filepath"))
         if tail is None:
             tail = getattr(f.data, "path", None)  # a name: what the rule found assigned to it
         if not isinstance(tail, str) or not tail.endswith(MODEL_EXTENSIONS):
@@ -165,12 +165,12 @@ class TFS502(Rule):
                     node, self.code,
                     f"Keras 3 save_weights() only writes .weights.h5 files: {shown(path)} raises 'ValueError: The "
                     f"filename must end in `.weights.h5`'; use {renamed(path, '.weights.h5')!r}",
-                    WeightsPath("save_weights", path[0]),
+                    WeightsPath("save_weights", path.tail),
                 )
             return
         if method == "load_weights":
             path = path_of(nodes.arg(node, 0, "filepath"), ctx)
-            if path is not None and "://" not in path[0] and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
+            if path is not None and "://" not in path.tail and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
                 self.loads.append((node, path))
             return
         func = node.func
@@ -215,7 +215,7 @@ class TFS502(Rule):
 
     def _report_checkpoint(self, node: cst.Call, path: Path, mode: Optional[bool], message: str) -> None:
         self.ctx.report(node, self.code, message,
-                        CheckpointPath("ModelCheckpoint", path[0], mode))
+                        CheckpointPath("ModelCheckpoint", path.tail, mode))
 
     def finish(self) -> None:
         if self.orbax:  # Keras 3 load_weights() also reads Orbax checkpoint directories
@@ -226,7 +226,7 @@ class TFS502(Rule):
                 f"Keras 3 load_weights() reads only .weights.h5, .keras and .h5 files (or Orbax checkpoint "
                 f"directories): {shown(path)} raises 'ValueError: File format not supported'; save the weights "
                 f"again with save_weights('{renamed(path, '.weights.h5')}')",
-                WeightsPath("load_weights", path[0]),
+                WeightsPath("load_weights", path.tail),
             )
 
     @staticmethod
@@ -355,7 +355,7 @@ class TFS503(Flow):
                     f"for a model compiled with loss={alias!r} ('ValueError: Could not deserialize "
                     f"'keras.metrics.{alias}' because it is not a KerasSaveable subclass') unless compile=False; "
                     f"save to {renamed(path, '.keras')!r}",
-                    H5Reload(path[0], alias, False),
+                    H5Reload(path.tail, alias, False),
                 )
             elif basename(path) in self.retrained:
                 self.ctx.report(
@@ -365,7 +365,7 @@ class TFS503(Flow):
                     f"'ValueError: Unknown variable: ... This optimizer can only be called for the variables it was "
                     f"originally built with'; save to {renamed(path, '.keras')!r} (it keeps the optimizer state), or "
                     f"compile() the loaded model again",
-                    H5Reload(path[0], None, True),
+                    H5Reload(path.tail, None, True),
                 )
 
 
@@ -469,7 +469,7 @@ def _keyword(call: cst.Call, name: str) -> Optional[int]:
 
 
 def _tail_literal(tree: Tree, node: Optional[cst.BaseExpression], depth: int = 0) -> Optional[cst.BaseExpression]:
-    """The string literal that ends a path expression (``nodes.path_tail`` in reverse): a name
+    """The string literal that ends a path expression (``pathvalues.evaluate`` in reverse, for the fix to rename it): a name
     counts when it is assigned once in the module, from an expression that has one."""
     if node is None or depth > 8:
         return None

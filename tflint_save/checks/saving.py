@@ -297,7 +297,7 @@ class TFS101(Rule):
                 continue  # kept for evaluation, prediction or export: nothing resumes from it
             message = self._message(what, path, resume.built)
             if message:
-                self.ctx.report(node, self.code, message, Weights(path[0] if path else None))
+                self.ctx.report(node, self.code, message, Weights(path.tail if path else None))
 
     def _message(self, what: str, path: Optional[Path], built: bool) -> Optional[str]:
         if self.ctx.keras == 3:
@@ -399,7 +399,7 @@ class TFS102(Flow):
                 continue  # pretrained weights to start from, not a resumed run
             message = self._message(path, built)
             if message:
-                self.ctx.report(load, self.code, message, Weights(path[0] if path else None, built))
+                self.ctx.report(load, self.code, message, Weights(path.tail if path else None, built))
 
     def _message(self, path: Optional[Path], built: bool) -> Optional[str]:
         keras3 = self.ctx.keras == 3
