@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from tflint_save import summaries
 from tflint_save.findings import ClassInfo, Facts, FileResult
 from tflint_save.programs import ProgramModel
 from tflint_save.modulefacts import Summary
@@ -247,6 +248,42 @@ class ProjectIndex:
         self._reach[cache_key] = found
         return found
 
+    def returned(self, path: str, callee: str, depth: int = 0) -> Optional[summaries.Returned]:
+        """What a call of ``callee`` in module ``path`` returns, following the calls its summary
+        names into other modules (``summaries``): a MODEL or LOADED ``Returned`` with what the
+        functions on the way did to it (the outermost that compiled it or loaded weights into it
+        says how), or None when that is not known."""
+        if depth > 8:
+            return None
+        programs = self.programs
+        module, _, name = callee.rpartition(".")
+        here = programs.summaries.get(programs.norm(path))
+        if here is not None and callee in here.calls:
+            candidates, name = [path], callee  # a function of the module, or a method of its class
+        elif module:
+            candidates = programs.modules_for(path, module)
+        else:
+            candidates = [programs.norm(path)]
+        found: List[summaries.Returned] = []
+        for target in candidates:
+            summary = programs.summaries.get(programs.norm(target))
+            if summary is None:
+                continue
+            function = summary.calls.get(name)
+            if function is not None and function.returns is not None:
+                result = function.returns
+                if result.kind == summaries.CALL:
+                    inner = self.returned(summary.path, result.callee, depth + 1)
+                    result = _through(result, inner) if inner is not None else None
+                found.append(result)
+            elif "." not in name and any(c.name == name and self.kinds(c) & {"model"} for c in summary.classes):
+                found.append(summaries.Returned(summaries.MODEL))
+            else:
+                found.append(None)
+        if len(found) != 1 or found[0] is None:
+            return None  # no such function, or several modules it may be: not known
+        return found[0]
+
     def descendants(self, info: ClassInfo) -> List[ClassInfo]:
         if self._children is None:
             self._children = {}
@@ -298,3 +335,15 @@ class ProjectIndex:
         """The facts of ``code``'s deferred findings whose ``key`` is the class ``key``:
         what a rule noted about a class in its file, to judge its subclasses in other files."""
         return self._deferred.get((code, key), [])
+
+
+def _through(outer: summaries.Returned, inner: summaries.Returned) -> summaries.Returned:
+    """What a function returns when it returns another callee's model: that model, with what the
+    outer function did to it on top (compile(), load_weights())."""
+    return summaries.Returned(
+        inner.kind, "",
+        outer.optimizer if outer.compiled else inner.optimizer,
+        outer.weights or inner.weights,
+        outer.built if outer.weights else inner.built,
+        outer.compiled or inner.compiled,
+    )

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
+from tflint_save import summaries
 from tflint_save.findings import ClassInfo
 from tflint_save.names import canonical, module_parts
 
@@ -93,6 +94,9 @@ class Summary:
     # Functions holding a save or load that the module names without calling them (``app.run(main)``,
     # ``callbacks=[export]``): they may run although no one calls them by name.
     referenced: List[str] = field(default_factory=list)
+    # What each function and method returns and does to its parameters (``summaries``), by name
+    # ("f", "Class.method"): only those with something to say.
+    calls: Dict[str, summaries.Function] = field(default_factory=dict)
 
     @property
     def saves(self) -> List[Site]:
@@ -103,16 +107,7 @@ class Summary:
         return [s for s in self.sites if s.kind == "load"]
 
 
-def _dotted(node: ast.AST) -> Optional[List[str]]:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    parts.reverse()
-    return parts
+_dotted = summaries.dotted
 
 
 def _last(node: ast.AST) -> Optional[str]:
@@ -261,6 +256,7 @@ class _Reader:
         out.registering = sorted(self.registering)
         out.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
         out.assigned = self._assigned(tree)
+        out.calls = summaries.read(tree, self.names, self.raw)
         return out
 
     def _block(self, body: Sequence[ast.AST], outer: Optional[str], in_class: bool,
@@ -719,4 +715,5 @@ def from_json(raw: dict) -> Summary:
     values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"],
                             s["receiver"], s["function"]) for s in values.get("sites", [])]
     values["def_uses"] = {k: [tuple(u) for u in v] for k, v in values.get("def_uses", {}).items()}
+    values["calls"] = summaries.from_json(values.get("calls", {}))
     return Summary(**values)

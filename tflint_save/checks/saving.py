@@ -11,10 +11,12 @@ from tflint_save import nodes
 from tflint_save.analysis import Analysis
 from tflint_save.checks.common import (
     H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
-    compiled_load, dotted_key, ends_with, model_call, names_if, path_of, shown, text, weights_only, writes_orbax,
+    compiled_load, confirm_model, dotted_key, ends_with, model_call, names_if, path_of, project_callee,
+    report_on_model, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
-from tflint_save.findings import Facts, optional
+from tflint_save.findings import Decision, Facts, Pending, optional
+from tflint_save.index import ProjectIndex
 from tflint_save.names import param_names
 
 BACKUP = "keras.callbacks.BackupAndRestore"
@@ -38,6 +40,9 @@ class Optimizer(Facts):
 
     optimizer: Optional[str] = None
     keys: Optional[Tuple[str, ...]] = optional()
+    # The project function whose returned model the checkpoint holds, until its summary confirms
+    # that it returns a Keras model (then dropped): see common.report_on_model.
+    callee: Optional[str] = optional()
 
 
 @dataclass(frozen=True, eq=False)
@@ -611,7 +616,9 @@ class TFS104(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str], Owner]] = []
+        # (the call, its keywords, their values' text, where it is, the callee of a model the
+        # project makes: None when a value is a model by itself)
+        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str], Owner, Optional[str]]] = []
         self.optimizers: Dict[str, Tuple[cst.Call, Owner]] = {}
         self.compiled: Set[str] = set()
         self.calls: Dict[Owner, Set[str]] = {}  # the module functions each definition may call
@@ -639,7 +646,11 @@ class TFS104(Rule):
         keywords = {a.keyword.value for a in node.args}
         values = {text(ctx, a.value) for a in node.args}
         if any(nodes.model_like(a.value, ctx) for a in node.args):
-            self.checkpoints.append((node, keywords, values, _owner(ctx)))
+            self.checkpoints.append((node, keywords, values, _owner(ctx), None))
+            return
+        callee = next((c for c in (project_callee(ctx, a.value) for a in node.args) if c is not None), None)
+        if callee is not None:  # model = get_model(): the callee's summary says (resolve)
+            self.checkpoints.append((node, keywords, values, _owner(ctx), callee))
 
     def _applied(self, optimizer: cst.BaseExpression, node: cst.Call) -> None:
         ctx = self.ctx
@@ -672,20 +683,26 @@ class TFS104(Rule):
         detached = [name for name in self.optimizers if name not in self.compiled]
         if not detached:
             return
-        for node, keywords, values, owner in self.checkpoints:
+        for node, keywords, values, owner, callee in self.checkpoints:
             reached = self._reached(owner)
             trained = [name for name in detached if reached is None or self.optimizers[name][1] in reached]
             if not trained or any("opt" in k.lower() for k in keywords) or any(name in values for name in trained):
                 continue
             name = trained[0]
-            self.ctx.report(
-                node, self.code,
+            report_on_model(
+                self.ctx, node, self.code,
                 f"tf.train.Checkpoint holds the model but not the optimizer: this custom training loop updates "
                 f"with {name}.apply_gradients(), and {name} is never given to model.compile(), so the model "
                 f"does not track it and the checkpoint saves no optimizer variables; a restore restarts it at "
                 f"iteration 0 with zero moments; add optimizer={name} to the Checkpoint",
-                Optimizer(name, tuple(sorted(keywords))),
+                Optimizer(name, tuple(sorted(keywords))), callee,
             )
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        # A factory that compiles the model with an optimizer it is given (get_model(optimizer))
+        # may be given this one: then the model tracks it.
+        return confirm_model(pending, project, lambda returned: not returned.optimizer.isidentifier())
 
 
 # -- TFS105 --------------------------------------------------------------------------------

@@ -1,0 +1,245 @@
+"""Function and method summaries (tflint_save/summaries.py), and the rules that follow a model
+through them: a factory in another module, a helper that loads weights, a trainer class."""
+
+import ast
+import textwrap
+
+import pytest
+
+from helpers import codes, lint_files, only
+from tflint_save import modulefacts, summaries
+
+
+def summary_of(src, path="m.py"):
+    return modulefacts.summarize(path, textwrap.dedent(src)).calls
+
+
+# -- the summaries ----------------------------------------------------------------------------
+
+def test_returns_a_built_model_compiled_with_its_optimizer():
+    calls = summary_of("""
+    import tensorflow as tf
+
+    def get_model(units=4):
+        model = tf.keras.Sequential([tf.keras.layers.Dense(units)])
+        model.compile(optimizer=tf.keras.optimizers.Adam(1e-3), loss="mse")
+        return model
+    """)
+    returned = calls["get_model"].returns
+    assert (returned.kind, returned.compiled, returned.weights) == (summaries.MODEL, True, "")
+    assert returned.optimizer == "tf.keras.optimizers.Adam(0.001)"
+
+
+def test_returns_what_another_callee_returns_with_weights_from_a_parameter():
+    calls = summary_of("""
+    from common import build_model
+
+    def restore(path):
+        model = build_model()
+        model.load_weights(path)
+        return model
+
+    class Trainer:
+        def make(self):
+            return self.build()
+    """)
+    assert calls["restore"].returns == summaries.Returned(summaries.CALL, "common.build_model", weights="param:path")
+    assert calls["Trainer.make"].returns == summaries.Returned(summaries.CALL, "Trainer.build")
+
+
+@pytest.mark.parametrize("body", [
+    "model = build()\n    model = other()\n    return model",  # bound twice
+    "if flag:\n        return build()\n    return keras.models.load_model(p)",  # two different returns
+    "return factory()",  # a callable the caller gives
+    "return helper.make()",  # a method of some object
+    "return [build()]",
+    "model = build()",  # returns nothing
+])
+def test_unknown_returns_are_left_out(body):
+    src = "import keras\n\n\ndef f(factory, flag, p, helper):\n    " + body + "\n"
+    assert summaries.read(ast.parse(src), lambda n: frozenset(), lambda n: frozenset()) == {}
+
+
+def test_effects_on_parameters_and_self_attributes():
+    calls = summary_of("""
+    class Trainer:
+        def resume(self, path):
+            self.model.load_weights(path)
+
+    def train(model, data):
+        model.fit(data)
+        model.save_weights("w.weights.h5")
+    """)
+    assert calls["Trainer.resume"].effects == (("self.model", "load_weights"),)
+    assert calls["train"].effects == (("model", "fit"), ("model", "save_weights"))
+
+
+def test_a_function_defined_twice_is_unknown():
+    calls = summary_of("""
+    import keras
+    try:
+        def get_model():
+            return keras.Sequential()
+    except ImportError:
+        def get_model():
+            return None
+    def get_model():
+        return keras.Sequential()
+    """)
+    assert "get_model" not in calls
+
+
+def test_summaries_survive_the_cache():
+    summary = modulefacts.summarize("m.py", textwrap.dedent("""
+    import keras
+    def get_model(path):
+        model = keras.Sequential()
+        model.compile(optimizer="adam")
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(path)
+        return model
+    """))
+    again = modulefacts.from_json(modulefacts.to_json(summary))
+    assert again.calls == summary.calls
+    assert again.calls["get_model"].returns.built is True
+
+
+# -- TFS104: a model from a factory in another module, checkpointed without its optimizer -------
+
+COMMON = """
+import tensorflow as tf
+
+
+def get_model(num_classes=10):
+    model = tf.keras.Sequential([
+        tf.keras.layers.Flatten(input_shape=(28, 28)),
+        tf.keras.layers.Dense(128, activation="relu"),
+        tf.keras.layers.Dense(num_classes),
+    ])
+    return model
+"""
+
+CUSTOM_LOOP = """
+import tensorflow as tf
+
+from common import get_model
+
+model = get_model()
+optimizer = tf.keras.optimizers.Adam(1e-3)
+loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+ckpt = tf.train.Checkpoint({objects})
+manager = tf.train.CheckpointManager(ckpt, "ckpts", max_to_keep=3)
+ckpt.restore(manager.latest_checkpoint)
+
+
+@tf.function
+def train_step(x, y):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+
+for epoch in range(10):
+    for x, y in dataset:
+        train_step(x, y)
+    manager.save()
+"""
+
+
+@pytest.mark.parametrize("keras", [2, 3])
+def test_tfs104_model_from_a_factory_module(tmp_path, keras):
+    findings = lint_files({"common.py": COMMON, "train.py": CUSTOM_LOOP.format(objects="model=model")},
+                          str(tmp_path), keras=keras)
+    hits = only(findings, "TFS104")
+    assert [(f.path.rsplit("/", 1)[-1], f.line) for f in hits] == [("train.py", 9)]
+    assert "add optimizer=optimizer to the Checkpoint" in hits[0].message
+    assert hits[0].data == {"keys": ["model"], "optimizer": "optimizer"}  # the callee is not a fact of it
+
+
+def test_tfs104_factory_in_a_package_imported_relatively(tmp_path):
+    findings = lint_files({"pkg/__init__.py": "", "pkg/common.py": COMMON,
+                           "pkg/train.py": CUSTOM_LOOP.format(objects="model=model").replace(
+                               "from common import", "from .common import")},
+                          str(tmp_path))
+    assert codes(only(findings, "TFS104")) == [("TFS104", 9)]
+
+
+@pytest.mark.parametrize("files", [
+    # the optimizer is in the checkpoint
+    {"common.py": COMMON, "train.py": CUSTOM_LOOP.format(objects="model=model, optimizer=optimizer")},
+    # the factory is not in the project: what it returns is unknown
+    {"train.py": CUSTOM_LOOP.format(objects="model=model")},
+    # the factory returns something else than a model it builds
+    {"common.py": "def get_model():\n    return registry.lookup('resnet')\n",
+     "train.py": CUSTOM_LOOP.format(objects="model=model")},
+    # the factory compiles the model with the optimizer it is given: the model tracks it
+    {"common.py": COMMON.replace("def get_model(num_classes=10):", "def get_model(optimizer=None, num_classes=10):")
+     .replace("    return model", "    model.compile(optimizer=optimizer, loss='mse')\n    return model"),
+     "train.py": CUSTOM_LOOP.format(objects="model=model")},
+])
+def test_tfs104_factory_negatives(tmp_path, files):
+    assert only(lint_files(files, str(tmp_path)), "TFS104") == []
+
+
+# -- TFS502: a module that never imports keras saves a factory's model to .h5 -----------------
+
+MODELS = """
+import keras
+
+
+def make_model():
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+"""
+
+RUN = """
+from models import make_model
+
+model = make_model()
+model.fit(x, y, epochs=3)
+model.save_weights({path!r})
+"""
+
+
+def test_tfs502_model_from_a_factory_in_a_module_without_keras(tmp_path):
+    findings = lint_files({"models.py": MODELS, "run.py": RUN.format(path="weights.h5")}, str(tmp_path))
+    hits = only(findings, "TFS502")
+    assert [(f.path.rsplit("/", 1)[-1], f.line) for f in hits] == [("run.py", 6)]
+    assert "'weights.weights.h5'" in hits[0].message
+    assert hits[0].data == {"call": "save_weights", "path": "weights.h5"}
+
+
+def test_tfs502_through_two_factories_and_a_loaded_model(tmp_path):
+    findings = lint_files({
+        "models.py": MODELS + "\n\ndef pretrained():\n    return keras.models.load_model('base.keras')\n",
+        "zoo.py": "from models import make_model, pretrained\n\n\ndef get(name):\n    model = make_model()\n"
+                  "    return model\n\n\ndef base():\n    return pretrained()\n",
+        "run.py": "import zoo\n\nnet = zoo.get('small')\nnet.save_weights('a.h5')\n"
+                  "other = zoo.base()\nother.load_weights('b.ckpt')\n",
+    }, str(tmp_path))
+    assert codes(only(findings, "TFS502")) == [("TFS502", 4), ("TFS502", 6)]
+
+
+@pytest.mark.parametrize("files", [
+    {"models.py": MODELS, "run.py": RUN.format(path="weights.weights.h5")},
+    {"run.py": RUN.format(path="weights.h5")},  # make_model is not in the project
+    {"models.py": "def make_model():\n    return Booster()\n", "run.py": RUN.format(path="weights.h5")},
+    {"models.py": MODELS.replace("return model", "return model if fast else None"),
+     "run.py": RUN.format(path="weights.h5")},
+])
+def test_tfs502_factory_negatives(tmp_path, files):
+    assert only(lint_files(files, str(tmp_path)), "TFS502") == []
+
+
+def test_tfs502_factory_fix_applies(tmp_path, capsys):
+    from tflint_save import cli
+
+    for rel, text in {"models.py": MODELS, "run.py": RUN.format(path="weights.h5")}.items():
+        (tmp_path / rel).write_text(textwrap.dedent(text))
+    code = cli.main([str(tmp_path / "models.py"), str(tmp_path / "run.py"), "--keras-version", "3", "--no-cache",
+                     "--isolated", "--select", "TFS502", "--fix"])
+    assert code == 0, capsys.readouterr()
+    assert "model.save_weights('weights.weights.h5')" in (tmp_path / "run.py").read_text()
