@@ -243,3 +243,86 @@ def test_tfs502_factory_fix_applies(tmp_path, capsys):
                      "--isolated", "--select", "TFS502", "--fix"])
     assert code == 0, capsys.readouterr()
     assert "model.save_weights('weights.weights.h5')" in (tmp_path / "run.py").read_text()
+
+
+# -- TFS102: load_weights() in a helper that returns the model, training at module level -------
+
+HELPER = """
+import keras
+
+
+def build_model():
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def load_checkpoint(path):
+    model = build_model()
+    {build}model.load_weights(path)
+    return model
+"""
+
+RESUME = """
+model = load_checkpoint({path!r})
+model.fit(x_train, y_train, epochs=10)
+model.save_weights("checkpoints/last.weights.h5")
+"""
+
+
+@pytest.mark.parametrize("keras", [2, 3])
+def test_tfs102_helper_loads_weights_then_module_level_training(keras):
+    from helpers import lint
+
+    src = HELPER.format(build="") + RESUME.format(path="checkpoints/last.weights.h5")
+    hits = only(lint(src, keras=keras), "TFS102")
+    assert codes(hits) == [("TFS102", 16)]
+    assert hits[0].message.startswith("load_checkpoint() calls load_weights() into a model whose optimizer is not "
+                                      "built yet, and training continues")
+    assert hits[0].data == {"path": "checkpoints/last.weights.h5", "optimizer_built": False}
+
+
+def test_tfs102_helper_in_another_module_loading_an_h5_file(tmp_path):
+    findings = lint_files({
+        "utils.py": HELPER.format(build=""),
+        "train.py": "from utils import load_checkpoint\n" + RESUME.format(path="checkpoints/last.h5")
+                    + "model.save('checkpoints/last.h5')\n",
+    }, str(tmp_path), keras=2)
+    hits = only(findings, "TFS102")
+    assert codes(hits) == [("TFS102", 3)]
+    assert "load_checkpoint() calls load_weights('checkpoints/last.h5') and training continues: an .h5 file" \
+        in hits[0].message
+
+
+def test_tfs102_helper_and_a_run_that_continues(tmp_path):
+    # the path is a flag (unknown), but fit(initial_epoch=...) says the run continues an earlier one
+    findings = lint_files({
+        "utils.py": HELPER.format(build=""),
+        "train.py": "import sys\nfrom utils import load_checkpoint\n\nmodel = load_checkpoint(sys.argv[1])\n"
+                    "model.fit(x, y, epochs=20, initial_epoch=10)\n",
+    }, str(tmp_path))
+    assert codes(only(findings, "TFS102")) == [("TFS102", 4)]
+
+
+@pytest.mark.parametrize("helper, path", [
+    # pretrained weights to start from: nothing in the program writes that file
+    (HELPER.format(build=""), "pretrained/imagenet.weights.h5"),
+    # the optimizer is built before load_weights(): Keras restores its state
+    (HELPER.format(build="model.optimizer.build(model.trainable_variables)\n    "), "checkpoints/last.weights.h5"),
+    # the helper loads nothing into the model it returns
+    (HELPER.format(build="").replace("    model.load_weights(path)\n", ""), "checkpoints/last.weights.h5"),
+    # a helper that returns something else on one path
+    (HELPER.format(build="").replace("    return model", "    return model if path else None"),
+     "checkpoints/last.weights.h5"),
+])
+def test_tfs102_helper_negatives(helper, path):
+    from helpers import lint
+
+    assert only(lint(helper + RESUME.format(path=path)), "TFS102") == []
+
+
+def test_tfs102_helper_not_in_the_project():
+    from helpers import lint
+
+    src = "from somewhere import load_checkpoint\n" + RESUME.format(path="checkpoints/last.weights.h5")
+    assert only(lint(src), "TFS102") == []

@@ -7,7 +7,7 @@ from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import nodes
+from tflint_save import nodes, summaries
 from tflint_save.analysis import Analysis
 from tflint_save.checks.common import (
     H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
@@ -15,7 +15,7 @@ from tflint_save.checks.common import (
     report_on_model, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
-from tflint_save.findings import Decision, Facts, Pending, optional
+from tflint_save.findings import Decision, Facts, Pending, Resolved, optional
 from tflint_save.index import ProjectIndex
 from tflint_save.names import param_names
 
@@ -60,6 +60,8 @@ def is_training(ctx, call: cst.Call) -> bool:
         return False
     if func.attr.value == "apply_gradients":
         return True
+    if func.attr.value in TRAIN_METHODS and project_callee(ctx, func.value) is not None:
+        return True  # model = get_model() from the project
     return model_call(ctx, call, TRAIN_METHODS) is not None
 
 
@@ -322,12 +324,26 @@ class TFS101(Rule):
 # -- TFS102 --------------------------------------------------------------------------------
 
 class _Weights:
-    __slots__ = ("trained", "built", "loads")
+    __slots__ = ("trained", "built", "loads", "helpers")
 
     def __init__(self) -> None:
         self.trained = False
         self.built = False
         self.loads: List[Tuple[cst.Call, Optional[Path], str, bool]] = []
+        self.helpers: List[Tuple[cst.Call, str]] = []  # model = restore(path): a project function's model
+
+
+@dataclass(frozen=True, eq=False)
+class HelperLoad(Facts):
+    """TFS102 deferred: training follows ``model = callee(...)``; the callee's summary says whether
+    it loaded weights into that model and from which of its arguments (then ``Weights``)."""
+
+    callee: str = ""
+    # Each argument: (position or keyword, the Path of its value or None, the file writes it).
+    arguments: Tuple[Tuple[str, Optional[Tuple[str, bool, bool]], bool], ...] = ()
+    written: Tuple[str, ...] = ()  # the file names this module writes
+    resumed: bool = False  # the training continues an earlier run (fit(initial_epoch=...))
+    keras: int = 3
 
 
 class TFS102(Flow):
@@ -335,10 +351,12 @@ class TFS102(Flow):
 
     code = "TFS102"
     uses = (Timeline,)
+    follows_calls = True
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.resumes: List[Tuple[cst.Call, Optional[Path], str, bool, cst.Call]] = []
+        self.helper_resumes: List[Tuple[cst.Call, str, cst.Call]] = []
         self.written_names: Set[str] = set()
         self.written_texts: Set[str] = set()
         self.timeline: Timeline = ctx.analysis(Timeline)
@@ -349,6 +367,12 @@ class TFS102(Flow):
             found = _Weights()
             self.track(key, found)
         return found
+
+    def assigned(self, key, value) -> None:
+        # model = load_checkpoint(path): a project function that may load weights into what it returns
+        callee = project_callee(self.ctx, value) if isinstance(value, cst.Call) else None
+        if callee is not None:
+            self._record(key).helpers.append((value, callee))
 
     def _written(self, node: Optional[cst.BaseExpression]) -> None:
         if node is None:
@@ -374,15 +398,16 @@ class TFS102(Flow):
             return
         if method in ("save_weights", "save"):
             # An initial snapshot is where fresh runs start from, not what a run resumes.
-            if nodes.model_like(func.value, ctx) and not self.timeline.initial():
+            model = nodes.model_like(func.value, ctx) or project_callee(ctx, func.value) is not None
+            if model and not self.timeline.initial():
                 self._written(nodes.arg(node, 0, "filepath"))
             return
         if method not in TRAIN_METHODS and method != "load_weights":
             return
-        if not nodes.model_like(func.value, ctx):
-            return
         key = self.key(func.value)
         if key is None:
+            return
+        if not nodes.model_like(func.value, ctx) and not (self.live(key) and self.state[key].helpers):
             return
         record = self._record(key)
         if method == "load_weights":
@@ -393,39 +418,95 @@ class TFS102(Flow):
             return
         for load, path, source, built in record.loads:
             self.resumes.append((load, path, source, built, node))
+        for call, callee in record.helpers:
+            self.helper_resumes.append((call, callee, node))
         record.loads = []
+        record.helpers = []
         record.trained = True
 
     def finish(self) -> None:
+        ctx = self.ctx
+        for call, callee, train in self.helper_resumes:
+            arguments = []
+            for position, arg in enumerate(call.args):
+                if arg.star:
+                    break
+                path = path_of(arg.value, ctx)
+                name = basename(path) if path else None
+                written = bool(name and name in self.written_names) or text(ctx, arg.value) in self.written_texts
+                key = arg.keyword.value if arg.keyword is not None else str(position)
+                arguments.append((key, tuple(path) if path else None, written))
+            resumed = any(a.keyword is not None and a.keyword.value == "initial_epoch" for a in train.args)
+            ctx.defer(call, self.code, HelperLoad(callee, tuple(arguments), tuple(sorted(self.written_names)),
+                                                  resumed, ctx.keras))
         for load, path, source, built, train in self.resumes:
             resumed = any(a.keyword is not None and a.keyword.value == "initial_epoch" for a in train.args)
             name = basename(path) if path else None
             if not resumed and not ((name and name in self.written_names) or source in self.written_texts):
                 continue  # pretrained weights to start from, not a resumed run
-            message = self._message(path, built)
+            message = _load_message(path, built, ctx.keras)
             if message:
                 self.ctx.report(load, self.code, message, Weights(path[0] if path else None, built))
 
-    def _message(self, path: Optional[Path], built: bool) -> Optional[str]:
-        keras3 = self.ctx.keras == 3
-        if path is None:
-            if not keras3:
-                return None  # Keras 2 restores a TF checkpoint, which an unknown path may be
-            return None if built else _skip_on_load()
-        if keras3 and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
-            return None  # load_weights itself fails: TFS502
-        if ends_with(path, WEIGHTS):
-            return None if built else _skip_on_load()
-        if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
-            return (
-                f"load_weights({shown(path)}) and training continues: an .h5 file gives load_weights() only "
-                f"the layer weights, never the optimizer state (even a built optimizer stays at iteration 0), "
-                f"so the resumed run restarts the optimizer; save and resume with model.save('model.keras') "
-                f"and load_model(), or tf.train.Checkpoint(model=model, optimizer=optimizer)"
-            )
-        if keras3 and ends_with(path, (".keras",)):
-            return None if built else _skip_on_load()
-        return None
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        """``model = callee(args)`` then training: a finding when the callee's summary says it
+        returns a model it loaded weights into (into an unbuilt optimizer), and the file is one
+        this program writes (or the training continues an earlier run)."""
+        facts: HelperLoad = pending.data
+        found = project.callee(pending.finding.path, facts.callee)
+        returned = project.returned(pending.finding.path, facts.callee)
+        if found is None or returned is None or returned.kind not in (summaries.MODEL, summaries.LOADED):
+            return None
+        function = found[1]
+        weights = returned.weights
+        path, written = None, False
+        if weights.startswith("="):
+            path = Path(weights[1:], True, True)
+            written = basename(path) in facts.written
+        elif weights.startswith("param:") and function.returns is not None and function.returns.weights == weights:
+            parameter = weights[len("param:"):]
+            params = list(function.params)
+            if "." in function.name and params[:1] == ["self"]:
+                params = params[1:]
+            position = str(params.index(parameter)) if parameter in params else None
+            given = next((a for a in facts.arguments if a[0] in (parameter, position)), None)
+            if given is None:
+                return None  # the parameter's default: not followed
+            path = Path(*given[1]) if given[1] else None
+            written = given[2]
+        elif weights != "?":
+            return None  # no load_weights() into the model it returns
+        if not (facts.resumed or written):
+            return None  # pretrained weights to start from, not a resumed run
+        message = _load_message(path, returned.built, facts.keras)
+        if not message:
+            return None
+        name = facts.callee.rpartition(".")[2]
+        return Resolved(f"{name}() calls {message}", Weights(path[0] if path else None, returned.built))
+
+
+def _load_message(path: Optional[Path], built: bool, keras: int) -> Optional[str]:
+    """TFS102's message for a load_weights() of ``path`` that training follows, or None."""
+    keras3 = keras == 3
+    if path is None:
+        if not keras3:
+            return None  # Keras 2 restores a TF checkpoint, which an unknown path may be
+        return None if built else _skip_on_load()
+    if keras3 and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
+        return None  # load_weights itself fails: TFS502
+    if ends_with(path, WEIGHTS):
+        return None if built else _skip_on_load()
+    if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
+        return (
+            f"load_weights({shown(path)}) and training continues: an .h5 file gives load_weights() only "
+            f"the layer weights, never the optimizer state (even a built optimizer stays at iteration 0), "
+            f"so the resumed run restarts the optimizer; save and resume with model.save('model.keras') "
+            f"and load_model(), or tf.train.Checkpoint(model=model, optimizer=optimizer)"
+        )
+    if keras3 and ends_with(path, (".keras",)):
+        return None if built else _skip_on_load()
+    return None
 
 
 def _skip_on_load() -> str:
