@@ -207,6 +207,16 @@ def _initial_epoch(call: cst.Call) -> bool:
     return False
 
 
+def _method_of_self(ctx, call: cst.Call, path: Optional[cst.BaseExpression]) -> bool:
+    """``self.model.load_weights(self.path)`` directly in a method of a class."""
+    if not ctx.classes or len(ctx.functions) != 1 or ctx.stack.index(ctx.classes[-1]) > ctx.stack.index(
+            ctx.functions[0]):
+        return False
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    return all(isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == "self"
+               for n in (receiver, path))
+
+
 class TFS101(Rule):
     """A training program persists only weights and resumes training from them."""
 
@@ -270,6 +280,9 @@ class TFS101(Rule):
         function = ctx.function
         parameter = isinstance(path_node, cst.Name) and function is not None \
             and path_node.value in param_names(function.params) and ctx.value_of(path_node.value) is None
+        # A method's load of a path the object holds (self.checkpoint_path) into its own model: the
+        # caller picks the moment too (trainer.restore(), then trainer.train()).
+        parameter = parameter or _method_of_self(ctx, node, path_node)
         receiver = dotted_key(node.func.value) if isinstance(node.func, cst.Attribute) else None
         built = receiver is not None and (self._function(), receiver) in self.built
         self.loads.append(_Load(self.calls, self._function(), path_keys(ctx, path_node), parameter, built))
