@@ -425,3 +425,55 @@ def test_tfs409_trainer_class_negatives(src):
     from helpers import lint
 
     assert only(lint(src), "TFS409") == []
+
+
+# -- TFS102: the model is a parameter, load_weights() then a custom loop with a new optimizer --
+
+LOOP_TRAIN = """
+import tensorflow as tf
+
+
+def train(model, dataset, {param}=None, epochs=5):
+    optimizer = {optimizer}
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if {param}:
+        model.load_weights({param})
+    for epoch in range(epochs):
+        for x, y in dataset:
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, model(x, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, {variables}))
+        model.save_weights(f"ckpt/epoch_{{epoch}}.weights.h5")
+{more}"""
+
+
+def loop_train(param="resume_from", optimizer="tf.keras.optimizers.Adam(1e-3)", variables="model.trainable_variables",
+               more=""):
+    return LOOP_TRAIN.format(param=param, optimizer=optimizer, variables=variables, more=more)
+
+
+@pytest.mark.parametrize("keras", [2, 3])
+def test_tfs102_parameter_model_resumed_by_a_custom_loop(keras):
+    from helpers import lint
+
+    hits = only(lint(loop_train(), keras=keras), "TFS102")
+    assert codes(hits) == [("TFS102", 9)]
+    assert hits[0].message.startswith(
+        "load_weights() restores only the model's variables, and this custom training loop then updates with "
+        "optimizer.apply_gradients(), a new optimizer the model does not track")
+    assert "tf.train.Checkpoint(model=model, optimizer=optimizer)" in hits[0].message
+
+
+@pytest.mark.parametrize("src", [
+    loop_train(param="pretrained_weights"),  # weights to start from: nothing says it is a resume
+    loop_train(optimizer="tf.keras.optimizers.SGD(0.01)"),  # plain SGD keeps no state
+    loop_train(variables="encoder.trainable_variables"),  # another model's update
+    loop_train(more="\n\ndef checkpoint(model, optimizer):\n    return tf.train.Checkpoint(model=model, "
+                    "optimizer=optimizer)\n"),
+    loop_train().replace("    loss_fn =", "    model.compile(optimizer=optimizer)\n    loss_fn ="),
+])
+def test_tfs102_custom_loop_negatives(src):
+    from helpers import lint
+
+    assert only(lint(src), "TFS102") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
@@ -370,6 +371,11 @@ class TFS102(Flow):
         super().__init__(ctx)
         self.resumes: List[Tuple[cst.Call, Optional[Path], str, bool, cst.Call]] = []
         self.helper_resumes: List[Tuple[cst.Call, str, cst.Call]] = []
+        # load_weights() then a custom loop's apply_gradients() with a new optimizer:
+        # (the load, its path, its source, the optimizer, the path is a 'resume' parameter)
+        self.loop_resumes: List[Tuple[cst.Call, Optional[Path], str, str, bool]] = []
+        self.compiled_with: Set[str] = set()  # what compile(optimizer=...) is given, as written
+        self.checkpoints = False  # a tf.train.Checkpoint may hold the optimizer
         self.written_names: Set[str] = set()
         self.written_texts: Set[str] = set()
         self.timeline: Timeline = ctx.analysis(Timeline)
@@ -399,11 +405,21 @@ class TFS102(Flow):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value == "ModelCheckpoint":
-            if MODEL_CHECKPOINT in names_if(ctx, func, ("ModelCheckpoint",)):
+        if not isinstance(func, cst.Attribute) or func.attr.value in ("ModelCheckpoint", "Checkpoint"):
+            names = names_if(ctx, func, ("ModelCheckpoint", "Checkpoint"))
+            if MODEL_CHECKPOINT in names:
                 self._written(nodes.arg(node, 0, "filepath"))
+            self.checkpoints = self.checkpoints or is_tf_checkpoint(names)
             return
         method = func.attr.value
+        if method == "compile":
+            given = nodes.arg(node, 0, "optimizer")
+            if given is not None:
+                self.compiled_with.add(text(ctx, given))
+            return
+        if method == "apply_gradients":
+            self._applied(node, func.value)
+            return
         if method == "build":
             key = is_build_of(ctx, node)
             if key is not None:
@@ -437,8 +453,46 @@ class TFS102(Flow):
         record.helpers = []
         record.trained = True
 
+    def _applied(self, node: cst.Call, optimizer: cst.BaseExpression) -> None:
+        """``optimizer.apply_gradients(zip(grads, model.trainable_variables))`` with a new optimizer
+        (made by a keras.optimizers call, with state worth keeping): the training of a custom loop,
+        after the load_weights() of that model in this function."""
+        ctx = self.ctx
+        if not isinstance(optimizer, cst.Name):
+            return
+        made = new_optimizer(optimizer, ctx)
+        if not isinstance(made, cst.Call) or stateless(ctx, made):
+            return
+        applied = text(ctx, node)
+        function = id(ctx.function)
+        resume_names = {p for p in param_names(ctx.function.params) if _RESUME.search(p)} if ctx.function else set()
+        for key, record in list(self.state.items()):
+            if key[0] != function or not isinstance(record, _Weights) or record.trained or not self.live(key):
+                continue
+            if not any(f"{key[1]}.{v}" in applied for v in ("trainable_variables", "trainable_weights")):
+                continue
+            for load, path, source, _ in record.loads:
+                self.loop_resumes.append((load, path, source, optimizer.value, source in resume_names))
+            record.loads = []
+            record.trained = True
+
     def finish(self) -> None:
         ctx = self.ctx
+        for load, path, source, optimizer, resume_parameter in self.loop_resumes:
+            if self.checkpoints or optimizer in self.compiled_with:
+                continue  # the optimizer may be saved and restored another way
+            name = basename(path) if path else None
+            if not (resume_parameter or (name and name in self.written_names) or source in self.written_texts):
+                continue  # pretrained weights to start from, not a resumed run
+            ctx.report(
+                load, self.code,
+                f"load_weights() restores only the model's variables, and this custom training loop then updates "
+                f"with {optimizer}.apply_gradients(), a new optimizer the model does not track (never given to "
+                f"compile()): its state (iterations, moments) is in no saved file, so the resumed run restarts it at "
+                f"iteration 0 with zero moments; save and restore both with "
+                f"tf.train.Checkpoint(model=model, optimizer={optimizer})",
+                Weights(path[0] if path else None, False),
+            )
         for call, callee, train in self.helper_resumes:
             arguments = []
             for position, arg in enumerate(call.args):
@@ -497,6 +551,10 @@ class TFS102(Flow):
             return None
         name = facts.callee.rpartition(".")[2]
         return Resolved(f"{name}() calls {message}", Weights(path[0] if path else None, returned.built))
+
+
+# A parameter that names the file a run resumes from (resume_from, restore_path, continue_from).
+_RESUME = re.compile(r"(?i)resum|restor|continu")
 
 
 def _load_message(path: Optional[Path], built: bool, keras: int) -> Optional[str]:
