@@ -477,3 +477,20 @@ def test_tfs102_custom_loop_negatives(src):
     from helpers import lint
 
     assert only(lint(src), "TFS102") == []
+
+
+def test_calls_of_self_and_odd_callees_are_unknown():
+    calls = summary_of("""
+    import keras
+
+    class Net(keras.Model):
+        def twice(self, x):
+            return self(x)
+
+        def other(self):
+            return self.a.b()
+
+        def built(self):
+            return self.make()
+    """)
+    assert set(calls) == {"Net.built"}

@@ -256,7 +256,10 @@ class _Reader:
         out.registering = sorted(self.registering)
         out.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
         out.assigned = self._assigned(tree)
-        out.calls = summaries.read(tree, self.names, self.raw)
+        try:
+            out.calls = summaries.read(tree, self.names, self.raw)
+        except Exception:  # a bug there leaves the functions unknown; it must not cost the file its findings
+            out.calls = {}
         return out
 
     def _block(self, body: Sequence[ast.AST], outer: Optional[str], in_class: bool,

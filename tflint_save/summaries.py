@@ -180,13 +180,13 @@ class _Body:
         if parts is None:
             return _UNKNOWN
         callee = ".".join(parts)
-        head = callee.split(".", 1)[0]
-        if "." in callee and not (head == "self" and self.cls and callee.count(".") == 1):
-            return _UNKNOWN  # a method of some object
+        head = parts[0]
+        if head == "self" and (len(parts) != 2 or not self.cls) or len(parts) > 2 or len(parts) == 2 and head != "self":
+            return _UNKNOWN  # self(x), a method of some object
         if head in self.params and head != "self" or head in self.bound:
             return _UNKNOWN  # a callable the caller gives, or a local
         if head == "self":
-            callee = f"{self.cls}.{callee.split('.', 1)[1]}"
+            callee = f"{self.cls}.{parts[1]}"
         return Returned(CALL, callee)
 
     def _bind(self, target: ast.AST, value: Returned) -> None:
