@@ -494,3 +494,78 @@ def test_calls_of_self_and_odd_callees_are_unknown():
             return self.make()
     """)
     assert set(calls) == {"Net.built"}
+
+
+# -- TFS301: a model built in another module with a config object held in a variable ----------
+
+CLASSIFIER = """
+import tensorflow as tf
+
+
+class ModelConfig:
+    def __init__(self, hidden=64, dropout=0.1):
+        self.hidden = hidden
+        self.dropout = dropout
+
+
+class Classifier(tf.keras.Model):
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = tf.keras.layers.Dense(config.hidden, activation="relu")
+        self.out = tf.keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.out(self.dense(x))
+"""
+
+BUILD = """
+from model import Classifier, ModelConfig
+
+config = {config}
+model = Classifier(config)
+model.compile(optimizer="adam", loss="mse")
+model.fit(x, y, epochs=2)
+model.save("classifier.keras")
+"""
+
+
+def test_tfs301_keras2_config_object_from_another_module(tmp_path):
+    # TF 2.15: save() logs "Model's `__init__()` arguments contain non-serializable objects ...
+    # Defaulting to empty config." and load_model() raises "Unable to revive model from config".
+    findings = lint_files({"model.py": CLASSIFIER, "train.py": BUILD.format(config="ModelConfig(hidden=128)")},
+                          str(tmp_path), keras=2)
+    hits = only(findings, "TFS301")
+    assert [(f.path.rsplit("/", 1)[-1], f.line) for f in hits] == [("model.py", 11)]
+    assert "'config' is given config where Classifier is built, which Keras 2 cannot record" in hits[0].message
+
+
+def test_tfs301_layer_built_with_a_config_object_in_another_module(tmp_path):
+    findings = lint_files({
+        "layers.py": "import keras\n\n\nclass Block(keras.layers.Layer):\n    def __init__(self, cfg, **kwargs):\n"
+                     "        super().__init__(**kwargs)\n        self.units = cfg.units\n",
+        "config.py": "from dataclasses import dataclass\n\n\n@dataclass\nclass Cfg:\n    units: int = 4\n",
+        "train.py": "import keras\nfrom config import Cfg\nfrom layers import Block\n\n"
+                    "model = keras.Sequential([Block(Cfg(8))])\nmodel.save('m.keras')\n",
+    }, str(tmp_path), keras=2)
+    hits = only(findings, "TFS301")
+    assert [(f.path.rsplit("/", 1)[-1], f.line) for f in hits] == [("layers.py", 4)]
+    assert "'cfg' is given Cfg(...) where Block is built" in hits[0].message
+
+
+@pytest.mark.parametrize("config, files", [
+    ("128", {}),  # a plain value
+    ("ModelConfig(hidden=128)", {"model.py": CLASSIFIER.replace("class ModelConfig:", "class ModelConfig(dict):")}),
+    ("load_config('c.yaml')", {}),  # what a function returns: unknown
+    ("ModelConfig(hidden=128)", {"model.py": CLASSIFIER.replace(
+        "    def call(self, x):", "    def get_config(self):\n        return {}\n\n    def call(self, x):")}),
+])
+def test_tfs301_config_object_negatives(tmp_path, config, files):
+    project = {"model.py": CLASSIFIER, "train.py": BUILD.format(config=config)}
+    project.update(files)
+    assert only(lint_files(project, str(tmp_path), keras=2), "TFS301") == []
+
+
+def test_tfs301_instances_survive_the_cache():
+    summary = modulefacts.summarize("train.py", textwrap.dedent(BUILD.format(config="ModelConfig(hidden=128)")))
+    assert summary.built_with == [("model.Classifier", "0", "model.ModelConfig", "config")]
+    assert modulefacts.from_json(modulefacts.to_json(summary)).built_with == summary.built_with

@@ -255,7 +255,7 @@ class ProjectIndex:
         says how), or None when that is not known."""
         if depth > 8:
             return None
-        found = self._defining(path, callee)
+        found = self.defining(path, callee)
         if found is None:
             return None
         where, name = found
@@ -273,13 +273,13 @@ class ProjectIndex:
 
     def callee(self, path: str, callee: str) -> Optional[Tuple[str, summaries.Function]]:
         """The module and summary of the function a call of ``callee`` in ``path`` runs, if known."""
-        found = self._defining(path, callee)
+        found = self.defining(path, callee)
         if found is None:
             return None
         function = self.programs.summaries[found[0]].calls.get(found[1])
         return (found[0], function) if function is not None else None
 
-    def _defining(self, path: str, callee: str) -> Optional[Tuple[str, str]]:
+    def defining(self, path: str, callee: str) -> Optional[Tuple[str, str]]:
         """(the module, the name there) that ``callee`` called in ``path`` means: a function or
         class of that module, a method of its class ("Trainer.build"), or an import of one; None
         when no project module, or more than one, may be meant."""
