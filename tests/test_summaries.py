@@ -373,6 +373,8 @@ def test_tfs101_trainer_class_restores_from_its_own_weights():
     trainer(load_path="self.pretrained_path"),  # another file: pretrained weights, not a resume
     trainer(build="self.model.optimizer.build(self.model.trainable_variables)\n            "),  # state restored
     trainer() + "\n    def export(self):\n        self.model.save('model.keras')\n",  # the full model too
+    # the best weights loaded back to evaluate, not to resume
+    trainer().replace("def restore(self):", "def evaluate(self):"),
 ])
 def test_tfs101_trainer_class_negatives(src):
     from helpers import lint
@@ -569,3 +571,34 @@ def test_tfs301_instances_survive_the_cache():
     summary = modulefacts.summarize("train.py", textwrap.dedent(BUILD.format(config="ModelConfig(hidden=128)")))
     assert summary.built_with == [("model.Classifier", "0", "model.ModelConfig", "config")]
     assert modulefacts.from_json(modulefacts.to_json(summary)).built_with == summary.built_with
+
+
+# -- from the real-code review: what must stay silent ------------------------------------------
+
+def test_tfs104_pretrained_project_model_restored_is_not_the_trained_one(tmp_path):
+    # neural-structured-learning meo: a project model restored from a pretrained checkpoint, while
+    # the loop trains another one (checkpointed with its optimizer elsewhere)
+    train = CUSTOM_LOOP.format(objects="model=model").replace(
+        "ckpt = tf.train.Checkpoint(model=model)",
+        "pretrained = get_model()\nckpt = tf.train.Checkpoint(model=pretrained)")
+    assert only(lint_files({"common.py": COMMON, "train.py": train}, str(tmp_path)), "TFS104") == []
+
+
+def test_tfs102_load_in_one_branch_and_fit_in_the_other(tmp_path):
+    # keras-transformer tests/test_decode.py: load the cached weights if they exist, else train
+    src = """
+    import os
+    from common import get_model
+
+    model = get_model()
+    model.compile(optimizer="adam", loss="mse")
+    if os.path.exists("cache.h5"):
+        model.load_weights("cache.h5")
+    else:
+        model.fit(x, y, epochs=10)
+        model.save("cache.h5")
+    """
+    assert only(lint_files({"common.py": COMMON, "test_decode.py": src}, str(tmp_path), keras=2), "TFS102") == []
+    local = src.replace("from common import get_model", "import keras").replace(
+        "get_model()", "keras.Sequential([keras.layers.Dense(1)])")
+    assert only(lint_files({"t.py": local}, str(tmp_path / "local"), keras=2), "TFS102") == []

@@ -11,8 +11,8 @@ import libcst as cst
 from tflint_save import nodes, summaries
 from tflint_save.analysis import Analysis
 from tflint_save.checks.common import (
-    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
-    compiled_load, confirm_model, dotted_key, ends_with, model_call, names_if, path_of, project_callee,
+    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, alternative,
+    basename, compiled_load, confirm_model, dotted_key, ends_with, model_call, names_if, path_of, project_callee,
     report_on_model, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
@@ -213,6 +213,9 @@ def _method_of_self(ctx, call: cst.Call, path: Optional[cst.BaseExpression]) -> 
     if not ctx.classes or len(ctx.functions) != 1 or ctx.stack.index(ctx.classes[-1]) > ctx.stack.index(
             ctx.functions[0]):
         return False
+    method = ctx.functions[0].name.value
+    if method != "__init__" and not _RESUME.search(method):
+        return False  # a load to evaluate or predict with (load_best()), not to resume
     receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
     return all(isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == "self"
                for n in (receiver, path))
@@ -376,6 +379,7 @@ class TFS102(Flow):
         self.loop_resumes: List[Tuple[cst.Call, Optional[Path], str, str, bool]] = []
         self.compiled_with: Set[str] = set()  # what compile(optimizer=...) is given, as written
         self.checkpoints = False  # a tf.train.Checkpoint may hold the optimizer
+        self.stacks: Dict[int, List[cst.CSTNode]] = {}  # where each load_weights() is
         self.written_names: Set[str] = set()
         self.written_texts: Set[str] = set()
         self.timeline: Timeline = ctx.analysis(Timeline)
@@ -436,17 +440,21 @@ class TFS102(Flow):
         key = self.key(func.value)
         if key is None:
             return
-        if not nodes.model_like(func.value, ctx) and not (self.live(key) and self.state[key].helpers):
+        model = nodes.model_like(func.value, ctx)
+        if not model and not (self.live(key) and self.state[key].helpers):
             return
         record = self._record(key)
         if method == "load_weights":
-            if not record.trained:
+            # A project function's value is a model only as its summary says (helper_resumes).
+            if not record.trained and model:
+                self.stacks[id(node)] = list(ctx.stack)
                 path_node = nodes.arg(node, 0, "filepath")
                 source = text(ctx, path_node) if path_node is not None else ""
                 record.loads.append((node, path_of(path_node, ctx), source, record.built))
             return
         for load, path, source, built in record.loads:
-            self.resumes.append((load, path, source, built, node))
+            if not alternative(self.stacks.get(id(load), []), ctx.stack):  # if exists: load, else: fit
+                self.resumes.append((load, path, source, built, node))
         for call, callee in record.helpers:
             self.helper_resumes.append((call, callee, node))
         record.loads = []
@@ -472,7 +480,8 @@ class TFS102(Flow):
             if not any(f"{key[1]}.{v}" in applied for v in ("trainable_variables", "trainable_weights")):
                 continue
             for load, path, source, _ in record.loads:
-                self.loop_resumes.append((load, path, source, optimizer.value, source in resume_names))
+                if not alternative(self.stacks.get(id(load), []), ctx.stack):
+                    self.loop_resumes.append((load, path, source, optimizer.value, source in resume_names))
             record.loads = []
             record.trained = True
 
@@ -761,6 +770,10 @@ def _owner(ctx) -> Owner:
     return None
 
 
+# ``zip(grads, model.trainable_variables)``: the model an update is for.
+_TRAINED = re.compile(r"([A-Za-z_][\w.]*)\.trainable_(?:variables|weights)\b")
+
+
 class TFS104(Rule):
     """tf.train.Checkpoint(model=...) without the optimizer of a custom training loop."""
 
@@ -774,6 +787,7 @@ class TFS104(Rule):
         self.optimizers: Dict[str, Tuple[cst.Call, Owner]] = {}
         self.compiled: Set[str] = set()
         self.calls: Dict[Owner, Set[str]] = {}  # the module functions each definition may call
+        self.updated: Set[str] = set()  # the models whose variables apply_gradients() updates
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -815,6 +829,8 @@ class TFS104(Rule):
         name = dotted_key(optimizer)
         if name is not None:
             self.optimizers.setdefault(name, (node, _owner(ctx)))
+        applied = text(ctx, node)
+        self.updated.update(m.group(1) for m in _TRAINED.finditer(applied))
 
     def _reached(self, owner: Owner) -> Optional[Set[Owner]]:
         """The definitions whose training a checkpoint made in ``owner`` saves: that function (or
@@ -840,6 +856,8 @@ class TFS104(Rule):
             trained = [name for name in detached if reached is None or self.optimizers[name][1] in reached]
             if not trained or any("opt" in k.lower() for k in keywords) or any(name in values for name in trained):
                 continue
+            if callee is not None and not values & self.updated:
+                continue  # a project model restored (pretrained), not the one the loop trains
             name = trained[0]
             report_on_model(
                 self.ctx, node, self.code,
