@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from tflint_save import summaries
 from tflint_save.findings import ClassInfo, Facts, FileResult
 from tflint_save.programs import ProgramModel
 from tflint_save.modulefacts import Summary
@@ -249,6 +250,53 @@ class ProjectIndex:
         self._reach[cache_key] = found
         return found
 
+    def returned(self, path: str, callee: str, depth: int = 0) -> Optional[summaries.Returned]:
+        """What a call of ``callee`` in module ``path`` returns, following the calls its summary
+        names into other modules (``summaries``): a MODEL or LOADED ``Returned`` with what the
+        functions on the way did to it (the outermost that compiled it or loaded weights into it
+        says how), or None when that is not known."""
+        if depth > 8:
+            return None
+        found = self.defining(path, callee)
+        if found is None:
+            return None
+        where, name = found
+        summary = self.programs.summaries[where]
+        function = summary.calls.get(name)
+        if function is not None and function.returns is not None:
+            result = function.returns
+            if result.kind == summaries.CALL:
+                inner = self.returned(summary.path, result.callee, depth + 1)
+                return _through(result, inner) if inner is not None else None
+            return result
+        if "." not in name and any(c.name == name and self.kinds(c) & {"model"} for c in summary.classes):
+            return summaries.Returned(summaries.MODEL)  # a project Model subclass
+        return None
+
+    def callee(self, path: str, callee: str) -> Optional[Tuple[str, summaries.Function]]:
+        """The module and summary of the function a call of ``callee`` in ``path`` runs, if known."""
+        found = self.defining(path, callee)
+        if found is None:
+            return None
+        function = self.programs.summaries[found[0]].calls.get(found[1])
+        return (found[0], function) if function is not None else None
+
+    def defining(self, path: str, callee: str) -> Optional[Tuple[str, str]]:
+        """(the module, the name there) that ``callee`` called in ``path`` means: a function or
+        class of that module, a method of its class ("Trainer.build"), or an import of one; None
+        when no project module, or more than one, may be meant."""
+        programs = self.programs
+        module, _, name = callee.rpartition(".")
+        here = programs.norm(path)
+        summary = programs.summaries.get(here)
+        if summary is not None and callee in summary.calls:
+            return here, callee
+        if not module:
+            return (here, name) if summary is not None else None
+        candidates = [programs.norm(c) for c in programs.modules_for(path, module)]
+        candidates = [c for c in candidates if c in programs.summaries]
+        return (candidates[0], name) if len(candidates) == 1 else None
+
     def descendants(self, info: ClassInfo) -> List[ClassInfo]:
         if self._children is None:
             self._children = {}
@@ -312,3 +360,17 @@ class ProjectIndex:
         """The facts of ``code``'s deferred findings whose ``key`` is the class ``key``:
         what a rule noted about a class in its file, to judge its subclasses in other files."""
         return self._deferred.get((code, key), [])
+
+
+def _through(outer: summaries.Returned, inner: summaries.Returned) -> summaries.Returned:
+    """What a function returns when it returns another callee's model: that model, with what the
+    outer function did to it on top (compile(), load_weights())."""
+    # The inner function's parameter is not the outer one's: the path it loads is not known here.
+    inner_weights = "?" if inner.weights.startswith("param:") else inner.weights
+    return summaries.Returned(
+        inner.kind, "",
+        outer.optimizer if outer.compiled else inner.optimizer,
+        outer.weights or inner_weights,
+        outer.built if outer.weights else inner.built,
+        outer.compiled or inner.compiled,
+    )

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
-from tflint_save import pathvalues
+from tflint_save import pathvalues, summaries
 from tflint_save.findings import ClassInfo
 from tflint_save.names import canonical, module_parts
 
@@ -97,6 +97,13 @@ class Summary:
     # Names a literal maps by their own name ({'Scale': Scale, "Gate": layers.Gate}): how custom_objects
     # are written for load_model, and how a library hands its classes to its users' loads.
     custom_object_names: List[str] = field(default_factory=list)
+    # What each function and method returns and does to its parameters (``summaries``), by name
+    # ("f", "Class.method"): only those with something to say.
+    calls: Dict[str, summaries.Function] = field(default_factory=dict)
+    # Project classes built with an argument that is an instance of another project class:
+    # (the class called, the argument's position or keyword, that instance's class, the argument
+    # as written), both classes as the module spells them resolved (``summaries.Returned.callee``).
+    built_with: List[Tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def saves(self) -> List[Site]:
@@ -107,16 +114,7 @@ class Summary:
         return [s for s in self.sites if s.kind == "load"]
 
 
-def _dotted(node: ast.AST) -> Optional[List[str]]:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    parts.reverse()
-    return parts
+_dotted = summaries.dotted
 
 
 def _last(node: ast.AST) -> Optional[str]:
@@ -192,6 +190,8 @@ class _Reader:
         # "<scope>:<name>" -> what builds it, in source order: (line, column, "=" for an assignment
         # or "+" for an add()/compile() call, the expressions).
         self.assignments: Dict[str, List[Tuple[int, int, str, List[ast.AST]]]] = {}
+        # Calls of a capitalized project name with a name or a call as an argument (see built_with).
+        self.instances: List[Tuple[str, str, str, ast.AST]] = []
         for statement in _module_statements(tree.body):
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self._import(statement, self.table)
@@ -265,6 +265,11 @@ class _Reader:
         out.registering = sorted(self.registering)
         out.def_calls = {k: sorted(v) for k, v in self.def_calls.items()}
         out.assigned = self._assigned(tree)
+        try:
+            out.calls = summaries.read(tree, self.names, self.raw)
+        except Exception:  # a bug there leaves the functions unknown; it must not cost the file its findings
+            out.calls = {}
+        out.built_with = self._built_with()
         return out
 
     def _block(self, body: Sequence[ast.AST], outer: Optional[str], in_class: bool,
@@ -476,6 +481,52 @@ class _Reader:
                 if kw.arg == "activation" and isinstance(kw.value, ast.Name) and not self.raw(kw.value, local):
                     self._use(outer, [(kw.value.id, "activation")])
         self._site(node, names, name, in_class, local, scope)
+        if name and name[:1].isupper() and not _library(names) and (node.args or node.keywords):
+            self._instance(node, local, scope)
+
+    def _instance(self, node: ast.Call, local, scope: str) -> None:
+        callee = self._class_callee(node.func, local)
+        if callee is None:
+            return
+        arguments = [(str(i), a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords if k.arg]
+        for key, value in arguments:
+            if isinstance(value, ast.Starred):
+                break
+            if isinstance(value, (ast.Name, ast.Call)):
+                self.instances.append((callee, key, scope, value))
+
+    def _class_callee(self, func: ast.AST, local) -> Optional[str]:
+        """A capitalized project name called: as imported ("model.Classifier") or defined here."""
+        if isinstance(func, ast.Name) and func.id[:1].isupper():
+            raw = self.raw(func, local)
+            if not raw:
+                return func.id
+            return next(iter(raw)) if len(raw) == 1 and not _library(raw) else None
+        if isinstance(func, ast.Attribute) and func.attr[:1].isupper():
+            raw = self.raw(func, local)
+            return next(iter(raw)) if len(raw) == 1 and not _library(raw) else None
+        return None
+
+    def _built_with(self) -> List[Tuple[str, str, str, str]]:
+        """The instances of project classes handed to project classes: a call, or a name bound
+        once in its scope to one."""
+        found = []
+        for callee, key, scope, value in self.instances:
+            if isinstance(value, ast.Name):
+                events = self.assignments.get(f"{scope}:{value.id}", [])
+                if len(events) != 1 or events[0][2] != "=" or len(events[0][3]) != 1:
+                    continue
+                made = events[0][3][0]
+                shown = value.id
+            else:
+                made, shown = value, ""
+            if not isinstance(made, ast.Call):
+                continue
+            instance = self._class_callee(made.func, None)
+            if instance is None:
+                continue
+            found.append((callee, key, instance, shown or (_last(made.func) or "") + "(...)"))
+        return found
 
     def _use(self, outer: Optional[str], uses: List[Tuple[str, str]]) -> None:
         self.out.uses.extend(uses)
@@ -570,6 +621,10 @@ _NONE: FrozenSet[str] = frozenset()
 _NOT_KERAS_ROOTS = frozenset({"numpy", "pickle", "joblib", "torch", "PIL", "cv2", "pandas", "matplotlib", "json",
                               "scipy", "imageio", "skimage", "h5py", "tensorflow", "keras", "tf_keras", "os", "shutil",
                               "sklearn", "dill", "cloudpickle", "jax", "flax", "orbax"})
+
+
+def _library(raw: Iterable[str]) -> bool:
+    return any(n.split(".", 1)[0] in _NOT_KERAS_ROOTS or n.split(".", 1)[0] in ("tf", "tensorflow") for n in raw)
 
 
 def _project(names: FrozenSet[str]) -> bool:
@@ -717,4 +772,6 @@ def from_json(raw: dict) -> Summary:
     values["sites"] = [Site(s["kind"], s["line"], s["key"], s["custom_objects"], tuple(s["imported"]), s["cell"],
                             s["receiver"], s["function"]) for s in values.get("sites", [])]
     values["def_uses"] = {k: [tuple(u) for u in v] for k, v in values.get("def_uses", {}).items()}
+    values["calls"] = summaries.from_json(values.get("calls", {}))
+    values["built_with"] = [tuple(b) for b in values.get("built_with", [])]
     return Summary(**values)

@@ -281,9 +281,7 @@ class ProgramModel:
         if site.key is not None or not site.imported:
             return site.key
         module, name = site.imported
-        here = _parts(path)[:-1]
-        for target in self._absolute(tuple(module.split(".")), here) or (
-                [self._by_full[tuple(module.split("."))]] if tuple(module.split(".")) in self._by_full else []):
+        for target in self.modules_for(path, module):
             value = self.summaries[target].constants.get(name)
             if value is not None:
                 from tflint_save.modulefacts import normalize
@@ -292,6 +290,14 @@ class ProgramModel:
             parts = _parts(target)
             return "$" + ".".join((parts[:-1] if parts[-1] == "__init__" else parts) + (name,))
         return None
+
+    def modules_for(self, path: str, module: str) -> List[str]:
+        """The project files an import of ``module`` (dotted, absolute) in ``path`` may mean."""
+        dotted = tuple(module.split("."))
+        found = self._absolute(dotted, _parts(path)[:-1])
+        if not found and dotted in self._by_full:
+            found = [self._by_full[dotted]]
+        return found
 
     def linked_saves(self, path: str, load: Site) -> List[Tuple[str, Site]]:
         """Full-model saves a load may read: the same literal, constant, argparse default or

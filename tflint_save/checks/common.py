@@ -4,12 +4,14 @@ function.  Family modules import from here, never from each other."""
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+import dataclasses
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 
-from tflint_save import nodes
+from tflint_save import nodes, summaries
 from tflint_save.engine import Rule
+from tflint_save.findings import Resolved
 from tflint_save.names import EMPTY, dotted
 from tflint_save.pathvalues import PathValue, evaluate
 
@@ -188,3 +190,56 @@ def writes_orbax(ctx, call: cst.Call, names=None) -> bool:
             return False
         names = ctx.names(func)
     return any(n.endswith("OrbaxCheckpoint") for n in names)
+
+
+# -- calls of the project's own functions ------------------------------------------------------
+
+_LIBRARY_ROOTS = ("keras", "tensorflow", "tf_keras")
+
+
+def project_callee(ctx, node: Optional[cst.BaseExpression]) -> Optional[str]:
+    """For a value made by calling a project function (``get_model()``, imported or defined here,
+    or ``self.build_model()``), or a name last bound to one: the callee as
+    ``index.ProjectIndex.returned`` takes it, whose summary says what it returns.  None for
+    anything else (a Keras API, a method of some object, an unknown value)."""
+    if isinstance(node, cst.Name):
+        node = ctx.value_of(node.value)
+    if not isinstance(node, cst.Call):
+        return None
+    func = node.func
+    names = ctx.names(func)
+    if names:
+        if any(n.split(".", 1)[0] in _LIBRARY_ROOTS for n in names):
+            return None
+        raw = ctx.raw_names(func)
+        return next(iter(raw)) if len(raw) == 1 else None
+    parts = dotted(func)
+    if parts is None or len(parts) > 2:
+        return None
+    if len(parts) == 2:
+        if parts[0] != "self" or not ctx.classes:
+            return None
+        return f"{ctx.classes[-1].name.value}.{parts[1]}"
+    if any(parts[0] in scope.values for scope in ctx.resolver.scopes):
+        return None  # a parameter or a variable: a callable the caller gives, not a def
+    return parts[0]
+
+
+def report_on_model(ctx, node: cst.CSTNode, code: str, message: str, facts, callee: Optional[str]) -> None:
+    """Report, or, when the receiver is what the project function ``callee`` returns, defer until
+    its summary says that it is a Keras model (``confirm_model``)."""
+    if callee is None:
+        ctx.report(node, code, message, facts)
+    else:
+        ctx.defer(node, code, dataclasses.replace(facts, callee=callee), message)
+
+
+def confirm_model(pending, project, accept=lambda returned: True):
+    """``resolve`` of a finding deferred by ``report_on_model``: its message when the callee
+    returns a Keras model (built or loaded, in whatever module) that ``accept`` takes, else None
+    (unknown)."""
+    facts = pending.data
+    returned = project.returned(pending.finding.path, facts.callee)
+    if returned is None or returned.kind not in (summaries.MODEL, summaries.LOADED) or not accept(returned):
+        return None
+    return Resolved(pending.finding.message, dataclasses.replace(facts, callee=None))

@@ -101,6 +101,29 @@ class ClassRule(Rule):
 # -- what the project knows about a class --------------------------------------------------
 
 
+def built_elsewhere(info, data: CustomClass, project: ProjectIndex) -> List[str]:
+    """"'config' is given cfg where X is built" for each argument that some module of the project
+    gives the class as an instance of a plain project class (no base class: not a str, dict or
+    list), which Keras cannot record (see ``modulefacts.Summary.built_with``)."""
+    programs = project.programs
+    positional = [p.name for p in data.params if not p.keyword_only]
+    names = {p.name for p in data.params}
+    where = (programs.norm(info.path), info.name)
+    found = []
+    for summary in programs.summaries.values():
+        for callee, key, instance, shown in summary.built_with:
+            if project.defining(summary.path, callee) != where:
+                continue
+            made = project.defining(summary.path, instance)
+            classes = programs.summaries[made[0]].classes if made else ()
+            if not any(c.name == made[1] and not c.bases for c in classes):
+                continue
+            name = positional[int(key)] if key.isdigit() and int(key) < len(positional) else key
+            if name in names:
+                found.append(f"'{name}' is given {shown} where {info.name} is built")
+    return sorted(set(found))
+
+
 def _quoted(names: List[str]) -> str:
     quoted = [f"'{n}'" for n in names]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
@@ -122,6 +145,8 @@ class TFS301(ClassRule):
             return facts.node
         if keras == 3 and facts.maybe_model and any(p.name not in BASE_KEYS for p in data.params):
             return facts.node
+        if any(not p.keyword_only or p.required for p in data.params):
+            return facts.node  # another module may build it with an object (resolve: built_elsewhere)
         return None
 
     @classmethod
@@ -147,6 +172,7 @@ class TFS301(ClassRule):
             reason = param.call or param.annotation or (param.default if keras == 3 else "")
             if reason:
                 bad.append(f"'{param.name}' {reason}")
+        bad = bad or built_elsewhere(info, data, project)
         fix = ("add a get_config() that returns every __init__ argument (serialize callables and objects, "
                "e.g. keras.activations.serialize)")
         if keras == 3 and MODEL in bases and not data.functional:

@@ -1188,18 +1188,30 @@ class TFS409(_Traced):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.fits: List[Tuple[Compile, List[Tuple[str, cst.Call]], Optional[bool]]] = []
+        # fit() on self.<attr>: the class's model, known once the whole class is read
+        self.kept: List[Tuple[cst.ClassDef, str, List[Tuple[str, cst.Call]], Optional[bool]]] = []
 
     def on_call(self, node: cst.Call) -> None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in ("fit", "fit_generator"):
             return
         model = self.models.model(func.value)
-        if model is None or model.compiled is None:
+        kept = self._kept(func.value) if model is None else None
+        if kept is None and (model is None or model.compiled is None):
             return
         positional = func.attr.value == "fit"
         callbacks = self._callbacks(nodes.arg(node, 5 if positional else None, "callbacks"))
-        if callbacks:
+        if callbacks and kept is not None:
+            self.kept.append((kept[0], kept[1], callbacks, self._validation(node, positional)))
+        elif callbacks:
             self.fits.append((model.compiled, callbacks, self._validation(node, positional)))
+
+    def _kept(self, receiver: cst.BaseExpression) -> Optional[Tuple[cst.ClassDef, str]]:
+        ctx = self.ctx
+        if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name) and \
+                receiver.value.value == "self" and len(ctx.classes) == 1:
+            return ctx.classes[0], receiver.attr.value
+        return None
 
     def _callbacks(self, expr: Optional[cst.BaseExpression], depth: int = 0) -> List[Tuple[str, cst.Call]]:
         ctx = self.ctx
@@ -1234,6 +1246,10 @@ class TFS409(_Traced):
 
     def finish(self) -> None:
         seen: Set[int] = set()
+        for cls, attr, callbacks, validation in self.kept:
+            model = self.models.kept_model(cls, attr)
+            if model is not None and model.compiled is not None:
+                self.fits.append((model.compiled, callbacks, validation))
         for compiled, callbacks, validation in self.fits:
             names = self._names(compiled)
             if names is None:

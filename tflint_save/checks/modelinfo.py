@@ -410,6 +410,27 @@ class Model:
     compiled: Optional[Compile] = None
 
 
+@dataclass
+class _Kept:
+    """A class's self.<attr>, as its methods bind and compile it."""
+
+    bound: bool = False  # __init__ binds it (once)
+    model: Optional[Model] = None  # ... to this model
+    method: str = ""  # ... or to what this method returns ("Class.method")
+    compiled: Optional[Compile] = None  # __init__ compiles it
+    other: bool = False  # another method binds or compiles it, or __init__ does twice
+
+
+def _method(ctx) -> Optional[str]:
+    """The name of the method being walked, when directly in a class defined at module level."""
+    if len(ctx.classes) != 1 or len(ctx.functions) != 1:
+        return None
+    stack = ctx.stack
+    if stack.index(ctx.classes[0]) > stack.index(ctx.functions[0]):
+        return None
+    return ctx.functions[0].name.value
+
+
 _CONDITIONAL = (cst.If, cst.For, cst.While, cst.Try)
 METRIC_METHODS = ("update_state", "result", "reset_state", "reset_states")
 
@@ -435,6 +456,9 @@ class Tracker(Analysis):
         self.attributes: Dict[Tuple[int, str], Metric] = {}  # (id(class), attr) -> metric in self.attr
         self._asked: Optional[cst.Call] = None  # metric_call's last question and answer
         self._answer: Tuple[Optional[Metric], Optional[str]] = (None, None)
+        # A model a class keeps on self.<attr>: (id(class), attr) -> what __init__ binds and compiles
+        # it with, and whether another method binds or compiles it too (then unknown).
+        self._kept: Dict[Tuple[int, str], _Kept] = {}
 
     # -- the walk ------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -454,6 +478,7 @@ class Tracker(Analysis):
                 return
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self._keep(node)
         if not isinstance(node.value, cst.Call):
             return
         ctx = self.ctx
@@ -483,9 +508,13 @@ class Tracker(Analysis):
 
     def visit_Return(self, node: cst.Return) -> None:
         ctx = self.ctx
-        if ctx.function is None or len(ctx.functions) != 1 or ctx.classes:
+        if ctx.function is None or len(ctx.functions) != 1 or len(ctx.classes) > 1:
             return
         name = ctx.function.name.value
+        if ctx.classes:
+            if _method(ctx) is None:
+                return
+            name = f"{ctx.classes[0].name.value}.{name}"  # a method: self.build_model()
         model = self.model(node.value) if node.value is not None else None
         if name in self.returns and self.returns[name] is not model:
             model = None  # two different returns: not knowable
@@ -510,6 +539,10 @@ class Tracker(Analysis):
     def _compile(self, node: cst.Call) -> None:
         ctx = self.ctx
         receiver = node.func.value
+        kept = self._kept_at(receiver)
+        if kept is not None and (kept.compiled is not None or _method(ctx) != "__init__"):
+            kept.other = True  # compiled twice, or by a method the caller may not call
+            kept = None
         model = self.model(receiver)
         if model is None and not nodes.model_like(receiver, ctx):
             return
@@ -527,8 +560,48 @@ class Tracker(Analysis):
         self.compiles.append(compiled)
         if model is not None:
             model.compiled = compiled
+        if kept is not None:
+            kept.compiled = compiled
+
+    def _kept_at(self, expr: cst.BaseExpression) -> "Optional[_Kept]":
+        """The record of ``self.<attr>`` in a method of the class being walked."""
+        ctx = self.ctx
+        if not (isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value == "self"
+                and _method(ctx) is not None):
+            return None
+        return self._kept.setdefault((id(ctx.classes[0]), expr.attr.value), _Kept())
+
+    def _keep(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            kept = self._kept_at(target.target)
+            if kept is None:
+                continue
+            if _method(self.ctx) != "__init__" or kept.bound or len(node.targets) > 1:
+                kept.other = True
+                continue
+            kept.bound = True
+            value = node.value
+            func = value.func if isinstance(value, cst.Call) else None
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+                kept.method = f"{self.ctx.classes[0].name.value}.{func.attr.value}"  # defined maybe later
+            else:
+                kept.model = self.model(value)
 
     # -- questions -----------------------------------------------------------------------
+    def kept_model(self, cls: cst.ClassDef, attr: str) -> Optional[Model]:
+        """After the walk: the model a class keeps on ``self.<attr>``, when only its __init__ binds
+        it (to a model this module builds, or to what a method of the class returns) and compiles
+        it, if anything does: every other method then sees that model."""
+        kept = self._kept.get((id(cls), attr))
+        if kept is None or kept.other or not kept.bound:
+            return None
+        model = self.returns.get(kept.method) if kept.method else kept.model
+        if kept.compiled is not None:
+            if model is not None and model.compiled is not None:
+                return None  # compiled where it is built, and again in __init__
+            return Model(model.output if model is not None else UNKNOWN, compiled=kept.compiled)
+        return model
+
     def model(self, expr: Optional[cst.BaseExpression], depth: int = 0) -> Optional[Model]:
         """The model an expression refers to, when the module built it where it can be seen."""
         ctx = self.ctx

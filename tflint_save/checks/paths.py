@@ -10,12 +10,13 @@ import libcst as cst
 from tflint_save import nodes, pathvalues
 from tflint_save.checks.common import (
     H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, MODEL_EXTENSIONS, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path,
-    basename, compiled_load, dotted_key, ends_with, model_call, names_if, path_of, renamed, shown, text,
-    weights_only, writes_orbax,
+    basename, compiled_load, confirm_model, dotted_key, ends_with, model_call, names_if, path_of, project_callee,
+    renamed, report_on_model, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.edits import SAFE, Fix, Tree, without
 from tflint_save.engine import Rule
-from tflint_save.findings import Facts, Finding, optional
+from tflint_save.findings import Decision, Facts, Finding, Pending, optional
+from tflint_save.index import ProjectIndex
 from tflint_save.names import dotted
 
 
@@ -35,6 +36,9 @@ class WeightsPath(Facts):
 
     call: str = "save_weights"
     path: Optional[str] = None
+    # The project function whose returned model it is called on, until its summary confirms
+    # that it returns a Keras model (then dropped): see common.report_on_model.
+    callee: Optional[str] = optional()
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,27 +155,33 @@ class TFS502(Rule):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.orbax = False
-        self.loads: List[Tuple[cst.Call, Path]] = []
+        self.loads: List[Tuple[cst.Call, Path, Optional[str]]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         method = model_call(ctx, node, ("save_weights", "load_weights"))
+        callee = None
+        if method is None and isinstance(node.func, cst.Attribute) and \
+                node.func.attr.value in ("save_weights", "load_weights"):
+            # model = get_model() from the project: its summary decides (resolve)
+            callee = project_callee(ctx, node.func.value)
+            method = node.func.attr.value if callee is not None else None
         if method == "save_weights":
             if nodes.arg(node, 2, "max_shard_size") is not None or nodes.has_keyword(node, "max_shard_size"):
                 return
             path = path_of(nodes.arg(node, 0, "filepath"), ctx)
             if path is not None and ends_with(path, WEIGHTS) is False:
-                ctx.report(
-                    node, self.code,
+                report_on_model(
+                    ctx, node, self.code,
                     f"Keras 3 save_weights() only writes .weights.h5 files: {shown(path)} raises 'ValueError: The "
                     f"filename must end in `.weights.h5`'; use {renamed(path, '.weights.h5')!r}",
-                    WeightsPath("save_weights", path.tail),
+                    WeightsPath("save_weights", path.tail), callee,
                 )
             return
         if method == "load_weights":
             path = path_of(nodes.arg(node, 0, "filepath"), ctx)
             if path is not None and "://" not in path.tail and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
-                self.loads.append((node, path))
+                self.loads.append((node, path, callee))
             return
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value != "ModelCheckpoint":
@@ -215,19 +225,23 @@ class TFS502(Rule):
 
     def _report_checkpoint(self, node: cst.Call, path: Path, mode: Optional[bool], message: str) -> None:
         self.ctx.report(node, self.code, message,
-                        CheckpointPath("ModelCheckpoint", path.tail, mode))
+                        CheckpointPath("ModelCheckpoint", path.tail, save_weights_only=mode))
 
     def finish(self) -> None:
         if self.orbax:  # Keras 3 load_weights() also reads Orbax checkpoint directories
             return
-        for node, path in self.loads:
-            self.ctx.report(
-                node, self.code,
+        for node, path, callee in self.loads:
+            report_on_model(
+                self.ctx, node, self.code,
                 f"Keras 3 load_weights() reads only .weights.h5, .keras and .h5 files (or Orbax checkpoint "
                 f"directories): {shown(path)} raises 'ValueError: File format not supported'; save the weights "
                 f"again with save_weights('{renamed(path, '.weights.h5')}')",
-                WeightsPath("load_weights", path.tail),
+                WeightsPath("load_weights", path.tail), callee,
             )
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        return confirm_model(pending, project)
 
     @staticmethod
     def fix(tree: Tree, f: Finding) -> Optional[Fix]:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
-from tflint_save import nodes
+from tflint_save import nodes, summaries
 from tflint_save.analysis import Analysis
 from tflint_save.checks.common import (
-    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, basename,
-    compiled_load, dotted_key, ends_with, model_call, names_if, path_of, shown, text, weights_only, writes_orbax,
+    H5, LOAD_WEIGHTS_EXTENSIONS, MODEL_CHECKPOINT, SAVE_MODEL, TRAIN_METHODS, WEIGHTS, Flow, Path, alternative,
+    basename, compiled_load, confirm_model, dotted_key, ends_with, model_call, names_if, path_of, project_callee,
+    report_on_model, shown, text, weights_only, writes_orbax,
 )
 from tflint_save.engine import Rule
-from tflint_save.findings import Facts, optional
+from tflint_save.findings import Decision, Facts, Pending, Resolved, optional
+from tflint_save.index import ProjectIndex
 from tflint_save.names import param_names
 
 BACKUP = "keras.callbacks.BackupAndRestore"
@@ -38,6 +41,9 @@ class Optimizer(Facts):
 
     optimizer: Optional[str] = None
     keys: Optional[Tuple[str, ...]] = optional()
+    # The project function whose returned model the checkpoint holds, until its summary confirms
+    # that it returns a Keras model (then dropped): see common.report_on_model.
+    callee: Optional[str] = optional()
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +61,8 @@ def is_training(ctx, call: cst.Call) -> bool:
         return False
     if func.attr.value == "apply_gradients":
         return True
+    if func.attr.value in TRAIN_METHODS and project_callee(ctx, func.value) is not None:
+        return True  # model = get_model() from the project
     return model_call(ctx, call, TRAIN_METHODS) is not None
 
 
@@ -200,6 +208,19 @@ def _initial_epoch(call: cst.Call) -> bool:
     return False
 
 
+def _method_of_self(ctx, call: cst.Call, path: Optional[cst.BaseExpression]) -> bool:
+    """``self.model.load_weights(self.path)`` directly in a method of a class."""
+    if not ctx.classes or len(ctx.functions) != 1 or ctx.stack.index(ctx.classes[-1]) > ctx.stack.index(
+            ctx.functions[0]):
+        return False
+    method = ctx.functions[0].name.value
+    if method != "__init__" and not _RESUME.search(method):
+        return False  # a load to evaluate or predict with (load_best()), not to resume
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    return all(isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == "self"
+               for n in (receiver, path))
+
+
 class TFS101(Rule):
     """A training program persists only weights and resumes training from them."""
 
@@ -263,6 +284,9 @@ class TFS101(Rule):
         function = ctx.function
         parameter = isinstance(path_node, cst.Name) and function is not None \
             and path_node.value in param_names(function.params) and ctx.value_of(path_node.value) is None
+        # A method's load of a path the object holds (self.checkpoint_path) into its own model: the
+        # caller picks the moment too (trainer.restore(), then trainer.train()).
+        parameter = parameter or _method_of_self(ctx, node, path_node)
         receiver = dotted_key(node.func.value) if isinstance(node.func, cst.Attribute) else None
         built = receiver is not None and (self._function(), receiver) in self.built
         self.loads.append(_Load(self.calls, self._function(), path_keys(ctx, path_node), parameter, built))
@@ -317,12 +341,26 @@ class TFS101(Rule):
 # -- TFS102 --------------------------------------------------------------------------------
 
 class _Weights:
-    __slots__ = ("trained", "built", "loads")
+    __slots__ = ("trained", "built", "loads", "helpers")
 
     def __init__(self) -> None:
         self.trained = False
         self.built = False
         self.loads: List[Tuple[cst.Call, Optional[Path], str, bool]] = []
+        self.helpers: List[Tuple[cst.Call, str]] = []  # model = restore(path): a project function's model
+
+
+@dataclass(frozen=True, eq=False)
+class HelperLoad(Facts):
+    """TFS102 deferred: training follows ``model = callee(...)``; the callee's summary says whether
+    it loaded weights into that model and from which of its arguments (then ``Weights``)."""
+
+    callee: str = ""
+    # Each argument: (position or keyword, the Path of its value or None, the file writes it).
+    arguments: Tuple[Tuple[str, Optional[Tuple[str, bool, bool]], bool], ...] = ()
+    written: Tuple[str, ...] = ()  # the file names this module writes
+    resumed: bool = False  # the training continues an earlier run (fit(initial_epoch=...))
+    keras: int = 3
 
 
 class TFS102(Flow):
@@ -330,10 +368,18 @@ class TFS102(Flow):
 
     code = "TFS102"
     uses = (Timeline,)
+    follows_calls = True
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.resumes: List[Tuple[cst.Call, Optional[Path], str, bool, cst.Call]] = []
+        self.helper_resumes: List[Tuple[cst.Call, str, cst.Call]] = []
+        # load_weights() then a custom loop's apply_gradients() with a new optimizer:
+        # (the load, its path, its source, the optimizer, the path is a 'resume' parameter)
+        self.loop_resumes: List[Tuple[cst.Call, Optional[Path], str, str, bool]] = []
+        self.compiled_with: Set[str] = set()  # what compile(optimizer=...) is given, as written
+        self.checkpoints = False  # a tf.train.Checkpoint may hold the optimizer
+        self.stacks: Dict[int, List[cst.CSTNode]] = {}  # where each load_weights() is
         self.written_names: Set[str] = set()
         self.written_texts: Set[str] = set()
         self.timeline: Timeline = ctx.analysis(Timeline)
@@ -344,6 +390,12 @@ class TFS102(Flow):
             found = _Weights()
             self.track(key, found)
         return found
+
+    def assigned(self, key, value) -> None:
+        # model = load_checkpoint(path): a project function that may load weights into what it returns
+        callee = project_callee(self.ctx, value) if isinstance(value, cst.Call) else None
+        if callee is not None:
+            self._record(key).helpers.append((value, callee))
 
     def _written(self, node: Optional[cst.BaseExpression]) -> None:
         if node is None:
@@ -357,11 +409,21 @@ class TFS102(Flow):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
-        if not isinstance(func, cst.Attribute) or func.attr.value == "ModelCheckpoint":
-            if MODEL_CHECKPOINT in names_if(ctx, func, ("ModelCheckpoint",)):
+        if not isinstance(func, cst.Attribute) or func.attr.value in ("ModelCheckpoint", "Checkpoint"):
+            names = names_if(ctx, func, ("ModelCheckpoint", "Checkpoint"))
+            if MODEL_CHECKPOINT in names:
                 self._written(nodes.arg(node, 0, "filepath"))
+            self.checkpoints = self.checkpoints or is_tf_checkpoint(names)
             return
         method = func.attr.value
+        if method == "compile":
+            given = nodes.arg(node, 0, "optimizer")
+            if given is not None:
+                self.compiled_with.add(text(ctx, given))
+            return
+        if method == "apply_gradients":
+            self._applied(node, func.value)
+            return
         if method == "build":
             key = is_build_of(ctx, node)
             if key is not None:
@@ -369,58 +431,162 @@ class TFS102(Flow):
             return
         if method in ("save_weights", "save"):
             # An initial snapshot is where fresh runs start from, not what a run resumes.
-            if nodes.model_like(func.value, ctx) and not self.timeline.initial():
+            model = nodes.model_like(func.value, ctx) or project_callee(ctx, func.value) is not None
+            if model and not self.timeline.initial():
                 self._written(nodes.arg(node, 0, "filepath"))
             return
         if method not in TRAIN_METHODS and method != "load_weights":
             return
-        if not nodes.model_like(func.value, ctx):
-            return
         key = self.key(func.value)
         if key is None:
             return
+        model = nodes.model_like(func.value, ctx)
+        if not model and not (self.live(key) and self.state[key].helpers):
+            return
         record = self._record(key)
         if method == "load_weights":
-            if not record.trained:
+            # A project function's value is a model only as its summary says (helper_resumes).
+            if not record.trained and model:
+                self.stacks[id(node)] = list(ctx.stack)
                 path_node = nodes.arg(node, 0, "filepath")
                 source = text(ctx, path_node) if path_node is not None else ""
                 record.loads.append((node, path_of(path_node, ctx), source, record.built))
             return
         for load, path, source, built in record.loads:
-            self.resumes.append((load, path, source, built, node))
+            if not alternative(self.stacks.get(id(load), []), ctx.stack):  # if exists: load, else: fit
+                self.resumes.append((load, path, source, built, node))
+        for call, callee in record.helpers:
+            self.helper_resumes.append((call, callee, node))
         record.loads = []
+        record.helpers = []
         record.trained = True
 
+    def _applied(self, node: cst.Call, optimizer: cst.BaseExpression) -> None:
+        """``optimizer.apply_gradients(zip(grads, model.trainable_variables))`` with a new optimizer
+        (made by a keras.optimizers call, with state worth keeping): the training of a custom loop,
+        after the load_weights() of that model in this function."""
+        ctx = self.ctx
+        if not isinstance(optimizer, cst.Name):
+            return
+        made = new_optimizer(optimizer, ctx)
+        if not isinstance(made, cst.Call) or stateless(ctx, made):
+            return
+        applied = text(ctx, node)
+        function = id(ctx.function)
+        resume_names = {p for p in param_names(ctx.function.params) if _RESUME.search(p)} if ctx.function else set()
+        for key, record in list(self.state.items()):
+            if key[0] != function or not isinstance(record, _Weights) or record.trained or not self.live(key):
+                continue
+            if not any(f"{key[1]}.{v}" in applied for v in ("trainable_variables", "trainable_weights")):
+                continue
+            for load, path, source, _ in record.loads:
+                if not alternative(self.stacks.get(id(load), []), ctx.stack):
+                    self.loop_resumes.append((load, path, source, optimizer.value, source in resume_names))
+            record.loads = []
+            record.trained = True
+
     def finish(self) -> None:
+        ctx = self.ctx
+        for load, path, source, optimizer, resume_parameter in self.loop_resumes:
+            if self.checkpoints or optimizer in self.compiled_with:
+                continue  # the optimizer may be saved and restored another way
+            name = basename(path) if path else None
+            if not (resume_parameter or (name and name in self.written_names) or source in self.written_texts):
+                continue  # pretrained weights to start from, not a resumed run
+            ctx.report(
+                load, self.code,
+                f"load_weights() restores only the model's variables, and this custom training loop then updates "
+                f"with {optimizer}.apply_gradients(), a new optimizer the model does not track (never given to "
+                f"compile()): its state (iterations, moments) is in no saved file, so the resumed run restarts it at "
+                f"iteration 0 with zero moments; save and restore both with "
+                f"tf.train.Checkpoint(model=model, optimizer={optimizer})",
+                Weights(path[0] if path else None, False),
+            )
+        for call, callee, train in self.helper_resumes:
+            arguments = []
+            for position, arg in enumerate(call.args):
+                if arg.star:
+                    break
+                path = path_of(arg.value, ctx)
+                name = basename(path) if path else None
+                written = bool(name and name in self.written_names) or text(ctx, arg.value) in self.written_texts
+                key = arg.keyword.value if arg.keyword is not None else str(position)
+                arguments.append((key, tuple(path) if path else None, written))
+            resumed = any(a.keyword is not None and a.keyword.value == "initial_epoch" for a in train.args)
+            ctx.defer(call, self.code, HelperLoad(callee, tuple(arguments), tuple(sorted(self.written_names)),
+                                                  resumed, ctx.keras))
         for load, path, source, built, train in self.resumes:
             resumed = any(a.keyword is not None and a.keyword.value == "initial_epoch" for a in train.args)
             name = basename(path) if path else None
             if not resumed and not ((name and name in self.written_names) or source in self.written_texts):
                 continue  # pretrained weights to start from, not a resumed run
-            message = self._message(path, built)
+            message = _load_message(path, built, ctx.keras)
             if message:
                 self.ctx.report(load, self.code, message, Weights(path.tail if path else None, built))
 
-    def _message(self, path: Optional[Path], built: bool) -> Optional[str]:
-        keras3 = self.ctx.keras == 3
-        if path is None:
-            if not keras3:
-                return None  # Keras 2 restores a TF checkpoint, which an unknown path may be
-            return None if built else _skip_on_load()
-        if keras3 and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
-            return None  # load_weights itself fails: TFS502
-        if ends_with(path, WEIGHTS):
-            return None if built else _skip_on_load()
-        if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
-            return (
-                f"load_weights({shown(path)}) and training continues: an .h5 file gives load_weights() only "
-                f"the layer weights, never the optimizer state (even a built optimizer stays at iteration 0), "
-                f"so the resumed run restarts the optimizer; save and resume with model.save('model.keras') "
-                f"and load_model(), or tf.train.Checkpoint(model=model, optimizer=optimizer)"
-            )
-        if keras3 and ends_with(path, (".keras",)):
-            return None if built else _skip_on_load()
-        return None
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        """``model = callee(args)`` then training: a finding when the callee's summary says it
+        returns a model it loaded weights into (into an unbuilt optimizer), and the file is one
+        this program writes (or the training continues an earlier run)."""
+        facts: HelperLoad = pending.data
+        found = project.callee(pending.finding.path, facts.callee)
+        returned = project.returned(pending.finding.path, facts.callee)
+        if found is None or returned is None or returned.kind not in (summaries.MODEL, summaries.LOADED):
+            return None
+        function = found[1]
+        weights = returned.weights
+        path, written = None, False
+        if weights.startswith("="):
+            path = Path(weights[1:], True, True)
+            written = basename(path) in facts.written
+        elif weights.startswith("param:") and function.returns is not None and function.returns.weights == weights:
+            parameter = weights[len("param:"):]
+            params = list(function.params)
+            if "." in function.name and params[:1] == ["self"]:
+                params = params[1:]
+            position = str(params.index(parameter)) if parameter in params else None
+            given = next((a for a in facts.arguments if a[0] in (parameter, position)), None)
+            if given is None:
+                return None  # the parameter's default: not followed
+            path = Path(*given[1]) if given[1] else None
+            written = given[2]
+        elif weights != "?":
+            return None  # no load_weights() into the model it returns
+        if not (facts.resumed or written):
+            return None  # pretrained weights to start from, not a resumed run
+        message = _load_message(path, returned.built, facts.keras)
+        if not message:
+            return None
+        name = facts.callee.rpartition(".")[2]
+        return Resolved(f"{name}() calls {message}", Weights(path[0] if path else None, returned.built))
+
+
+# A parameter that names the file a run resumes from (resume_from, restore_path, continue_from).
+_RESUME = re.compile(r"(?i)resum|restor|continu")
+
+
+def _load_message(path: Optional[Path], built: bool, keras: int) -> Optional[str]:
+    """TFS102's message for a load_weights() of ``path`` that training follows, or None."""
+    keras3 = keras == 3
+    if path is None:
+        if not keras3:
+            return None  # Keras 2 restores a TF checkpoint, which an unknown path may be
+        return None if built else _skip_on_load()
+    if keras3 and ends_with(path, LOAD_WEIGHTS_EXTENSIONS) is False:
+        return None  # load_weights itself fails: TFS502
+    if ends_with(path, WEIGHTS):
+        return None if built else _skip_on_load()
+    if ends_with(path, WEIGHTS) is False and ends_with(path, H5):
+        return (
+            f"load_weights({shown(path)}) and training continues: an .h5 file gives load_weights() only "
+            f"the layer weights, never the optimizer state (even a built optimizer stays at iteration 0), "
+            f"so the resumed run restarts the optimizer; save and resume with model.save('model.keras') "
+            f"and load_model(), or tf.train.Checkpoint(model=model, optimizer=optimizer)"
+        )
+    if keras3 and ends_with(path, (".keras",)):
+        return None if built else _skip_on_load()
+    return None
 
 
 def _skip_on_load() -> str:
@@ -604,6 +770,10 @@ def _owner(ctx) -> Owner:
     return None
 
 
+# ``zip(grads, model.trainable_variables)``: the model an update is for.
+_TRAINED = re.compile(r"([A-Za-z_][\w.]*)\.trainable_(?:variables|weights)\b")
+
+
 class TFS104(Rule):
     """tf.train.Checkpoint(model=...) without the optimizer of a custom training loop."""
 
@@ -611,10 +781,13 @@ class TFS104(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str], Owner]] = []
+        # (the call, its keywords, their values' text, where it is, the callee of a model the
+        # project makes: None when a value is a model by itself)
+        self.checkpoints: List[Tuple[cst.Call, Set[str], Set[str], Owner, Optional[str]]] = []
         self.optimizers: Dict[str, Tuple[cst.Call, Owner]] = {}
         self.compiled: Set[str] = set()
         self.calls: Dict[Owner, Set[str]] = {}  # the module functions each definition may call
+        self.updated: Set[str] = set()  # the models whose variables apply_gradients() updates
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -639,7 +812,11 @@ class TFS104(Rule):
         keywords = {a.keyword.value for a in node.args}
         values = {text(ctx, a.value) for a in node.args}
         if any(nodes.model_like(a.value, ctx) for a in node.args):
-            self.checkpoints.append((node, keywords, values, _owner(ctx)))
+            self.checkpoints.append((node, keywords, values, _owner(ctx), None))
+            return
+        callee = next((c for c in (project_callee(ctx, a.value) for a in node.args) if c is not None), None)
+        if callee is not None:  # model = get_model(): the callee's summary says (resolve)
+            self.checkpoints.append((node, keywords, values, _owner(ctx), callee))
 
     def _applied(self, optimizer: cst.BaseExpression, node: cst.Call) -> None:
         ctx = self.ctx
@@ -652,6 +829,8 @@ class TFS104(Rule):
         name = dotted_key(optimizer)
         if name is not None:
             self.optimizers.setdefault(name, (node, _owner(ctx)))
+        applied = text(ctx, node)
+        self.updated.update(m.group(1) for m in _TRAINED.finditer(applied))
 
     def _reached(self, owner: Owner) -> Optional[Set[Owner]]:
         """The definitions whose training a checkpoint made in ``owner`` saves: that function (or
@@ -672,20 +851,28 @@ class TFS104(Rule):
         detached = [name for name in self.optimizers if name not in self.compiled]
         if not detached:
             return
-        for node, keywords, values, owner in self.checkpoints:
+        for node, keywords, values, owner, callee in self.checkpoints:
             reached = self._reached(owner)
             trained = [name for name in detached if reached is None or self.optimizers[name][1] in reached]
             if not trained or any("opt" in k.lower() for k in keywords) or any(name in values for name in trained):
                 continue
+            if callee is not None and not values & self.updated:
+                continue  # a project model restored (pretrained), not the one the loop trains
             name = trained[0]
-            self.ctx.report(
-                node, self.code,
+            report_on_model(
+                self.ctx, node, self.code,
                 f"tf.train.Checkpoint holds the model but not the optimizer: this custom training loop updates "
                 f"with {name}.apply_gradients(), and {name} is never given to model.compile(), so the model "
                 f"does not track it and the checkpoint saves no optimizer variables; a restore restarts it at "
                 f"iteration 0 with zero moments; add optimizer={name} to the Checkpoint",
-                Optimizer(name, tuple(sorted(keywords))),
+                Optimizer(name, tuple(sorted(keywords))), callee,
             )
+
+    @classmethod
+    def resolve(cls, pending: Pending, project: ProjectIndex) -> Decision:
+        # A factory that compiles the model with an optimizer it is given (get_model(optimizer))
+        # may be given this one: then the model tracks it.
+        return confirm_model(pending, project, lambda returned: not returned.optimizer.isidentifier())
 
 
 # -- TFS105 --------------------------------------------------------------------------------
