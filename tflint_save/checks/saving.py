@@ -500,7 +500,7 @@ class TFS102(Flow):
                 f"compile()): its state (iterations, moments) is in no saved file, so the resumed run restarts it at "
                 f"iteration 0 with zero moments; save and restore both with "
                 f"tf.train.Checkpoint(model=model, optimizer={optimizer})",
-                Weights(path[0] if path else None, False),
+                Weights(path.tail if path else None, False),
             )
         for call, callee, train in self.helper_resumes:
             arguments = []
@@ -511,7 +511,7 @@ class TFS102(Flow):
                 name = basename(path) if path else None
                 written = bool(name and name in self.written_names) or text(ctx, arg.value) in self.written_texts
                 key = arg.keyword.value if arg.keyword is not None else str(position)
-                arguments.append((key, tuple(path) if path else None, written))
+                arguments.append((key, (path.tail, path.known, path.whole) if path else None, written))
             resumed = any(a.keyword is not None and a.keyword.value == "initial_epoch" for a in train.args)
             ctx.defer(call, self.code, HelperLoad(callee, tuple(arguments), tuple(sorted(self.written_names)),
                                                   resumed, ctx.keras))
@@ -559,7 +559,7 @@ class TFS102(Flow):
         if not message:
             return None
         name = facts.callee.rpartition(".")[2]
-        return Resolved(f"{name}() calls {message}", Weights(path[0] if path else None, returned.built))
+        return Resolved(f"{name}() calls {message}", Weights(path.tail if path else None, returned.built))
 
 
 # A parameter that names the file a run resumes from (resume_from, restore_path, continue_from).
