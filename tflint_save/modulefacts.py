@@ -662,11 +662,12 @@ def _argparse_defaults(tree: ast.Module, reader: _Reader) -> Dict[str, str]:
     return found
 
 
-def summarize(path: str, text: str, notebook: bool = False) -> Summary:
+def summarize(path: str, text: str, notebook: bool = False, tree: Optional[ast.Module] = None) -> Summary:
     """The summary of one module's source (a notebook: the code its cells make).  Source that does
-    not parse gives an empty summary: the engine reports it (TFS001)."""
+    not parse gives an empty summary: the engine reports it (TFS001).  ``tree``: ``ast.parse(text)``
+    when the caller has it already (the engine's, see safeparse.accepted_tree); it is only read."""
     try:
-        tree = ast.parse(text)
+        tree = tree if tree is not None else ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return Summary(path, tuple(module_parts(path)), notebook=notebook)
     reader = _Reader(path, tree)

@@ -37,6 +37,11 @@ RISKY_LINE = 2000
 RISKY_STATEMENT_LINES = 400
 _LONG_LINE = re.compile(r"[^\n]{%d}" % RISKY_LINE)
 
+# The tree of the last text ``check`` accepted: the program model's summary of the same file
+# reads it (``accepted_tree``) instead of parsing the text a second time (about a tenth of
+# libcst's parse per file, run.lint_file).  One entry: it lives until the next file.
+_accepted: List[object] = [None, None]
+
 
 class Risky(Exception):
     """The file passed CPython's parser but may crash or stall libcst's: parse it elsewhere."""
@@ -71,9 +76,16 @@ def check(path: str, text: str, limits: Limits) -> Optional[Finding]:
     tree = _cpython_parse(path, text)
     if isinstance(tree, Finding):
         return tree
+    _accepted[:] = [text, tree]
     if not limits.risky_here and risky(text, tree):
         raise Risky(path)
     return None
+
+
+def accepted_tree(text: str) -> Optional[ast.Module]:
+    """CPython's tree of ``text`` when it is the very text ``check`` accepted last, else None.
+    Read-only for the caller: it is the tree ``check`` made."""
+    return _accepted[1] if _accepted[0] is text else None  # type: ignore[return-value]
 
 
 def _cpython_parse(path: str, text: str):
