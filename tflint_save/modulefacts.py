@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
-from tflint_save.findings import ClassInfo
+from tflint_save.findings import ClassInfo, tuples
 from tflint_save.names import canonical, module_parts
 
 REGISTER = "keras.saving.register_keras_serializable"
@@ -706,13 +706,11 @@ def to_json(summary: Summary) -> dict:
 
 
 def from_json(raw: dict) -> Summary:
-    def tuples(value):
-        return tuple(tuples(v) for v in value) if isinstance(value, list) else value
-
     values = dict(raw)
     values["module"] = tuple(values.get("module", ()))
     values["imports"] = [(level, module, tuple(names)) for level, module, names in values.get("imports", [])]
-    values["classes"] = [ClassInfo(**{k: tuples(v) for k, v in c.items()}) for c in values.get("classes", [])]
+    values["classes"] = [ClassInfo(**{k: tuples(v) if type(v) is list else v for k, v in c.items()})
+                         for c in values.get("classes", [])]
     values["functions"] = [tuple(f) for f in values.get("functions", [])]
     values["decorated"] = [(n, tuple(d)) for n, d in values.get("decorated", [])]
     values["uses"] = [tuple(u) for u in values.get("uses", [])]
