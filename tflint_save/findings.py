@@ -118,6 +118,9 @@ def plain(value: Any) -> Any:
     """A value as plain JSON data: facts as their mapping, other dataclasses as dicts of their
     fields, tuples as lists.  Without dataclasses.asdict()'s deep copy of every value (most of a
     cache write's cost): the result is dumped to JSON at once, never changed."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool or kind is float:
+        return value  # most values: the leaves, without a dataclass test each
     if isinstance(value, Facts):
         return value.plain()
     if dataclasses.is_dataclass(value):
@@ -131,7 +134,9 @@ def plain(value: Any) -> Any:
 
 def tuples(value: Any) -> Any:
     """The inverse of ``plain`` for lists: JSON lists back into the tuples dataclasses hold."""
-    return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+    if type(value) is not list:
+        return value
+    return tuple([tuples(v) if type(v) is list else v for v in value])
 
 
 def facts_to_json(facts: Facts) -> Optional[List[Any]]:

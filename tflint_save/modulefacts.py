@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from tflint_save import pathvalues, summaries
-from tflint_save.findings import ClassInfo
+from tflint_save.findings import ClassInfo, tuples
 from tflint_save.names import canonical, module_parts
 
 REGISTER = "keras.saving.register_keras_serializable"
@@ -705,11 +705,12 @@ def _module_statements(body: Sequence[ast.AST]) -> Iterable[ast.AST]:
                 yield from _module_statements(block)
 
 
-def summarize(path: str, text: str, notebook: bool = False) -> Summary:
+def summarize(path: str, text: str, notebook: bool = False, tree: Optional[ast.Module] = None) -> Summary:
     """The summary of one module's source (a notebook: the code its cells make).  Source that does
-    not parse gives an empty summary: the engine reports it (TFS001)."""
+    not parse gives an empty summary: the engine reports it (TFS001).  ``tree``: ``ast.parse(text)``
+    when the caller has it already (the engine's, see safeparse.accepted_tree); it is only read."""
     try:
-        tree = ast.parse(text)
+        tree = tree if tree is not None else ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return Summary(path, tuple(module_parts(path)), notebook=notebook)
     reader = _Reader(path, tree)
@@ -758,13 +759,11 @@ def to_json(summary: Summary) -> dict:
 
 
 def from_json(raw: dict) -> Summary:
-    def tuples(value):
-        return tuple(tuples(v) for v in value) if isinstance(value, list) else value
-
     values = dict(raw)
     values["module"] = tuple(values.get("module", ()))
     values["imports"] = [(level, module, tuple(names)) for level, module, names in values.get("imports", [])]
-    values["classes"] = [ClassInfo(**{k: tuples(v) for k, v in c.items()}) for c in values.get("classes", [])]
+    values["classes"] = [ClassInfo(**{k: tuples(v) if type(v) is list else v for k, v in c.items()})
+                         for c in values.get("classes", [])]
     values["functions"] = [tuple(f) for f in values.get("functions", [])]
     values["decorated"] = [(n, tuple(d)) for n, d in values.get("decorated", [])]
     values["uses"] = [tuple(u) for u in values.get("uses", [])]

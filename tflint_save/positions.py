@@ -8,13 +8,53 @@ finding pay for it.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Dict, Iterable, Iterator, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 Position = Tuple[int, int, int, int]  # line, column, end line, end column (1-based)
+
+
+class _Nothing:
+    """The context of a node nobody asked about: the same object for all of them.  libcst calls
+    ``record_syntactic_position`` for every node; a generator-based context manager there costs
+    about a third of the code generation."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NOTHING = _Nothing()
+
+
+class _Mark:
+    """Notes where a wanted node's tokens start and end."""
+
+    __slots__ = ("state", "node", "start")
+
+    def __init__(self, state: "_MarkingState", node: cst.CSTNode):
+        self.state = state
+        self.node = node
+        self.start = 0
+
+    def __enter__(self) -> None:
+        self.start = len(self.state.tokens)
+
+    def __exit__(self, *exc: object) -> None:
+        tokens = self.state.tokens
+        start, end = self.start, len(tokens)
+        if isinstance(self.node, cst.BaseCompoundStatement):
+            # libcst ends a compound statement at its last body statement, before the
+            # newline and dedent that follow it.
+            while end > start and not tokens[end - 1].strip():
+                end -= 1
+        self.state.marks[id(self.node)] = (start, end)
 
 
 class _MarkingState(CodegenState):
@@ -25,29 +65,14 @@ class _MarkingState(CodegenState):
         self.wanted = wanted
         self.marks: Dict[int, Tuple[int, int]] = {}
 
-    @contextmanager
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]
         self,
         node: cst.CSTNode,
         *,
         start_node: Optional[cst.CSTNode] = None,
         end_node: Optional[cst.CSTNode] = None,
-    ) -> Iterator[None]:
-        key = id(node)
-        if key not in self.wanted:
-            yield
-            return
-        start = len(self.tokens)
-        try:
-            yield
-        finally:
-            end = len(self.tokens)
-            if isinstance(node, cst.BaseCompoundStatement):
-                # libcst ends a compound statement at its last body statement, before the
-                # newline and dedent that follow it.
-                while end > start and not self.tokens[end - 1].strip():
-                    end -= 1
-            self.marks[key] = (start, end)
+    ):
+        return _Mark(self, node) if id(node) in self.wanted else _NOTHING
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[int, Position]:

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Type
 
-from tflint_save import isolate, kerasversion, modulefacts, noqa, programs, source
+from tflint_save import isolate, kerasversion, modulefacts, noqa, programs, safeparse, source
 from tflint_save.cache import FileCache
 from tflint_save.catalog import ENGINE_CODES, INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.checks import RULES
@@ -101,7 +101,7 @@ def _lint_file(path: str, settings: Settings, rules: Sequence[Type[Rule]], text:
     if noqa.mentions(text):
         result.warnings.extend(f"{path}:{line}: unknown rule code {code} in a # noqa comment; run 'tflint-save "
                                f"--list-rules' to see every code" for line, code in noqa.unknown_codes(text, known_codes()))
-    result.summary = modulefacts.summarize(path, text)
+    result.summary = modulefacts.summarize(path, text, tree=safeparse.accepted_tree(text))
     return result
 
 
