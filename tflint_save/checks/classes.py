@@ -323,7 +323,27 @@ def _alternatives(kinds: List[str]) -> str:
 
 # -- arguments that only name things ------------------------------------------------------
 
-def _only_names(cls: cst.ClassDef, init: cst.FunctionDef, param: str) -> bool:
+@dataclass(frozen=True)
+class _InitFlow:
+    """The assignments in ``__init__`` and the values of the class's ``name=`` arguments."""
+
+    assigns: Tuple[Tuple[Tuple[cst.BaseExpression, ...], cst.BaseExpression], ...]
+    name_args: Tuple[cst.BaseExpression, ...]
+
+
+def _init_flow(cls: cst.ClassDef, init: cst.FunctionDef) -> _InitFlow:
+    assigns = []
+    for node in nodes.walk(init.body):
+        if isinstance(node, cst.Assign):
+            assigns.append((tuple(t.target for t in node.targets), node.value))
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
+            assigns.append(((node.target,), node.value))
+    name_args = tuple(node.value for node in nodes.walk(cls) if isinstance(node, cst.Arg)
+                      and node.keyword is not None and node.keyword.value == "name")
+    return _InitFlow(tuple(assigns), name_args)
+
+
+def _only_names(cls: cst.ClassDef, init: cst.FunctionDef, flow: _InitFlow, param: str) -> bool:
     """The ``__init__`` parameter only names what the layer builds: its value reaches nothing but
     ``name=`` arguments of calls (``Dense(8, name=prefix + "q")``), directly or through local
     variables and ``self`` attributes that are used only that way.
@@ -333,15 +353,14 @@ def _only_names(cls: cst.ClassDef, init: cst.FunctionDef, param: str) -> bool:
     layer rebuilt with the default name prefix predicts the same (run on TF 2.21/Keras 3.15 and
     TF 2.15/Keras 2.15: .keras, .h5 and SavedModel reload with the same predictions, the
     sub-layers named 'q' instead of 'first_q'). ``super().__init__(name=...)`` is not naming
-    only: the config's own 'name' then collides with it on reload."""
+    only: the config's own 'name' then collides with it on reload.
+
+    ``flow`` holds what the class says once for all its parameters (found by one walk each)."""
+    if not flow.name_args:
+        return False  # nothing is named with anything: nothing says a value is not state
     locals_ = {param}
     attrs: Set[str] = set()
-    assigns: List[Tuple[List[cst.BaseExpression], cst.BaseExpression]] = []
-    for node in nodes.walk(init.body):
-        if isinstance(node, cst.Assign):
-            assigns.append(([t.target for t in node.targets], node.value))
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
-            assigns.append(([node.target], node.value))
+    assigns = flow.assigns
     changed = True
     while changed:  # what the parameter flows into, by assignment
         changed = False
@@ -360,8 +379,7 @@ def _only_names(cls: cst.ClassDef, init: cst.FunctionDef, param: str) -> bool:
                 elif not isinstance(target, cst.Name) and not _self_attr(target):
                     return False  # unpacked or stored in a container: followed no further
     flows = {id(value) for targets, value in assigns if _mentions(value, locals_, attrs)}
-    named = any(isinstance(node, cst.Arg) and node.keyword is not None and node.keyword.value == "name"
-                and _mentions(node.value, locals_, attrs) for node in nodes.walk(cls))
+    named = any(_mentions(value, locals_, attrs) for value in flow.name_args)
     if not named:
         return False  # stored and never used to name anything: nothing says it is not state
     for method in nodes.methods(cls).values():
@@ -472,16 +490,19 @@ class ClassFacts:
         params = init.params
         positional = list(params.posonly_params) + list(params.params)
         self.positional = [p.name.value for p in positional[1:]]
+        flow = None
         for param in positional[1:] + list(params.kwonly_params):
             default = annotation = ""
             if param.default is not None and _value_kind(ctx, param.default, module_defs) == "bad":
                 default = f"defaults to {_code(ctx, param.default)}"
             if param.annotation is not None and _annotation_kind(ctx, param.annotation.annotation) == "bad":
                 annotation = f"is annotated {_code(ctx, param.annotation.annotation)}"
+            naming = False
+            if param.default is not None:
+                flow = flow or _init_flow(node_of_class, init)
+                naming = _only_names(node_of_class, init, flow, param.name.value)
             self.params.append(Param(param.name.value, param.default is None, param in params.kwonly_params,
-                                     default, annotation, literal=_literal_source(param.default),
-                                     naming=param.default is not None and _only_names(node_of_class, init,
-                                                                                     param.name.value)))
+                                     default, annotation, literal=_literal_source(param.default), naming=naming))
         kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
         self.kwargs = kwargs is not None
         forwarded = super_init = False
