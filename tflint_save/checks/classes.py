@@ -491,6 +491,12 @@ class ClassFacts:
         positional = list(params.posonly_params) + list(params.params)
         self.positional = [p.name.value for p in positional[1:]]
         flow = None
+        # Whether an argument only names things matters to TFS302 alone: for an argument that
+        # get_config() leaves out of a config it surely builds.
+        read = read_get_config(self.get_config) if self.get_config is not None else None
+        left_out = set() if read is None or not read.complete else (
+            {p.name.value for p in positional[1:] + list(params.kwonly_params)}
+            - set(read.keys) - set(BASE_KEYS) - {"weights"})
         for param in positional[1:] + list(params.kwonly_params):
             default = annotation = ""
             if param.default is not None and _value_kind(ctx, param.default, module_defs) == "bad":
@@ -498,7 +504,7 @@ class ClassFacts:
             if param.annotation is not None and _annotation_kind(ctx, param.annotation.annotation) == "bad":
                 annotation = f"is annotated {_code(ctx, param.annotation.annotation)}"
             naming = False
-            if param.default is not None:
+            if param.default is not None and param.name.value in left_out:
                 flow = flow or _init_flow(node_of_class, init)
                 naming = _only_names(node_of_class, init, flow, param.name.value)
             self.params.append(Param(param.name.value, param.default is None, param in params.kwonly_params,
