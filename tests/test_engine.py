@@ -9,6 +9,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from helpers import codes, lint
 from tflint_save.analysis import Analysis
 from tflint_save.engine import Rule, lint_text
+from tflint_save.nodes import walk as nodes_walk
 from tflint_save.positions import positions
 
 
@@ -137,6 +138,48 @@ def test_positions_match_libcst_position_provider():
     for node in wanted:
         r = expected[node]
         assert got[id(node)] == (r.start.line, r.start.column + 1, r.end.line, r.end.column + 1), node
+
+
+DEFINITIONS_SAMPLE = '''\
+import tensorflow as tf
+
+
+@tf.keras.utils.register_keras_serializable()
+class Scale(tf.keras.layers.Layer):  # é in a comment
+    def __init__(self, s=1.0, **kw):
+        super().__init__(**kw); self.s = s  # trailing
+
+    async def later(self):
+        pass
+try:
+    class Inner: pass
+except ImportError:
+    def fallback(): return "ü"
+finally:
+    x = 1
+if x:
+    def g():
+        class Deep(tf.keras.Model):
+            v = "€€"
+    def h(): return 1
+'''
+
+
+@pytest.mark.parametrize("tail, fast", [("", True), ("    # a comment the block may own\nz = 2\n", False)])
+def test_definitions_placed_from_cpython_tree_as_the_code_generation_places_them(tail, fast):
+    import ast
+
+    from tflint_save import positions as positions_mod
+
+    text = DEFINITIONS_SAMPLE + tail
+    module = cst.parse_module(text)
+    wanted = [n for n in nodes_walk(module) if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
+    assert len(wanted) == 8
+    generated = positions(module, wanted)
+    assert generated[id(wanted[1])][2:] == (7, 55)  # __init__ ends after its last line's comment
+    got = positions_mod._definitions(module, wanted, text, ast.parse(text))
+    assert (got is not None) == fast  # comment lines after a block: the code generation decides
+    assert positions(module, wanted, text, ast.parse(text)) == generated
 
 
 UNSAFE = 'import keras\nm = keras.models.load_model("m.keras", safe_mode=False)'

@@ -468,7 +468,7 @@ def _place(ctx: Context) -> Optional[noqa.Tracker]:
         wanted.append(node)
         if statement is not None:
             wanted.append(statement)
-    where = positions(ctx.module, wanted)
+    where = positions(ctx.module, wanted, ctx.text, safeparse.accepted_tree(ctx.text))
     for node, statement, code, message, facts, deferred in reports:
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
         if code != INTERNAL_ERROR:

@@ -3,12 +3,14 @@
 libcst's PositionProvider records a range for every node of the module (about twice
 the cost of parsing).  A linter only needs the nodes it reports, so this code generates
 the module once and notes where the wanted nodes start and end.  Only files with a
-finding pay for it.
+finding pay for it.  Most reported nodes are class and function definitions (the custom-class
+rules); their places come cheaper from CPython's tree of the same text, paired by order.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Tuple
+import ast
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -75,11 +77,18 @@ class _MarkingState(CodegenState):
         return _Mark(self, node) if id(node) in self.wanted else _NOTHING
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[int, Position]:
-    """Map id(node) to its (line, col, end_line, end_col) for every node given."""
+def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str = "",
+              tree: Optional[ast.Module] = None) -> Dict[int, Position]:
+    """Map id(node) to its (line, col, end_line, end_col) for every node given; ``tree`` is
+    CPython's tree of ``text``, the module's source, when the caller has it."""
+    nodes = list(nodes)
     wanted = {id(n) for n in nodes}
     if not wanted:
         return {}
+    if tree is not None:
+        found = _definitions(module, nodes, text, tree)
+        if found is not None:
+            return found
     state = _MarkingState(module, wanted)
     module._codegen(state)
     tokens = state.tokens
@@ -102,3 +111,72 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[int, Pos
         (l1, c1), (l2, c2) = at[start], at[end]
         result[key] = (l1, c1 + 1, l2, c2 + 1)
     return result
+
+
+_DEFS = (cst.ClassDef, cst.FunctionDef)
+_AST_DEFS = (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+_INTO = (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler,
+         cst.Finally, cst.MatchCase)
+
+
+def _definitions(module: cst.Module, nodes: List[cst.CSTNode], text: str,
+                 tree: ast.Module) -> Optional[Dict[int, Position]]:
+    """The places of class and function definitions, from CPython's tree: the k-th definition in
+    source order is the same in both trees.  None when a node is something else, or when the two
+    trees or the line counts could disagree (then the caller generates the code)."""
+    if not all(isinstance(n, _DEFS) for n in nodes) or "\r" in text or "\f" in text:
+        return None
+    ours: List[cst.CSTNode] = []
+    _cst_defs(module, ours)
+    theirs: List[ast.AST] = []
+    _ast_defs(tree.body, theirs)
+    if len(ours) != len(theirs) or any(a.name.value != b.name for a, b in zip(ours, theirs)):  # type: ignore
+        return None
+    lines = text.split("\n")
+    wanted = {id(n) for n in nodes}
+    result: Dict[int, Position] = {}
+    for node, twin in zip(ours, theirs):
+        if id(node) in wanted:
+            line, end_line = twin.lineno, twin.end_lineno or twin.lineno
+            col = _column(lines[line - 1], twin.col_offset)
+            end = _column(lines[end_line - 1], twin.end_col_offset or 0)
+            # libcst ends a definition with its last statement's trailing comment, CPython before it.
+            rest = lines[end_line - 1][end:]
+            if rest.lstrip().startswith("#"):
+                end = len(lines[end_line - 1].rstrip())
+            if _comment_follows(lines, end_line):
+                return None  # libcst may give the block the comment lines after it: ask it
+            result[id(node)] = (line, col + 1, end_line, end + 1)
+    return result
+
+
+def _cst_defs(node: cst.CSTNode, found: List[cst.CSTNode]) -> None:
+    for child in node.children:
+        if isinstance(child, _DEFS):
+            found.append(child)
+        if isinstance(child, _INTO):
+            _cst_defs(child, found)
+
+
+def _ast_defs(body: List[ast.stmt], found: List[ast.AST]) -> None:
+    for stmt in body:
+        if isinstance(stmt, _AST_DEFS):
+            found.append(stmt)
+        for field in ("body", "orelse", "handlers", "finalbody", "cases"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _ast_defs(inner, found)
+
+
+def _comment_follows(lines: List[str], last: int) -> bool:
+    """Whether comment lines come after line ``last`` (1-based) before the next code."""
+    for line in lines[last:]:
+        stripped = line.strip()
+        if stripped:
+            return stripped.startswith("#")
+    return False
+
+
+def _column(line: str, offset: int) -> int:
+    """CPython's UTF-8 byte offset as a character count."""
+    return offset if line.isascii() else len(line.encode("utf-8")[:offset].decode("utf-8", "replace"))
