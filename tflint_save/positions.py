@@ -15,6 +15,8 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
+from tflint_save.nodes import children
+
 Position = Tuple[int, int, int, int]  # line, column, end line, end column (1-based)
 
 
@@ -151,7 +153,7 @@ def _definitions(module: cst.Module, nodes: List[cst.CSTNode], text: str,
 
 
 def _cst_defs(node: cst.CSTNode, found: List[cst.CSTNode]) -> None:
-    for child in node.children:
+    for child in children(node):
         if isinstance(child, _DEFS):
             found.append(child)
         if isinstance(child, _INTO):

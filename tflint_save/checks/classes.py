@@ -459,6 +459,7 @@ class ClassFacts:
         methods = nodes.methods(node)
         self.init = methods.get("__init__")
         self.get_config = methods.get("get_config")
+        self.config_read = read_get_config(self.get_config) if self.get_config is not None else None
         self.positional: List[str] = []
         self.params: List[Param] = []
         self.kwargs = False
@@ -493,7 +494,7 @@ class ClassFacts:
         flow = None
         # Whether an argument only names things matters to TFS302 alone: for an argument that
         # get_config() leaves out of a config it surely builds.
-        read = read_get_config(self.get_config) if self.get_config is not None else None
+        read = self.config_read
         left_out = set() if read is None or not read.complete else (
             {p.name.value for p in positional[1:] + list(params.kwonly_params)}
             - set(read.keys) - set(BASE_KEYS) - {"weights"})
@@ -550,8 +551,8 @@ class ClassFacts:
 
     def data(self) -> "CustomClass":
         config = None
-        if self.get_config is not None:
-            read = read_get_config(self.get_config)
+        read = self.config_read
+        if read is not None and self.get_config is not None:
             uses_super = any(isinstance(n, cst.Call) and nodes.self_call(n, "get_config")
                              for n in nodes.walk(self.get_config.body))
             config = ConfigKeys(tuple(sorted(read.keys)), uses_super, read.complete and read.super == uses_super)
