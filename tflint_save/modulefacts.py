@@ -303,19 +303,7 @@ class _Reader:
                 if type(node.value) is not ast.Name:  # self.x.y: nothing below a plain name
                     push(node.value)
                 continue
-            fields = _FIELDS.get(kind)
-            if fields is None:
-                fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
-            children = []
-            for name in fields:
-                value = getattr(node, name, None)
-                if type(value) is list:
-                    children.extend(value)
-                elif value is not None:
-                    children.append(value)
-            for child in reversed(children):
-                if type(child) not in _SKIP and isinstance(child, ast.AST):
-                    push(child)
+            summaries.push_children(node, push, _SKIP)
 
     def _definition(self, node: ast.AST, outer: Optional[str], in_class: bool, local, scope: str) -> None:
         """Decorators, bases and defaults run where the def is; the body in its own scope."""
@@ -609,11 +597,6 @@ class _Reader:
 # Nodes that hold no call, definition or import.
 _SKIP = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break, ast.Continue,
                    ast.alias, ast.Global, ast.Nonlocal, ast.JoinedStr, ast.FormattedValue})
-# Fields that hold names, numbers, operators or contexts, never a call.
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "attr", "id", "name", "asname", "arg", "level", "lineno", "col_offset",
-                          "end_lineno", "end_col_offset", "type_comment", "conversion", "kind", "is_async",
-                          "simple", "format_spec", "annotation", "returns", "type_params"})
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
 _NONE: FrozenSet[str] = frozenset()
 
 
