@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -99,7 +100,11 @@ def walk_info(cls: type) -> Tuple[Tuple[str, ...], bool]:
     """The fields of a node type worth descending into, and whether it is a statement."""
     found = _WALK_INFO.get(cls)
     if found is None:
-        found = (tuple(f for f in cls.__dataclass_fields__ if not _SKIP_FIELD.match(f)),
+        # dataclasses.fields() leaves out the ClassVar ``__slots__`` that __dataclass_fields__
+        # lists (a tuple of strings the walk would step through on every node); a field
+        # declared ``str`` (Name.value, Integer.value...) never holds a node.
+        found = (tuple(f.name for f in dataclasses.fields(cls) if f.type not in (str, "str")
+                       and not _SKIP_FIELD.match(f.name)),
                  issubclass(cls, (cst.SimpleStatementLine, cst.BaseCompoundStatement)))
         _WALK_INFO[cls] = found
     return found
