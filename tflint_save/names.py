@@ -9,8 +9,9 @@ fallback); every candidate is kept, so rules never depend on which branch ran.
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Dict, FrozenSet, Iterable, List, Optional
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 import libcst as cst
 
@@ -70,6 +71,7 @@ _SYNONYMS = {
 }
 
 
+@functools.lru_cache(maxsize=8192)  # the same few hundred names, asked for every call of every module
 def canonical(name: str) -> str:
     """The one spelling rules compare against: Keras objects as ``keras.<family>.<Name>``."""
     if name in _KERAS_MODULES:
@@ -143,9 +145,14 @@ class Resolver:
         self.other_star_imports: List[str] = []
         self.definitions: Optional[frozenset] = None  # nodes.defined_here, read when needed
         self.options = None  # pathvalues.options: the file's command-line options, read when needed
+        # names() of the nodes asked since the tables last changed: each call is asked about by
+        # most rules (is it load_model? a metric? a callback?).  Holding the node keeps its id
+        # from being reused by another.
+        self._memo: Dict[int, Tuple[cst.BaseExpression, Names]] = {}
 
     # -- binding -----------------------------------------------------------------------
     def add_import(self, node: cst.CSTNode, scope: Optional[Scope] = None) -> None:
+        self._memo.clear()
         scope = scope or self.scopes[-1]
         if isinstance(node, cst.Import):
             for alias in node.names:
@@ -198,6 +205,7 @@ class Resolver:
     def shadow(self, name: str) -> None:
         """``name`` is bound to a non-import value in the current scope."""
         if name in self.aliases:
+            self._memo.clear()
             self.scopes[-1].names[name] = SHADOWED
 
     def rebind(self, name: str, value: cst.BaseExpression) -> None:
@@ -205,10 +213,12 @@ class Resolver:
         targets = self.raw(value)
         if name not in self.aliases and not targets:
             return
+        self._memo.clear()
         self.aliases.add(name)
         self.scopes[-1].names[name] = targets if targets else SHADOWED
 
     def push(self, kind: str, params: Iterable[str] = ()) -> None:
+        self._memo.clear()
         scope = Scope(kind)
         for name in params:
             scope.values[name] = None
@@ -217,6 +227,7 @@ class Resolver:
         self.scopes.append(scope)
 
     def pop(self) -> None:
+        self._memo.clear()
         self.scopes.pop()
 
     # -- lookup ------------------------------------------------------------------------
@@ -235,8 +246,13 @@ class Resolver:
 
     def raw(self, node: cst.BaseExpression) -> Names:
         """The import paths an expression names, as written (no canonical spelling)."""
+        head = node
+        while type(head) is cst.Attribute:
+            head = head.value
+        if type(head) is not cst.Name or head.value not in self.aliases:
+            return EMPTY  # most calls: methods of locals, self.x(...)
         parts = dotted(node)
-        if not parts or parts[0] not in self.aliases:
+        if not parts:
             return EMPTY
         heads = self._lookup(parts[0])
         if not heads:
@@ -248,7 +264,13 @@ class Resolver:
 
     def names(self, node: cst.BaseExpression) -> Names:
         """The canonical names an expression may refer to (empty when it is not an import)."""
-        return frozenset(canonical(n) for n in self.raw(node))
+        known = self._memo.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        raw = self.raw(node)
+        found = frozenset(canonical(n) for n in raw) if raw else EMPTY
+        self._memo[id(node)] = (node, found)
+        return found
 
 
 def param_names(params: cst.Parameters) -> List[str]:
