@@ -34,12 +34,6 @@ class _Traced(Rule):
         super().__init__(ctx)
         self.models: modelinfo.Tracker = ctx.analysis(modelinfo.Tracker)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self.on_call(node)
-
-    def on_call(self, node: cst.Call) -> None:
-        """Each call, once the tracker has seen it."""
-
     def metric(self, expr: Optional[cst.BaseExpression]) -> Optional[Metric]:
         return metric_of(self.ctx, expr, 0, self.models)
 
@@ -184,7 +178,7 @@ class TFS401(_Traced):
         super().__init__(ctx)
         self.updates: List[Tuple[cst.CSTNode, str, Metric, str]] = []
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         # A hand-written loop: acc.update_state(y, tf.nn.sigmoid(logits)) or model(x) output.
         metric, method = self.metric_call(node)
         if metric is None or metric.cls != "Accuracy" or method not in ("update_state", "__call__"):
@@ -348,7 +342,7 @@ class TFS403(_Traced):
         self.logits: Dict[int, str] = {}  # id(value of a name a logits loss was computed on) -> loss
         self.updates: List[Tuple[cst.Call, Metric, str, int]] = []
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         metric, method = self.metric_call(node)
         if metric is not None:
@@ -537,7 +531,7 @@ class TFS404(_Traced):
                     function = None  # self.metric lives as long as the object, not the method call
                 self.made[id(value)] = (loop, function)
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         loop, function = self._where()
         if loop is None and function is None:
             return  # module-level code outside loops: runs once, in no epoch loop
@@ -655,7 +649,7 @@ class TFS405(_Traced):
     applicability = SAFE
     keras_versions = (3,)
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value != "reset_states" or node.args:
             return
@@ -773,7 +767,7 @@ class TFS406(_Traced):
 
     code = "TFS406"
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         metric, method = self.metric_call(node)
         if metric is None or method not in ("update_state", "__call__") or metric.cls not in _ASYMMETRIC:
             return
@@ -819,7 +813,7 @@ class TFS407(_Traced):
 
     code = "TFS407"
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         method = nodes.method_name(node)
         if method == "astype" and isinstance(func, cst.Attribute):
@@ -1127,7 +1121,7 @@ class TFS408(_Traced):
             f"to assign the initial value"
         )))
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Name) and func.value in self.models.metric_classes and func.value not in self.call_args:
             self.call_args[func.value] = nodes.call_args(self.ctx.module, node)
@@ -1191,7 +1185,7 @@ class TFS409(_Traced):
         # fit() on self.<attr>: the class's model, known once the whole class is read
         self.kept: List[Tuple[cst.ClassDef, str, List[Tuple[str, cst.Call]], Optional[bool]]] = []
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in ("fit", "fit_generator"):
             return
@@ -1360,7 +1354,7 @@ class TFS410(_Traced):
         self.ran: Set[str] = set()  # receivers whose metrics a fit()/evaluate() has run so far
         self.compiled: Dict[str, bool] = {}  # receiver -> whether each of its compile() calls had metrics
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         method = nodes.method_name(node)
         if method in _RUNS_METRICS and isinstance(node.func, cst.Attribute):
@@ -1498,7 +1492,7 @@ class TFS411(_Traced):
         self.unknown_adapt = False  # an adapt() on something else than a plain name
         self.trains = False
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
         method = nodes.method_name(node)
@@ -1629,7 +1623,7 @@ class TFS412(_Traced):
     code = "TFS412"
     keras_versions = (3,)
 
-    def on_call(self, node: cst.Call) -> None:
+    def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value != "reset_states" or node.args:
             return
