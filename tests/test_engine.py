@@ -9,6 +9,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from helpers import codes, lint
 from tflint_save.analysis import Analysis
 from tflint_save.engine import Rule, lint_text
+from tflint_save.names import Resolver
 from tflint_save.nodes import walk as nodes_walk
 from tflint_save.positions import positions
 
@@ -86,6 +87,22 @@ def test_parameters_and_locals_shadow_imports():
     assert found["tf.keras.layers.Flatten"] == []
     assert found["tf.keras.layers.Dropout"] == ["keras.layers.Dropout"]
     assert found["keras.layers.ReLU"] == ["keras.layers.ReLU"]
+
+
+def test_the_resolver_answers_again_once_its_tables_change():
+    # names() is remembered per node (every rule asks about each call); a rule that asks about a
+    # node again later, after a rebinding, must get the new answer.
+    module = cst.parse_module("import keras\nkeras.layers.Dense(1)\n")
+    resolver = Resolver("probe.py")
+    resolver.add_import(module.body[0].body[0])
+    func = module.body[1].body[0].value.func
+    assert resolver.names(func) == {"keras.layers.Dense"}
+    resolver.push("function", ["keras"])
+    assert resolver.names(func) == set()
+    resolver.pop()
+    assert resolver.names(func) == {"keras.layers.Dense"}
+    resolver.rebind("keras", cst.parse_expression("make_fake()"))
+    assert resolver.names(func) == set()
 
 
 def test_imports_inside_functions_and_class_scope():
