@@ -470,17 +470,41 @@ def test_subset_runs_give_the_whole_runs_findings_for_those_files(tmp_path):
     assert root
 
 
-def test_subset_run_reads_other_files_from_the_cache_when_warm(tmp_path):
+def test_subset_run_reads_other_files_from_the_cache_when_warm(tmp_path, monkeypatch):
     from tflint_save import cache as cache_mod
 
     root = project(tmp_path, SUBSET_PROJECT)
     settings = Settings(config_file=str(root / "pyproject.toml"))
     cache = cache_mod.for_run(settings, run.enabled_rules(settings), str(tmp_path / "cache"))
+    real, read = run.read_summary, []
+    monkeypatch.setattr(run, "read_summary", lambda path: read.append(os.path.basename(path)) or real(path))
     first = run.lint_paths([str(root / "serve.py")], settings, cache=cache).findings
-    entries = len(os.listdir(cache.folder))
+    assert len(read) == len(SUBSET_PROJECT) - 1
+    read.clear()
     second = run.lint_paths([str(root / "serve.py")], settings, cache=cache).findings
-    assert rows(first) == rows(second) == [("serve.py", 4, "TFS201")]
-    assert entries >= len(SUBSET_PROJECT) and len(os.listdir(cache.folder)) == entries
+    assert rows(first) == rows(second) == [("serve.py", 4, "TFS201")] and read == []
+    # An edited file is read again, and what it says now decides: train.py no longer saves net.keras.
+    (root / "train.py").write_text((root / "train.py").read_text().replace("net.keras", "other.keras"))
+    third = run.lint_paths([str(root / "serve.py")], settings, cache=cache).findings
+    assert read == ["train.py"] and rows(third) == []
+
+
+def test_a_corrupt_summaries_cache_is_read_again_with_a_warning(tmp_path, capsys):
+    from tflint_save import cache as cache_mod
+
+    root = project(tmp_path, SUBSET_PROJECT)
+    settings = Settings(config_file=str(root / "pyproject.toml"))
+    folder = str(tmp_path / "cache")
+    first = run.lint_paths([str(root / "serve.py")], settings,
+                           cache=cache_mod.for_run(settings, run.enabled_rules(settings), folder)).findings
+    cache = cache_mod.for_run(settings, run.enabled_rules(settings), folder)
+    packs = [name for name in os.listdir(cache.folder) if name.startswith("summaries-")]
+    assert len(packs) == 1
+    with open(os.path.join(cache.folder, packs[0]), "w") as out:
+        out.write('{"root": 1')
+    second = run.lint_paths([str(root / "serve.py")], settings, cache=cache).findings
+    assert rows(second) == rows(first) == [("serve.py", 4, "TFS201")]
+    assert len(cache.warnings) == 1 and "corrupt" in cache.warnings[0]
 
 
 # -- idioms that look like a missing registration and are not ---------------------------------------

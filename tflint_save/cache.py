@@ -1,7 +1,8 @@
 """The result cache: an unchanged file costs one hash on the next run.
 
-Each file's ``FileResult`` (its findings, deferred findings and its share of the project
-index) is stored as JSON under ``<cache dir>/<salt>/<key>.json``.  The salt covers what
+Each linted file's ``FileResult`` (its findings, deferred findings and its share of the project
+index) is stored as JSON under ``<cache dir>/<salt>/<key>.json``; the summaries of a project's
+files that a run only read for the program model, in one ``summaries-<project>.json`` beside them.  The salt covers what
 makes a file's result differ besides its content: the cache format, the tool (its version
 and its own source, so an edited rule never serves stale results), the enabled rules and
 the Keras version (a file whose own configuration changes these gets keys from a
@@ -22,7 +23,7 @@ import json
 import os
 import sys
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tflint_save import __version__, modulefacts
 from tflint_save.findings import FileResult, Finding, Pending, facts_from_json, facts_to_json, plain, tuples
@@ -133,12 +134,45 @@ class FileCache:
             text = json.dumps({"key": key, "result": result_to_json(result)}, separators=(",", ":"))
         except (TypeError, ValueError):  # a rule put something that is not JSON in a finding's facts
             return
+        self._write(os.path.join(self.folder, key + ".json"), text)
+
+    # -- the summaries of a project's other files ------------------------------------------
+    # A pre-commit run reads every other file of the project for the program model.  Their
+    # summaries go in one file per project rather than one per file: a cold run wrote 2,763
+    # entries in 1.7 s, longer than reading the files took on 2 CPUs.
+
+    def summaries(self, root: str) -> Dict[str, Tuple[str, Dict[str, Any]]]:
+        """The summaries the last run read in the project at ``root``: path -> (its key, the
+        summary as JSON).  Empty when there are none or they cannot be read."""
+        try:
+            with open(self._pack(root), "rb") as handle:
+                stored = json.loads(handle.read())
+            if stored.get("root") != root:
+                raise ValueError("another project")
+            return {path: (key, summary) for path, (key, summary) in stored["entries"].items()}
+        except (FileNotFoundError, NotADirectoryError):
+            return {}
+        except OSError as exc:
+            self._warn(f"cannot read the cache in {self.folder}: {exc.strerror or exc}; reading the files again")
+            return {}
+        except Exception:  # any damage at all: every file is read again
+            self._warn(f"ignoring corrupt entries in the cache {self.folder}")
+            return {}
+
+    def put_summaries(self, root: str, entries: Dict[str, Tuple[str, Dict[str, Any]]]) -> None:
+        self._write(self._pack(root), json.dumps({"root": root, "entries": entries}, separators=(",", ":")))
+
+    def _pack(self, root: str) -> str:
+        name = hashlib.blake2b(root.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+        return os.path.join(self.folder, f"summaries-{name}.json")
+
+    def _write(self, path: str, text: str) -> None:
         if self._writable is None:
             self._writable = self._prepare()
-            if not self._writable:
-                return
+        if not self._writable:
+            return
         try:
-            write_atomic(os.path.join(self.folder, key + ".json"), text.encode("utf-8"))
+            write_atomic(path, text.encode("utf-8"))
         except OSError as exc:
             self._writable = False
             self._warn(f"cannot write to cache directory {self.root}: {exc.strerror or exc}; continuing without it")

@@ -31,6 +31,9 @@ def main() -> None:
     every, _ = discovery.discover([args.corpus], list(config.DEFAULT_EXCLUDE))
     candidates = [p for p in every if p.endswith(".py") and "class " in open(p, encoding="utf-8", errors="replace").read()]
     root = programs.find_root(candidates[:1], None)
+    if root is None:
+        sys.exit(f"no project root above {candidates[0] if candidates else args.corpus}: put a pyproject.toml "
+                 f"at the top of the corpus (the whole corpus is then one project)")
     changed = [p for p in candidates if root and os.path.abspath(p).startswith(root + os.sep)][: args.files]
     project, _ = discovery.discover([root], list(config.DEFAULT_EXCLUDE), root=root)
     settings = config.Settings(keras_version=3)
