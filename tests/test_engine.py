@@ -199,6 +199,43 @@ def test_definitions_placed_from_cpython_tree_as_the_code_generation_places_them
     assert positions(module, wanted, text, ast.parse(text)) == generated
 
 
+@pytest.mark.parametrize("text", [
+    POSITION_SAMPLE,
+    DEFINITIONS_SAMPLE,
+    DEFINITIONS_SAMPLE.rstrip("\n"),  # the last statement without its newline
+    POSITION_SAMPLE.replace("\n", "\r\n"),
+    "import keras\n\f\nm = keras.Sequential()  # x\n\n# the footer\n",
+])
+def test_statements_placed_alone_as_the_module_code_generation_places_them(text):
+    import ast
+
+    from tflint_save import positions as positions_mod
+
+    module = cst.parse_module(text)
+    tops = {id(n): top for top in module.body for n in nodes_walk(top)}
+    wanted = [n for n in nodes_walk(module) if isinstance(n, (cst.Call, cst.Name, cst.SimpleStatementLine, cst.If))]
+    generated = positions(module, wanted)
+    alone = positions_mod._in_statements(module, {id(n) for n in wanted}, text, ast.parse(text), tops)
+    assert alone == generated
+
+
+def test_statements_placed_alone_only_when_the_trees_agree():
+    import ast
+
+    from tflint_save import positions as positions_mod
+
+    text = "import keras\nm = keras.Sequential()\nm.save('m.keras')\n"
+    module = cst.parse_module(text)
+    call = module.body[2].body[0].value
+    assert positions_mod._in_statements(module, {id(call)}, text, ast.parse(text), {id(call): module.body[2]})
+    # A node said to be in another statement is not met there: the caller generates the module.
+    assert positions_mod._in_statements(module, {id(call)}, text, ast.parse(text), {id(call): module.body[1]}) is None
+    lone = text.replace("\nm.save", "\rm.save")  # a lone \r: CPython counts a line that the text split does not
+    module = cst.parse_module(lone)
+    call = module.body[2].body[0].value
+    assert positions_mod._in_statements(module, {id(call)}, lone, ast.parse(lone), {id(call): module.body[2]}) is None
+
+
 UNSAFE = 'import keras\nm = keras.models.load_model("m.keras", safe_mode=False)'
 
 

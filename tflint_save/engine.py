@@ -83,6 +83,9 @@ class Context:
         self.functions: List[cst.FunctionDef] = []
         self.classes: List[cst.ClassDef] = []
         self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Facts, bool]] = []
+        # The module-level statement the walk was in when each reported node was reported: only
+        # those statements' code is generated to place them (see positions).
+        self._tops: Dict[int, cst.CSTNode] = {}
         self.result = FileResult(path)
         # The shared analyses of this file, by kind.  They live here, never in module-level
         # caches: those would keep every tree alive.
@@ -125,6 +128,7 @@ class Context:
 
     # -- reporting ---------------------------------------------------------------------
     def report(self, node: cst.CSTNode, code: str, message: str, facts: Facts = NO_FACTS) -> None:
+        self._note_top(node, self.statement)
         self._reports.append((node, self.statement, code, message, facts, False))
 
     def defer(self, node: cst.CSTNode, code: str, facts: Facts, message: str = "",
@@ -133,7 +137,14 @@ class Context:
         ``statement``: the one holding ``node`` (its first line's ``# noqa`` counts), when the
         rule defers after the walk has left it."""
         where = self.statement if statement is HERE else statement
+        self._note_top(node, where)
         self._reports.append((node, where, code, message, facts, True))
+
+    def _note_top(self, node: cst.CSTNode, statement: Optional[cst.CSTNode]) -> None:
+        if len(self.stack) > 1:  # stack[0] is the module
+            self._tops.setdefault(id(node), self.stack[1])
+            if statement is not None:
+                self._tops.setdefault(id(statement), self.stack[1])
 
 
 @lru_cache(maxsize=None)
@@ -468,7 +479,7 @@ def _place(ctx: Context) -> Optional[noqa.Tracker]:
         wanted.append(node)
         if statement is not None:
             wanted.append(statement)
-    where = positions(ctx.module, wanted, ctx.text, safeparse.accepted_tree(ctx.text))
+    where = positions(ctx.module, wanted, ctx.text, safeparse.accepted_tree(ctx.text), ctx._tops)
     for node, statement, code, message, facts, deferred in reports:
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
         if code != INTERNAL_ERROR:

@@ -2,9 +2,12 @@
 
 libcst's PositionProvider records a range for every node of the module (about twice
 the cost of parsing).  A linter only needs the nodes it reports, so this code generates
-the module once and notes where the wanted nodes start and end.  Only files with a
-finding pay for it.  Most reported nodes are class and function definitions (the custom-class
-rules); their places come cheaper from CPython's tree of the same text, paired by order.
+code and notes where the wanted nodes start and end.  Only files with a finding pay for it,
+and they pay little: class and function definitions (most reports of the custom-class rules)
+are placed from CPython's tree of the same text, paired by order; other nodes by generating
+only the module-level statements that hold them, each put at the line CPython's tree gives
+it (and checked against the text there).  The whole module is generated when neither can be
+trusted.
 """
 
 from __future__ import annotations
@@ -80,24 +83,33 @@ class _MarkingState(CodegenState):
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str = "",
-              tree: Optional[ast.Module] = None) -> Dict[int, Position]:
+              tree: Optional[ast.Module] = None, tops: Optional[Dict[int, cst.CSTNode]] = None
+              ) -> Dict[int, Position]:
     """Map id(node) to its (line, col, end_line, end_col) for every node given; ``tree`` is
-    CPython's tree of ``text``, the module's source, when the caller has it."""
+    CPython's tree of ``text``, the module's source, when the caller has it; ``tops``: the
+    module-level statement each node is believed to be in (by id), when the caller knows."""
     nodes = list(nodes)
     wanted = {id(n) for n in nodes}
     if not wanted:
         return {}
     if tree is not None:
         found = _definitions(module, nodes, text, tree)
+        if found is None and tops is not None:
+            found = _in_statements(module, wanted, text, tree, tops)
         if found is not None:
             return found
     state = _MarkingState(module, wanted)
     module._codegen(state)
+    return _places(state, 1)
+
+
+def _places(state: _MarkingState, first_line: int) -> Dict[int, Position]:
+    """The marks of ``state``, whose tokens start at column 0 of ``first_line``, as positions."""
     tokens = state.tokens
     # Token indexes to (line, col): walk the token list once, in index order.
     indexes = sorted({i for pair in state.marks.values() for i in pair})
     at: Dict[int, Tuple[int, int]] = {}
-    line, col, done = 1, 0, 0
+    line, col, done = first_line, 0, 0
     for index in indexes:
         chunk = "".join(tokens[done:index])
         newlines = chunk.count("\n")
@@ -113,6 +125,66 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str = "",
         (l1, c1), (l2, c2) = at[start], at[end]
         result[key] = (l1, c1 + 1, l2, c2 + 1)
     return result
+
+
+def _in_statements(module: cst.Module, wanted: set, text: str, tree: ast.Module,
+                   tops: Dict[int, cst.CSTNode]) -> Optional[Dict[int, Position]]:
+    """Generate only the module-level statements that hold the wanted nodes, each placed at
+    the line CPython's tree gives its first token (the k-th statement of one tree is the k-th
+    of the other).  Each one's code must be the text found there, every wanted node must be
+    met, else None (then the caller generates the whole module)."""
+    if "\r" in text and "\r" in text.replace("\r\n", ""):
+        return None  # a lone \r ends a line for CPython, not for the line count here
+    statements = {id(t): t for t in (tops.get(i) for i in wanted) if t is not None}
+    if not statements:
+        return None
+    starts = _first_lines(module, tree)
+    if starts is None:
+        return None
+    offsets = [0]  # where each line starts in the text
+    for line in text.split("\n"):
+        offsets.append(offsets[-1] + len(line) + 1)
+    result: Dict[int, Position] = {}
+    for key, statement in statements.items():
+        first = starts.get(key)
+        if first is None:
+            return None
+        state = _MarkingState(module, wanted)
+        statement._codegen(state)
+        if statement is module.body[-1] and not module.has_trailing_newline and not module.footer:
+            state.pop_trailing_newline()  # as the module's own code generation does
+        tokens = state.tokens
+        # The statement's code starts with its leading blank and comment lines.
+        leading = 0
+        for token in tokens:
+            if token.strip() and not token.lstrip().startswith("#"):
+                break
+            leading += token.count("\n")
+        line = first - leading
+        code = "".join(tokens)
+        if line < 1 or text[offsets[line - 1]:offsets[line - 1] + len(code)] != code:
+            return None
+        result.update(_places(state, line))
+    return result if len(result) == len(wanted) else None
+
+
+def _first_lines(module: cst.Module, tree: ast.Module) -> Optional[Dict[int, int]]:
+    """The line of the first token of each module-level statement (by id), from CPython's tree;
+    None when the two trees do not pair up."""
+    found: Dict[int, int] = {}
+    theirs = tree.body
+    k = 0
+    for statement in module.body:
+        if k >= len(theirs):
+            return None
+        twin = theirs[k]
+        if isinstance(statement, cst.SimpleStatementLine):
+            k += len(statement.body)
+        else:
+            k += 1
+        decorators = getattr(twin, "decorator_list", None)
+        found[id(statement)] = decorators[0].lineno if decorators else twin.lineno
+    return found if k == len(theirs) else None
 
 
 _DEFS = (cst.ClassDef, cst.FunctionDef)
