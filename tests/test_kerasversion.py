@@ -66,6 +66,13 @@ def test_declared_pin_beats_the_installed_tensorflow(tmp_path, monkeypatch, caps
     assert "  keras 2 for 1 file: declared in requirements.txt:1: tensorflow==2.15.*" in out
 
 
+def test_requirements_files_are_found_whatever_their_case(tmp_path, monkeypatch, capsys):
+    project(tmp_path, {"REQUIREMENTS.txt": "keras==2.0.5\ntensorflow==1.1.0\n", "m.py": TF_KERAS_SAVE})
+    assert run(tmp_path, monkeypatch, capsys, ".")[:2] == (0, "")
+    code, out, _ = run(tmp_path, monkeypatch, capsys, ".", "--show-settings")
+    assert "  keras 2 for 1 file: declared in REQUIREMENTS.txt" in out
+
+
 def test_the_configuration_beats_the_declared_dependencies(tmp_path, monkeypatch, capsys):
     project(tmp_path, {"requirements.txt": "tensorflow==2.15.*\n", "m.py": TF_KERAS_SAVE,
                        "pyproject.toml": "[tool.tflint-save]\nkeras-version = 3\n"})

@@ -81,8 +81,9 @@ def dependency_files(directory: str, names: Optional[Iterable[str]] = None) -> L
         except OSError:
             return []
     names = set(names)
-    requirements = sorted((n for n in names if n.startswith("requirements") and n.endswith(".txt")),
-                          key=lambda n: (n != "requirements.txt", n))
+    # Spelled as pip does not care: REQUIREMENTS.txt, Requirements-dev.txt.
+    requirements = sorted((n for n in names if n.lower().startswith("requirements") and n.lower().endswith(".txt")),
+                          key=lambda n: (n.lower() != "requirements.txt", n))
     return [n for n in DEPENDENCY_FILES if n in names] + requirements
 
 
@@ -91,8 +92,8 @@ def read_project(directory: str) -> Found:
     out = _Out(directory)
     for name in dependency_files(directory):
         path = os.path.join(directory, name)
-        if name.startswith("requirements"):
-            read_requirements(path, out, conditional=name != "requirements.txt")
+        if name.lower().startswith("requirements"):
+            read_requirements(path, out, conditional=name.lower() != "requirements.txt")
             continue
         raw = _read(path, out)
         if raw is None or not _MENTION.search(raw):
