@@ -195,6 +195,19 @@ def test_tfs101_not_for_best_weights_reloaded_after_fit_in_a_function():
     assert found(src, "TFS101") == []
 
 
+@pytest.mark.parametrize("then, reported", [
+    ("other = build()\nother.compile(optimizer='adam', loss='mse')\nother.fit(x, y)", False),
+    ("model.fit(x, y)", True),
+    ("def more(net):\n    net.compile(optimizer='adam', loss='mse')\n    net.fit(x, y)\nmore(model)", True),
+])
+def test_tfs101_training_after_a_reload_must_train_the_reloaded_model(then, reported):
+    # The best weights of one model reloaded to evaluate it, then another model trained: nothing resumes.
+    src = TRAIN_K3.replace(RESUMES, "").format(
+        save='cb = keras.callbacks.ModelCheckpoint("best.weights.h5", save_weights_only=True)\n'
+             'model.fit(x, y, callbacks=[cb])\nmodel.load_weights("best.weights.h5")\nmodel.evaluate(x, y)\n' + then)
+    assert found(src, "TFS101") == ([("TFS101", 7)] if reported else [])
+
+
 def test_tfs101_not_for_a_temporary_file_that_copies_weights():
     src = """
     import os

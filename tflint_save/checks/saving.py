@@ -193,12 +193,19 @@ class _Load(NamedTuple):
     keys: Tuple[str, ...]  # path_keys of its path
     parameter: bool  # its path is a parameter of its function: the caller says which file
     built: bool  # the model's optimizer was built before it (Keras 3 then restores the state)
+    model: Optional[str]  # the variable it loads into (see TFS101._model); None: not known
 
 
 class _Training(NamedTuple):
     order: int
     function: Optional[int]
     initial_epoch: bool  # fit(initial_epoch=...) other than 0: the run continues an earlier one
+    model: Optional[str]  # the variable a fit()/train_on_batch() trains (see TFS101._model); None: not known
+
+    def of(self, load: _Load) -> bool:
+        """Whether this may train the model ``load`` loaded into: reloading the best weights of
+        one model to evaluate it, then training another, resumes nothing."""
+        return self.model is None or load.model is None or self.model == load.model
 
 
 def _initial_epoch(call: cst.Call) -> bool:
@@ -245,7 +252,9 @@ class TFS101(Rule):
         ctx = self.ctx
         self.calls += 1
         if self.timeline.trains(node):
-            self.trainings.append(_Training(self.calls, self._function(), _initial_epoch(node)))
+            trained = self._model(node.func.value) if isinstance(node.func, cst.Attribute) and \
+                node.func.attr.value in TRAIN_METHODS else None
+            self.trainings.append(_Training(self.calls, self._function(), _initial_epoch(node), trained))
             return
         built = is_build_of(ctx, node)
         if built is not None:
@@ -289,7 +298,20 @@ class TFS101(Rule):
         parameter = parameter or _method_of_self(ctx, node, path_node)
         receiver = dotted_key(node.func.value) if isinstance(node.func, cst.Attribute) else None
         built = receiver is not None and (self._function(), receiver) in self.built
-        self.loads.append(_Load(self.calls, self._function(), path_keys(ctx, path_node), parameter, built))
+        model = self._model(node.func.value) if isinstance(node.func, cst.Attribute) else None
+        self.loads.append(_Load(self.calls, self._function(), path_keys(ctx, path_node), parameter, built, model))
+
+    def _model(self, receiver: cst.BaseExpression) -> Optional[str]:
+        """The model a call is on when it is a plain variable; None for anything else: an
+        attribute (an agent's ``self.trainable_model`` is built on the layers of its
+        ``self.model``), or a parameter of the function (the caller's model, whatever its name
+        there)."""
+        function = self.ctx.function
+        if not isinstance(receiver, cst.Name):
+            return None
+        if function is not None and receiver.value in param_names(function.params):
+            return None
+        return receiver.value
 
     def _resume(self, keys: Tuple[str, ...]) -> Optional[_Load]:
         """A load_weights() of this save's file that training follows: the program resumes from it.
@@ -305,7 +327,7 @@ class TFS101(Rule):
             # A load whose path is a parameter of a function that does not train itself (a
             # restore helper): its caller picks the moment, so any training may follow it.
             helper = load.parameter and not any(t.function == load.function for t in self.trainings)
-            if any(helper or (t.order > load.order and load.function in (None, t.function))
+            if any(t.of(load) and (helper or (t.order > load.order and load.function in (None, t.function)))
                    for t in self.trainings):
                 if not load.built:
                     return load
