@@ -1244,6 +1244,33 @@ def test_307_keras3_save_that_fails_before_any_file_holds_the_lambda(save):
     assert "TFS307" in [code for code, _ in found(LAMBDA + "model.save(args.output)\n")]
 
 
+LR_SEARCH = textwrap.dedent("""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: t * 200.0), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=100, callbacks=[keras.callbacks.LearningRateScheduler(lambda e: 1e-8 * 10 ** (e / 20))])
+
+    model = keras.Sequential([keras.Input((4,)), {second}keras.layers.Dense(1)])
+    checkpoint = keras.callbacks.ModelCheckpoint("best.keras", save_best_only=True)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=500, callbacks=[checkpoint])
+    {after}
+""")
+
+
+@pytest.mark.parametrize("second, after, reported", [
+    ("", "", []),  # the learning-rate search model is trained, then replaced: only the new one is saved
+    ("keras.layers.Lambda(lambda t: t * 2.0), ", "", ["Lambda(lambda t: t * 2.0)"]),
+    ("", 'model.save("final.keras")', []),
+    ("model, ", "", ["Lambda(lambda t: t * 200.0)"]),  # the saved model holds the first one
+    ("", "later = [checkpoint]", ["Lambda(lambda t: t * 200.0)"]),  # the checkpoint goes elsewhere too
+])
+def test_307_only_lambdas_in_the_model_a_save_writes(second, after, reported):
+    src = LR_SEARCH.format(second=second, after=after)
+    assert found(src) == [("TFS307", line_of(src, text)) for text in reported]
+
+
 def test_307_lambda_through_a_name_and_aliases():
     src = """
         import tensorflow as tf

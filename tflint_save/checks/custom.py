@@ -10,6 +10,7 @@ decide in ``resolve``.  The deferred facts of a class also serve its subclasses:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -635,6 +636,13 @@ class TFS307(Rule):
         # (Lambda call, enclosing function, the Sequential it is in when it is in one)
         self.lambdas: List[Tuple[cst.Call, Optional[str], Optional[cst.Call]]] = []
         self.saves: List[Optional[str]] = []
+        # What each save writes: the expressions its model variable held there (None: not known).
+        # A ModelCheckpoint writes what the fit() calls given it train.
+        self.held: List[List[Optional[cst.BaseExpression]]] = []
+        self.checkpoints: Dict[str, int] = {}  # a name bound to a ModelCheckpoint -> its save
+        self.given: Dict[str, int] = {}  # how many fit() calls seen here take each of those names
+        # The names each Sequential holding a lambda is bound to, by id of the Sequential call.
+        self.bound: Dict[int, Set[str]] = {}
         # (how, function that built the model ("": module level), its construction when seen here)
         self.rebuilt: List[Tuple[str, str, Optional[cst.Call]]] = []
         self.constructions: Dict[Optional[str], int] = {}  # models built per function
@@ -649,14 +657,33 @@ class TFS307(Rule):
                 function = ctx.value_of(function.value)
             # A Lambda built inside a class is not in the saved config of a subclassed model.
             if isinstance(function, cst.Lambda) and not ctx.classes:
-                self.lambdas.append((node, _function_name(ctx), _sequential_around(ctx)))
+                sequential = _sequential_around(ctx)
+                if sequential is not None:
+                    self.bound[id(sequential)] = _bound_to(ctx, sequential)
+                self.lambdas.append((node, _function_name(ctx), sequential))
         elif MODEL_CHECKPOINT in names:
             if nodes.constant(nodes.arg(node, 4, "save_weights_only")) is not True:
                 self.saves.append(pathvalues.tail(nodes.arg(node, 0, "filepath"), ctx))
+                self.held.append([])
+                bound = _bound_to(ctx, node)
+                for name in bound:
+                    self.checkpoints[name] = len(self.saves) - 1
+                if len(bound) != 1:
+                    self.held[-1].append(None)  # given inline, or kept in more than one name
         elif nodes.method_name(node) in ("save", "save_model"):
             saved = saved_model(ctx, node)
             if saved is not None:
                 self.saves.append(saved[1])
+                self.held.append([self._value(saved[0])])
+        elif nodes.method_name(node) in ("fit", "fit_generator") and isinstance(func, cst.Attribute):
+            callbacks = nodes.arg(node, None, "callbacks")
+            if isinstance(callbacks, cst.Name):
+                callbacks = ctx.value_of(callbacks.value)
+            if isinstance(callbacks, (cst.List, cst.Tuple)):
+                for element in callbacks.elements:
+                    if isinstance(element.value, cst.Name) and element.value.value in self.checkpoints:
+                        self.held[self.checkpoints[element.value.value]].append(self._value(func.value))
+                        self.given[element.value.value] = self.given.get(element.value.value, 0) + 1
         else:
             if any(n in _MODEL_CLASSES for n in names_if(ctx, func, ("Sequential", "Model"))):
                 scope = _function_name(ctx)
@@ -686,14 +713,19 @@ class TFS307(Rule):
 
     def finish(self) -> None:
         ctx = self.ctx
-        saves = self.saves
         if ctx.keras == 2:  # Keras 2 loads a lambda from .h5 without safe_mode=False
-            saves = [tail for tail in saves if tail is not None and tail.endswith(".keras")]
+            kept = [i for i, tail in enumerate(self.saves) if tail is not None and tail.endswith(".keras")]
         else:
             # A path known to lack .keras/.h5 fails at the save on Keras 3 (ValueError: Invalid filepath
             # extension for saving; ModelCheckpoint: The filepath provided must end in `.keras`), before
             # any file could hold the lambda: TFS501/TFS502 say so.
-            saves = [tail for tail in saves if tail is None or tail.lower().endswith((".keras",) + H5)]
+            kept = [i for i, tail in enumerate(self.saves) if tail is None or tail.lower().endswith((".keras",) + H5)]
+        saves = [self.saves[i] for i in kept]
+        for name, index in self.checkpoints.items():
+            # Its name anywhere else than its assignment and those fit() calls (a list kept for
+            # later, another function, a comment): what it saves is not known.
+            if len(re.findall(rf"\b{re.escape(name)}\b", ctx.text)) != 1 + self.given.get(name, 0):
+                self.held[index].append(None)
         if not self.lambdas or not (saves or self.rebuilt):
             return
         if ctx.keras == 2:
@@ -707,7 +739,7 @@ class TFS307(Rule):
             and all(isinstance(i, (cst.Import, cst.ImportFrom)) for i in s.body)
         )
         for node, function, sequential in self.lambdas:
-            if saves:
+            if saves and self._saved(sequential, kept):
                 where = ("load_model() of the .keras file refuses it by default " if ctx.keras == 2 else
                          "load_model() refuses it by default, from .keras and .h5 alike ")
                 message = f"Lambda layer around a Python lambda, in a module that saves the model: {where}{error}"
@@ -726,6 +758,26 @@ class TFS307(Rule):
                 f"registered custom layer",
                 LambdaLayer(ctx.module.code_for_node(node), imports, ctx.keras, how.rstrip("()").rsplit(".", 1)[-1]),
             )
+
+    def _value(self, model: Optional[cst.BaseExpression]) -> Optional[cst.BaseExpression]:
+        """The expression a saved model variable holds here; None when it is not a plain name
+        bound once in view."""
+        return self.ctx.value_of(model.value) if isinstance(model, cst.Name) else None
+
+    def _saved(self, sequential: Optional[cst.Call], saves: List[int]) -> bool:
+        """Whether the Sequential holding a lambda may be what a save writes: unless every save's
+        model is known and none is it, holds it, or names a variable bound to it (a notebook's
+        learning-rate search model, trained then replaced by the model it saves, is not saved)."""
+        if sequential is None:
+            return True
+        names = self.bound.get(id(sequential), set())
+        for held in (self.held[i] for i in saves):
+            for value in held or [None]:
+                if value is None or value is sequential or not names:
+                    return True
+                if any(n is sequential or isinstance(n, cst.Name) and n.value in names for n in nodes.walk(value)):
+                    return True
+        return False
 
     def _holds(self, model: Optional[cst.Call], sequential: Optional[cst.Call], scope: str) -> bool:
         """Whether the rebuilt model holds the lambda: it is the Sequential the lambda is in, or
@@ -770,6 +822,17 @@ def _built_by(ctx: Context, model: Optional[cst.BaseExpression]) -> Optional[Tup
     if scope is not None and any(n in _MODEL_CLASSES for n in ctx.names(model.func)):
         return scope, model
     return None
+
+
+def _bound_to(ctx: Context, value: cst.BaseExpression) -> Set[str]:
+    """The plain names the current statement assigns ``value`` to (``a = b = value``)."""
+    statement = ctx.statement
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return set()
+    for small in statement.body:
+        if isinstance(small, cst.Assign) and small.value is value:
+            return {t.target.value for t in small.targets if isinstance(t.target, cst.Name)}
+    return set()
 
 
 def _sequential_around(ctx: Context) -> Optional[cst.Call]:
