@@ -83,8 +83,8 @@ class Context:
         self.functions: List[cst.FunctionDef] = []
         self.classes: List[cst.ClassDef] = []
         self._reports: List[Tuple[cst.CSTNode, Optional[cst.CSTNode], str, str, Facts, bool]] = []
-        # The module-level statement the walk was in when each reported node was reported: only
-        # those statements' code is generated to place them (see positions).
+        # The module-level statement each call, and each reported node, is in: only those
+        # statements' code is generated to place them (see positions).
         self._tops: Dict[int, cst.CSTNode] = {}
         self.result = FileResult(path)
         # The shared analyses of this file, by kind.  They live here, never in module-level
@@ -211,6 +211,9 @@ class _Walker:
             for kind in _all_uses(type(owner)):
                 self.readers.setdefault(kind, []).append(owner)
         self.broken: set = set()
+        # Node types worth a walk() call: nodes, except leaves (a Name, a number, a string) that
+        # nothing here handles; a Name is a third of the nodes of a module.
+        self.walked: Dict[type, bool] = {}
 
     def _call(self, handlers: List[Tuple[Owner, Callable]], node: cst.CSTNode) -> None:
         for owner, handler in handlers:
@@ -237,6 +240,9 @@ class _Walker:
         if handlers:
             self._call(handlers, node)
         stack = ctx.stack
+        if cls is cst.Call and len(stack) > 1:
+            # Rules report calls after the walk has left them too (in finish): where to place them.
+            ctx._tops[id(node)] = stack[1]
         stack.append(node)
         if cls is cst.FunctionDef:
             self._function(node)
@@ -272,15 +278,23 @@ class _Walker:
             fields, is_statement = walk_info(cls)
             if is_statement:
                 ctx.statements.append(node)
+            walked = self.walked
             for name in fields:
                 value = getattr(node, name)
                 kind = type(value)
                 if kind is tuple or kind is list:
                     for child in value:
-                        if IS_NODE.get(type(child)) or is_node(type(child)):
+                        worth = walked.get(type(child))
+                        if worth is None:
+                            worth = self._worth(type(child))
+                        if worth:
                             self.walk(child)
-                elif IS_NODE.get(kind) or is_node(kind):
-                    self.walk(value)
+                else:
+                    worth = walked.get(kind)
+                    if worth is None:
+                        worth = self._worth(kind)
+                    if worth:
+                        self.walk(value)
             if is_statement:
                 ctx.statements.pop()
             if cls is cst.Assign or cls is cst.AnnAssign:
@@ -294,6 +308,11 @@ class _Walker:
         handlers = self.leave.get(cls)
         if handlers:
             self._call(handlers, node)
+
+    def _worth(self, kind: type) -> bool:
+        worth = is_node(kind) and bool(kind in self.visit or kind in self.leave or walk_info(kind)[0])
+        self.walked[kind] = worth
+        return worth
 
     def _function(self, node: cst.FunctionDef) -> None:
         ctx = self.ctx

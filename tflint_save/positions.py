@@ -93,9 +93,12 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode], text: str = "",
     if not wanted:
         return {}
     if tree is not None:
-        found = _definitions(module, nodes, text, tree)
-        if found is None and tops is not None:
-            found = _in_statements(module, wanted, text, tree, tops)
+        definitions = [n for n in nodes if isinstance(n, _DEFS)]
+        found = _definitions(module, definitions, text, tree) if definitions else {}
+        others = wanted - {id(n) for n in definitions}
+        if found is not None and others:
+            placed = _in_statements(module, others, text, tree, tops) if tops is not None else None
+            found = None if placed is None else {**found, **placed}
         if found is not None:
             return found
     state = _MarkingState(module, wanted)
