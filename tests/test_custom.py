@@ -870,6 +870,28 @@ def test_304_automatic_config_keras3_only():
     assert found(src, keras=2) == []
 
 
+@pytest.mark.parametrize("init, reported", [
+    ("self.dense = keras.layers.Dense(units)", True),
+    ("self.mode = units.lower()", True),  # a str
+    ("self.dense = keras.layers.Dense(units.hidden)", False),  # a config object
+    ("self.act = units()", False),  # a callable
+])
+def test_304_automatic_config_needs_arguments_keras_can_record(init, reported):
+    # TF 2.21: a layer built with an object (types.SimpleNamespace(units=2)) and no get_config()
+    # fails at the save, "NotImplementedError: ... non-serializable argument values in __init__()":
+    # the load error TFS304 describes is never reached.
+    src = f"""
+        import keras
+
+
+        class Block(keras.layers.Layer):
+            def __init__(self, units):
+                super().__init__()
+                {init}
+    """
+    assert [code for code, _ in found(src)] == (["TFS304"] if reported else [])
+
+
 def test_304_kwargs_not_forwarded():
     src = """
         import keras

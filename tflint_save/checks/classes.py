@@ -510,6 +510,8 @@ class ClassFacts:
                 naming = _only_names(node_of_class, init, flow, param.name.value)
             self.params.append(Param(param.name.value, param.default is None, param in params.kwonly_params,
                                      default, annotation, literal=_literal_source(param.default), naming=naming))
+        objects = _used_as_objects(init, {p.name for p in self.params})
+        self.params = [replace(p, used=True) if p.name in objects else p for p in self.params]
         kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
         self.kwargs = kwargs is not None
         forwarded = super_init = False
@@ -577,6 +579,25 @@ class Param(Facts):
     call: str = ""  # "is given <a function or object> where <the class> is built"
     literal: str = ""  # the default as written when it is a plain literal ("1.0", "'relu'"), for TFS302
     naming: bool = False  # its value only names sub-layers or weights (name=...): for TFS302, not state
+    # __init__ reads an attribute of it or calls it (config.units, activation_fn(x)): an object, which
+    # Keras 3's automatic config cannot record (get_config() raises NotImplementedError at the save).
+    used: bool = False
+
+
+# What a str argument may be asked in __init__ without being an object.
+_STR_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
+
+
+def _used_as_objects(init: cst.FunctionDef, params: Set[str]) -> Set[str]:
+    """The parameters whose attributes __init__ reads (not a str method) or that it calls."""
+    found: Set[str] = set()
+    for node in nodes.walk(init.body, into_defs=False):
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in params \
+                and node.attr.value not in _STR_METHODS:
+            found.add(node.value.value)
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in params:
+            found.add(node.func.value)
+    return found
 
 
 @dataclass(frozen=True, eq=False)
