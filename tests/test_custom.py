@@ -875,6 +875,7 @@ def test_304_automatic_config_keras3_only():
     ("self.mode = units.lower()", True),  # a str
     ("self.dense = keras.layers.Dense(units.hidden)", False),  # a config object
     ("self.act = units()", False),  # a callable
+    ("self._units = units\n                self.dense = keras.layers.Dense(self._units.hidden)", False),  # kept first
 ])
 def test_304_automatic_config_needs_arguments_keras_can_record(init, reported):
     # TF 2.21: a layer built with an object (types.SimpleNamespace(units=2)) and no get_config()
@@ -888,6 +889,24 @@ def test_304_automatic_config_needs_arguments_keras_can_record(init, reported):
             def __init__(self, units):
                 super().__init__()
                 {init}
+    """
+    assert [code for code, _ in found(src)] == (["TFS304"] if reported else [])
+
+
+@pytest.mark.parametrize("annotation, reported", [("int", True), ("Optional[int]", True), ("ModelConfig", False),
+                                                    ("config_pb2.FeatureGroup", False)])
+def test_304_automatic_config_and_annotated_arguments(annotation, reported):
+    # Keras 3 records an automatic config only when every argument is a str, int, float, bool or
+    # None (keras/src/ops/operation.py: "we only rely on auto-configs for a small set of serializable types").
+    src = f"""
+        import keras
+        from typing import Optional
+
+
+        class Block(keras.layers.Layer):
+            def __init__(self, units: {annotation}):
+                super().__init__()
+                self.units = units
     """
     assert [code for code, _ in found(src)] == (["TFS304"] if reported else [])
 

@@ -588,13 +588,39 @@ class Param(Facts):
 _STR_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
 
 
+# Annotations of values Keras's automatic config records (and of containers, left to their items).
+_PLAIN_TYPES = frozenset({"int", "float", "str", "bool", "None", "list", "tuple", "dict", "Any", "object"})
+
+
 def _used_as_objects(init: cst.FunctionDef, params: Set[str]) -> Set[str]:
-    """The parameters whose attributes __init__ reads (not a str method) or that it calls."""
+    """The parameters __init__ treats as objects: annotated with a class (``config: ModelConfig``,
+    not int/str/... nor a subscripted type), or whose attributes it reads (not a str method),
+    also once kept on self (``self._config = config``, then ``self._config.units``), or that it
+    calls."""
     found: Set[str] = set()
-    for node in nodes.walk(init.body, into_defs=False):
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in params \
-                and node.attr.value not in _STR_METHODS:
-            found.add(node.value.value)
+    every = list(init.params.posonly_params) + list(init.params.params) + list(init.params.kwonly_params)
+    for param in every:
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        if param.name.value in params and isinstance(annotation, (cst.Name, cst.Attribute)):
+            if nodes.last_name(annotation) not in _PLAIN_TYPES:
+                found.add(param.name.value)
+    kept: Dict[str, str] = {}  # self.<attribute> -> the parameter assigned to it
+    body = list(nodes.walk(init.body, into_defs=False))
+    for node in body:
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value in params:
+            for target in node.targets:
+                attribute = target.target
+                if isinstance(attribute, cst.Attribute) and isinstance(attribute.value, cst.Name) \
+                        and attribute.value.value == "self":
+                    kept[attribute.attr.value] = node.value.value
+    for node in body:
+        if isinstance(node, cst.Attribute) and node.attr.value not in _STR_METHODS:
+            held = node.value
+            if isinstance(held, cst.Name) and held.value in params:
+                found.add(held.value)
+            elif isinstance(held, cst.Attribute) and isinstance(held.value, cst.Name) and held.value.value == "self" \
+                    and held.attr.value in kept:
+                found.add(kept[held.attr.value])
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in params:
             found.add(node.func.value)
     return found
