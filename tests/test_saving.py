@@ -199,6 +199,10 @@ def test_tfs101_not_for_best_weights_reloaded_after_fit_in_a_function():
     ("other = build()\nother.compile(optimizer='adam', loss='mse')\nother.fit(x, y)", False),
     ("model.fit(x, y)", True),
     ("def more(net):\n    net.compile(optimizer='adam', loss='mse')\n    net.fit(x, y)\nmore(model)", True),
+    ("def more(net):\n    net.compile(optimizer='adam', loss='mse')\n    net.fit(x, y)\nmore(build())", True),
+    ("def more(path, net):\n    net.compile(optimizer='adam', loss='mse')\n    net.fit(x, y)\n"
+     "other = build()\nmore('o.weights.h5', other)", False),
+    ("def more():\n    model.fit(x, y)\nmore()", True),  # a function that trains the module's model
 ])
 def test_tfs101_training_after_a_reload_must_train_the_reloaded_model(then, reported):
     # The best weights of one model reloaded to evaluate it, then another model trained: nothing resumes.

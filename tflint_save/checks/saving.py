@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -109,6 +109,9 @@ class Timeline(Analysis):
         super().__init__(ctx)
         self.trained = False
         self.training_functions: Set[str] = set()  # module functions and methods that train
+        # Those whose every training call trains one of their parameters (def train(model, path):
+        # model.fit(...)): a call of one trains the models it is given.
+        self.trains_parameters: Dict[str, bool] = {}
         self._last: Optional[cst.Call] = None  # the call seen last, and whether it trains
         self._last_trains = False
 
@@ -117,7 +120,12 @@ class Timeline(Analysis):
         trains = is_training(ctx, node) or _called_name(node) in self.training_functions
         if trains:
             if ctx.functions:
-                self.training_functions.add(ctx.functions[0].name.value)
+                name = ctx.functions[0].name.value
+                self.training_functions.add(name)
+                func = node.func
+                on_parameter = len(ctx.functions) == 1 and isinstance(func, cst.Attribute) \
+                    and isinstance(func.value, cst.Name) and func.value.value in param_names(ctx.functions[0].params)
+                self.trains_parameters[name] = self.trains_parameters.get(name, True) and on_parameter
             else:
                 self.trained = True
         self._last, self._last_trains = node, trains
@@ -125,6 +133,17 @@ class Timeline(Analysis):
     def trains(self, node: cst.Call) -> bool:
         """Whether ``node``, the call being visited, trains."""
         return node is self._last and self._last_trains
+
+    def models_given(self, node: cst.Call) -> Optional[FrozenSet[str]]:
+        """For a call of a module function that trains only its parameters, given only plain names
+        and literals, those names: the models it may train; None otherwise."""
+        name = node.func.value if isinstance(node.func, cst.Name) else None
+        if name is None or not self.trains_parameters.get(name, False):
+            return None
+        if any(a.star or not isinstance(a.value, (cst.Name, cst.SimpleString, cst.Integer, cst.Float))
+               for a in node.args):
+            return None  # more(build()): what build() returns is not known here
+        return frozenset(a.value.value for a in node.args if isinstance(a.value, cst.Name))
 
     def initial(self) -> bool:
         """Whether a save here precedes all training of the program."""
@@ -201,11 +220,19 @@ class _Training(NamedTuple):
     function: Optional[int]
     initial_epoch: bool  # fit(initial_epoch=...) other than 0: the run continues an earlier one
     model: Optional[str]  # the variable a fit()/train_on_batch() trains (see TFS101._model); None: not known
+    among: Optional[FrozenSet[str]] = None  # a training function's call: the names it is given
+    # It trains a parameter of its function: what the calls of that function give (trainings of
+    # their own, with ``among``), not a model of its own.
+    on_parameter: bool = False
 
     def of(self, load: _Load) -> bool:
         """Whether this may train the model ``load`` loaded into: reloading the best weights of
         one model to evaluate it, then training another, resumes nothing."""
-        return self.model is None or load.model is None or self.model == load.model
+        if load.model is None:
+            return True
+        if self.model is not None:
+            return self.model == load.model
+        return self.among is None or load.model in self.among
 
 
 def _initial_epoch(call: cst.Call) -> bool:
@@ -252,9 +279,14 @@ class TFS101(Rule):
         ctx = self.ctx
         self.calls += 1
         if self.timeline.trains(node):
-            trained = self._model(node.func.value) if isinstance(node.func, cst.Attribute) and \
-                node.func.attr.value in TRAIN_METHODS else None
-            self.trainings.append(_Training(self.calls, self._function(), _initial_epoch(node), trained))
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            trained = self._model(receiver) if receiver is not None and node.func.attr.value in TRAIN_METHODS \
+                else None
+            function = ctx.function
+            on_parameter = isinstance(receiver, cst.Name) and function is not None \
+                and receiver.value in param_names(function.params)
+            self.trainings.append(_Training(self.calls, self._function(), _initial_epoch(node), trained,
+                                            self.timeline.models_given(node), on_parameter))
             return
         built = is_build_of(ctx, node)
         if built is not None:
@@ -327,7 +359,8 @@ class TFS101(Rule):
             # A load whose path is a parameter of a function that does not train itself (a
             # restore helper): its caller picks the moment, so any training may follow it.
             helper = load.parameter and not any(t.function == load.function for t in self.trainings)
-            if any(t.of(load) and (helper or (t.order > load.order and load.function in (None, t.function)))
+            if any(t.of(load) and not (t.on_parameter and t.function != load.function)
+                   and (helper or (t.order > load.order and load.function in (None, t.function)))
                    for t in self.trainings):
                 if not load.built:
                     return load
