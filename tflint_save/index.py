@@ -93,6 +93,12 @@ class ProjectIndex:
         self._children: Optional[Dict[str, List[ClassInfo]]] = None
         self._reach: Dict[str, Dict[str, Set[str]]] = {}
 
+    @classmethod
+    def of_classes(cls, summaries: Sequence[Summary]) -> "ProjectIndex":
+        """An index that knows the classes only: enough for ``lookup()`` and ``ancestors()``, and
+        cheaper to make (a pre-commit run asks them before the whole index is made)."""
+        return cls([], [Summary(s.path, s.module, classes=s.classes) for s in summaries])
+
     def lookup(self, reference: str) -> List[ClassInfo]:
         """Project classes a base-class reference may mean: by module suffix, else by name."""
         module, _, name = reference.rpartition(".")

@@ -270,7 +270,7 @@ def _support(results: Sequence[FileResult], others: Sequence[Summary], settings:
     files' classes, or classes the linted files save: what the class rules noted about a base
     class decides its subclasses, and must not depend on which files were passed."""
     summaries = [r.summary for r in results if r.summary is not None] + list(others)
-    project = ProjectIndex([], summaries)
+    project = ProjectIndex.of_classes(summaries)
     linted = {os.path.normcase(os.path.abspath(r.path)) for r in results}
     wanted: Set[str] = set()
     for result in results:
