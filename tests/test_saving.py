@@ -131,6 +131,29 @@ def test_tfs101_custom_training_loop():
     assert found(src, "TFS101") == [("TFS101", 10)]
 
 
+def test_tfs101_custom_step_given_its_optimizer_trains_the_module_model():
+    # step(opt) trains whatever net its tape watches: giving it the optimizer does not make it
+    # train "the names it is given" only.
+    src = """
+    import tensorflow.keras as K
+
+    net = K.Sequential([K.layers.Dense(1)])
+    opt = K.optimizers.Adam()
+
+
+    def step(optimizer):
+        optimizer.apply_gradients(zip(grads, net.trainable_variables))
+
+
+    if resume:
+        net.load_weights("net.weights.h5")
+    for _ in range(100):
+        step(opt)
+    net.save_weights("net.weights.h5")
+    """
+    assert found(src, "TFS101") == [("TFS101", 16)]
+
+
 def test_tfs101_keras3_path_keras3_refuses_is_left_to_tfs502():
     src = TRAIN_K3.format(save='model.save_weights("run/model.h5")')
     assert codes(lint(src)) == [("TFS502", 7)]

@@ -95,6 +95,15 @@ def _called_name(call: cst.Call) -> Optional[str]:
     return None
 
 
+def trains_parameter(ctx, call: cst.Call) -> bool:
+    """``model.fit(...)`` (or another of TRAIN_METHODS) on a parameter of the function the walk is
+    in: the caller's model.  Not ``opt.apply_gradients(...)``: a custom step given its optimizer
+    trains whatever model its tape watched."""
+    func, function = call.func, ctx.function
+    return isinstance(func, cst.Attribute) and func.attr.value in TRAIN_METHODS and isinstance(func.value, cst.Name) \
+        and function is not None and func.value.value in param_names(function.params)
+
+
 class Timeline(Analysis):
     """Training in source order, the order a script or a notebook's "run all" executes it: a
     save at the top level that comes before every training call (and every call of a function
@@ -122,9 +131,7 @@ class Timeline(Analysis):
             if ctx.functions:
                 name = ctx.functions[0].name.value
                 self.training_functions.add(name)
-                func = node.func
-                on_parameter = len(ctx.functions) == 1 and isinstance(func, cst.Attribute) \
-                    and isinstance(func.value, cst.Name) and func.value.value in param_names(ctx.functions[0].params)
+                on_parameter = len(ctx.functions) == 1 and trains_parameter(ctx, node)
                 self.trains_parameters[name] = self.trains_parameters.get(name, True) and on_parameter
             else:
                 self.trained = True
@@ -279,14 +286,11 @@ class TFS101(Rule):
         ctx = self.ctx
         self.calls += 1
         if self.timeline.trains(node):
-            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
-            trained = self._model(receiver) if receiver is not None and node.func.attr.value in TRAIN_METHODS \
+            func = node.func
+            trained = self._model(func.value) if isinstance(func, cst.Attribute) and func.attr.value in TRAIN_METHODS \
                 else None
-            function = ctx.function
-            on_parameter = isinstance(receiver, cst.Name) and function is not None \
-                and receiver.value in param_names(function.params)
             self.trainings.append(_Training(self.calls, self._function(), _initial_epoch(node), trained,
-                                            self.timeline.models_given(node), on_parameter))
+                                            self.timeline.models_given(node), trains_parameter(ctx, node)))
             return
         built = is_build_of(ctx, node)
         if built is not None:
