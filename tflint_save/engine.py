@@ -24,7 +24,7 @@ from tflint_save.analysis import Analysis, needed
 from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.findings import NO_FACTS, Decision, Facts, FileResult, Finding, Pending
 from tflint_save.names import Names, Resolver, param_names
-from tflint_save.nodes import IS_NODE, children, is_node, walk_info
+from tflint_save.nodes import children, is_node, walk_info
 from tflint_save.positions import positions
 
 # Deeply nested expressions (long `a + b + ...` chains) recurse once per level.

@@ -198,10 +198,10 @@ _INTO = (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, 
 
 def _definitions(module: cst.Module, nodes: List[cst.CSTNode], text: str,
                  tree: ast.Module) -> Optional[Dict[int, Position]]:
-    """The places of class and function definitions, from CPython's tree: the k-th definition in
-    source order is the same in both trees.  None when a node is something else, or when the two
-    trees or the line counts could disagree (then the caller generates the code)."""
-    if not all(isinstance(n, _DEFS) for n in nodes) or "\r" in text or "\f" in text:
+    """The places of ``nodes``, class and function definitions, from CPython's tree: the k-th
+    definition in source order is the same in both trees.  None when the two trees or the line
+    counts could disagree (then the caller generates the code)."""
+    if "\r" in text or "\f" in text:
         return None
     ours: List[cst.CSTNode] = []
     _cst_defs(module, ours)

@@ -510,13 +510,14 @@ class ClassFacts:
                 naming = _only_names(node_of_class, init, flow, param.name.value)
             self.params.append(Param(param.name.value, param.default is None, param in params.kwonly_params,
                                      default, annotation, literal=_literal_source(param.default), naming=naming))
-        objects = _used_as_objects(init, {p.name for p in self.params})
+        body = list(nodes.walk(init.body))
+        objects = _used_as_objects(init, body, {p.name for p in self.params})
         self.params = [replace(p, used=True) if p.name in objects else p for p in self.params]
         kwargs = params.star_kwarg.name.value if params.star_kwarg is not None else None
         self.kwargs = kwargs is not None
         forwarded = super_init = False
         names: Set[str] = set()
-        for node in nodes.walk(init.body):
+        for node in body:
             if isinstance(node, cst.Name):
                 names.add(node.value)
             elif isinstance(node, cst.Call) and nodes.self_call(node, "__init__"):
@@ -589,14 +590,14 @@ _STR_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
 
 
 # Annotations of values Keras's automatic config records (and of containers, left to their items).
-_PLAIN_TYPES = frozenset({"int", "float", "str", "bool", "None", "list", "tuple", "dict", "Any", "object"})
+_PLAIN_TYPES = frozenset(_PRIMITIVE_TYPES | _CONTAINERS | {"Any", "object"})
 
 
-def _used_as_objects(init: cst.FunctionDef, params: Set[str]) -> Set[str]:
-    """The parameters __init__ treats as objects: annotated with a class (``config: ModelConfig``,
-    not int/str/... nor a subscripted type), or whose attributes it reads (not a str method),
-    also once kept on self (``self._config = config``, then ``self._config.units``), or that it
-    calls."""
+def _used_as_objects(init: cst.FunctionDef, body: List[cst.CSTNode], params: Set[str]) -> Set[str]:
+    """The parameters __init__ (``body``: the nodes of its body) treats as objects: annotated with
+    a class (``config: ModelConfig``, not int/str/... nor a subscripted type), or whose attributes
+    it reads (not a str method), also once kept on self (``self._config = config``, then
+    ``self._config.units``), or that it calls."""
     found: Set[str] = set()
     every = list(init.params.posonly_params) + list(init.params.params) + list(init.params.kwonly_params)
     for param in every:
@@ -605,7 +606,6 @@ def _used_as_objects(init: cst.FunctionDef, params: Set[str]) -> Set[str]:
             if nodes.last_name(annotation) not in _PLAIN_TYPES:
                 found.add(param.name.value)
     kept: Dict[str, str] = {}  # self.<attribute> -> the parameter assigned to it
-    body = list(nodes.walk(init.body, into_defs=False))
     for node in body:
         if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value in params:
             for target in node.targets:
