@@ -206,10 +206,13 @@ def read_summaries(paths: Sequence[str], cache: Optional[FileCache], jobs: int, 
         todo.append((i, key))
     workers = workers_for(len(todo), jobs)
     done = _summaries_in_pool([paths[i] for i, _ in todo], workers) if workers else None
-    if done is None:
-        done = [summary_json(paths[i]) for i, _ in todo]
-    for (i, key), raw in zip(todo, done):
-        found[i] = modulefacts.from_json(raw)
+    for n, (i, key) in enumerate(todo):
+        if done is None:  # in this process: JSON only for the cache
+            found[i] = read_summary(paths[i])
+            raw = modulefacts.to_json(found[i]) if key is not None else None
+        else:
+            raw = done[n]
+            found[i] = modulefacts.from_json(raw)
         if key is not None:
             entries[paths[i]] = (key, raw)
     if cache is not None and (todo or len(entries) != len(packed)):
