@@ -873,6 +873,7 @@ def test_304_automatic_config_keras3_only():
 @pytest.mark.parametrize("init, reported", [
     ("self.dense = keras.layers.Dense(units)", True),
     ("self.mode = units.lower()", True),  # a str
+    ("self.table = units.copy() if units else {}", True),  # a dict of numbers is recorded too
     ("self.dense = keras.layers.Dense(units.hidden)", False),  # a config object
     ("self.act = units()", False),  # a callable
     ("self._units = units\n                self.dense = keras.layers.Dense(self._units.hidden)", False),  # kept first

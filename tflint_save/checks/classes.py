@@ -585,8 +585,10 @@ class Param(Facts):
     used: bool = False
 
 
-# What a str argument may be asked in __init__ without being an object.
-_STR_METHODS = frozenset(name for name in dir(str) if not name.startswith("_"))
+# What an argument Keras can record (a str, a number, or a list, tuple or dict of them) may be
+# asked in __init__: io_config.copy() is no sign of an object.
+_PLAIN_METHODS = frozenset(name for kind in (str, int, float, list, tuple, dict) for name in dir(kind)
+                           if not name.startswith("_"))
 
 
 # Annotations of values Keras's automatic config records (and of containers, left to their items).
@@ -596,7 +598,7 @@ _PLAIN_TYPES = frozenset(_PRIMITIVE_TYPES | _CONTAINERS | {"Any", "object"})
 def _used_as_objects(init: cst.FunctionDef, body: List[cst.CSTNode], params: Set[str]) -> Set[str]:
     """The parameters __init__ (``body``: the nodes of its body) treats as objects: annotated with
     a class (``config: ModelConfig``, not int/str/... nor a subscripted type), or whose attributes
-    it reads (not a str method), also once kept on self (``self._config = config``, then
+    it reads (not a method of str, a number, a list or a dict), also once kept on self (``self._config = config``, then
     ``self._config.units``), or that it calls."""
     found: Set[str] = set()
     every = list(init.params.posonly_params) + list(init.params.params) + list(init.params.kwonly_params)
@@ -614,7 +616,7 @@ def _used_as_objects(init: cst.FunctionDef, body: List[cst.CSTNode], params: Set
                         and attribute.value.value == "self":
                     kept[attribute.attr.value] = node.value.value
     for node in body:
-        if isinstance(node, cst.Attribute) and node.attr.value not in _STR_METHODS:
+        if isinstance(node, cst.Attribute) and node.attr.value not in _PLAIN_METHODS:
             held = node.value
             if isinstance(held, cst.Name) and held.value in params:
                 found.add(held.value)
