@@ -25,7 +25,13 @@ def declared(root, files):
 
 
 def entries(found):
-    return [(d.name, d.specifiers, d.conditional, d.locked) for d in found.declared]
+    """The requirements on TensorFlow and Keras (numpy and Python limits: see limits())."""
+    return [(d.name, d.specifiers, d.conditional, d.locked) for d in found.declared
+            if d.name in dependencies.NAMES]
+
+
+def limits(found):
+    return [(d.name, d.specifiers, d.conditional) for d in found.declared if d.name not in dependencies.NAMES]
 
 
 def version_of(root, files):
@@ -35,6 +41,25 @@ def version_of(root, files):
 
 
 # -- each kind of file ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("files, expected", [
+    ({"requirements.txt": "numpy>=1.17,<1.23.4\nnumpy<1.20; python_version < '3.8'\npandas\n"},
+     [("numpy", ("<1.23.4,>=1.17",), False), ("numpy", ("<1.20",), True)]),
+    ({"pyproject.toml": "[project]\nname = 'x'\nrequires-python = '>=3.7,<3.9'\ndependencies = ['numpy<1.22']\n"},
+     [("python", (">=3.7,<3.9",), False), ("numpy", ("<1.22",), False)]),
+    ({"pyproject.toml": "[tool.poetry.dependencies]\npython = '^3.8'\nnumpy = '~1.21'\n"},
+     [("python", (">=3.8,<4",), False), ("numpy", (">=1.21,<1.22",), False)]),
+    ({"setup.py": "from setuptools import setup\nsetup(python_requires='>=3.6', install_requires=['numpy'])\n"},
+     [("python", (">=3.6",), False), ("numpy", ("",), False)]),
+    ({"setup.cfg": "[options]\npython_requires = >=3.6\n"}, [("python", (">=3.6",), False)]),
+    ({"environment.yml": "dependencies:\n  - python=3.8\n  - numpy=1.19\n"},
+     [("python", ("==3.8.*",), False), ("numpy", ("==1.19.*",), False)]),
+    ({"Pipfile": "[packages]\nnumpy = '<1.22'\n[requires]\npython_version = '3.8'\n"},
+     [("python", ("==3.8.*",), False), ("numpy", ("<1.22",), False)]),
+])
+def test_numpy_and_python_limits_are_read_from_every_kind(tmp_path, files, expected):
+    assert limits(declared(tmp_path, files)) == expected
+
 
 def test_pyproject_project_dependencies_and_groups(tmp_path):
     found = declared(tmp_path, {"pyproject.toml": """

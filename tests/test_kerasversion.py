@@ -4,6 +4,7 @@ then the installed packages, then Keras 3; tf-keras with TF_USE_LEGACY_KERAS; mo
 import io
 import json
 import os
+import re
 import sys
 import textwrap
 
@@ -102,6 +103,53 @@ def test_a_range_that_allows_both_says_so(tmp_path, monkeypatch, capsys):
     out = run(tmp_path, monkeypatch, capsys, "--show-settings")[1]
     assert "keras 3 for 1 file: declared in pyproject.toml [project] dependencies: tensorflow>=2.12" in out
     assert "note: the declared versions allow both Keras 2" in out
+
+
+# TensorFlow 2.16 to 2.21 require numpy>=1.23.5 and Python>=3.9, keras 3.0 Python>=3.9 (the wheels'
+# metadata): a project capped below either cannot install Keras 3.
+@pytest.mark.parametrize("files, cited", [
+    ({"requirements.txt": "tensorflow>=2.6.0\nnumpy>=1.17.3,<1.23.4\n"}, "requirements.txt:2: numpy>=1.17.3,<1.23.4"),
+    ({"requirements.txt": "tensorflow\nnumpy==1.21.*\n"}, "numpy==1.21.*"),
+    ({"requirements.txt": "tensorflow>=2.2\n", "setup.py": "from setuptools import setup\n"
+      "setup(name='x', python_requires='>=3.6, <3.9')\n"}, "setup(python_requires=...)"),
+    ({"setup.cfg": "[options]\npython_requires = ~=3.8.0\ninstall_requires =\n    tensorflow>=2.4\n"},
+     "setup.cfg [options] python_requires"),
+    ({"pyproject.toml": "[project]\nname = 'x'\nrequires-python = '<3.9'\ndependencies = ['tensorflow']\n"},
+     "requires-python = '<3.9'"),
+    ({"pyproject.toml": "[tool.poetry.dependencies]\npython = '~3.8'\ntensorflow = '>=2.4'\n"}, "python = ~3.8"),
+    ({"environment.yml": "dependencies:\n  - python=3.8\n  - pip:\n    - tensorflow>=2.4\n"}, "python=3.8"),
+    ({"Pipfile": "[packages]\ntensorflow = '*'\n[requires]\npython_version = '3.8'\n"}, "python_version = '3.8'"),
+    ({"requirements.txt": "keras>=2.4\n", "setup.py": "from setuptools import setup\n"
+      "setup(name='x', python_requires='==3.7.*')\n"}, "python_requires='==3.7.*'"),
+])
+def test_a_numpy_or_python_cap_below_what_keras_3_needs_means_keras_2(tmp_path, monkeypatch, capsys, files, cited):
+    project(tmp_path, dict(files, **{"m.py": TF_KERAS_SAVE}))
+    assert run(tmp_path, monkeypatch, capsys, ".")[:2] == (0, "")
+    out = run(tmp_path, monkeypatch, capsys, "--show-settings")[1]
+    assert re.search(r"keras 2 for \d+ files?: declared in", out) and cited in out, out
+    assert "note: the declared versions allow both" not in out
+
+
+@pytest.mark.parametrize("files", [
+    {"requirements.txt": "tensorflow>=2.6.0\nnumpy<2\n"},  # numpy 1.26 is allowed
+    {"requirements.txt": "tensorflow>=2.6.0\nnumpy>=1.17,<1.23.4; python_version < '3.8'\n"},  # only sometimes
+    {"requirements.txt": "tensorflow>=2.6.0\n", "requirements-dev.txt": "numpy<1.20\n"},  # an extra file
+    {"requirements.txt": "tensorflow>=2.6.0\n", "setup.py": "from setuptools import setup\n"
+     "setup(name='x', python_requires='>=3.7')\n"},  # a floor, not a cap
+    {"requirements.txt": "keras>=3\nnumpy<1.23\n"},  # keras 3 itself needs no newer numpy
+])
+def test_caps_that_allow_keras_3_change_nothing(tmp_path, monkeypatch, capsys, files):
+    project(tmp_path, dict(files, **{"m.py": TF_KERAS_SAVE}))
+    code, out, _ = run(tmp_path, monkeypatch, capsys, ".")
+    assert codes(out) == [("m.py", "TFS501")]
+    assert re.search(r"keras 3 for \d+ files?: declared in", run(tmp_path, monkeypatch, capsys, "--show-settings")[1])
+
+
+def test_a_cap_that_contradicts_the_tensorflow_pin_is_a_warning(tmp_path, monkeypatch, capsys):
+    project(tmp_path, {"requirements.txt": "tensorflow>=2.16\nnumpy<1.23\n", "m.py": TF_KERAS_SAVE})
+    out = run(tmp_path, monkeypatch, capsys, "--show-settings")[1]
+    assert "no Keras version satisfies these together" in out
+    assert "TensorFlow 2.16 and later require numpy>=1.23.5" in out
 
 
 # -- monorepos --------------------------------------------------------------------------------------

@@ -40,8 +40,14 @@ TENSORFLOW = frozenset({
 KERAS = "keras"
 TF_KERAS = "tf-keras"
 NAMES = TENSORFLOW | {KERAS, TF_KERAS, "keras-nightly"}
+# Requirements that decide nothing alone but can rule Keras 3 out (see kerasversion.LIMITS).
+NUMPY = "numpy"
+PYTHON = "python"  # requires-python, python_requires, conda's python=3.8, Pipfile's [requires]
 # A bytes search that every file naming one of NAMES passes ("tf_keras" spelled with "_" too).
 _MENTION = re.compile(rb"tensorflow|keras|tf[-_.]nightly", re.IGNORECASE)
+# Files worth parsing: they name one of NAMES, or numpy or Python (a limit next to a requirement
+# on TensorFlow in another file of the same directory).
+_WORTH_READING = re.compile(rb"tensorflow|keras|tf[-_.]nightly|numpy|python", re.IGNORECASE)
 
 LOCK_FILES = ("uv.lock", "poetry.lock", "Pipfile.lock")
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "environment.yml",
@@ -50,7 +56,7 @@ DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "envir
 
 @dataclass(frozen=True)
 class Declared:
-    """One requirement on a package of NAMES.
+    """One requirement on a package of NAMES, or on numpy or Python (``NUMPY``, ``PYTHON``).
 
     ``specifiers`` are alternatives (Poetry's ``||``, conda's ``|``): any one may be what gets
     installed.  ``conditional`` is true when it holds only sometimes (an optional group, a dev
@@ -96,7 +102,7 @@ def read_project(directory: str) -> Found:
             read_requirements(path, out, conditional=name.lower() != "requirements.txt")
             continue
         raw = _read(path, out)
-        if raw is None or not _MENTION.search(raw):
+        if raw is None or not _WORTH_READING.search(raw):
             continue
         reader = _READERS[name]
         try:
@@ -142,7 +148,7 @@ class _Out:
     def add(self, name: str, specifiers: Sequence[str], where: str, text: str, conditional: bool,
             locked: bool = False) -> None:
         name = canonicalize_name(name)
-        if name not in NAMES:
+        if name not in NAMES and name not in (NUMPY, PYTHON):
             return
         checked = []
         for spec in specifiers:
@@ -188,6 +194,9 @@ def read_pyproject(path: str, raw: bytes, out: _Out) -> None:
     data = _toml(path, raw)
     rel = out.rel(path)
     project = _table(data, "project")
+    if isinstance(project.get("requires-python"), str):
+        out.add(PYTHON, [project["requires-python"]], f"{rel} [project] requires-python",
+                f"requires-python = {project['requires-python']!r}", False)
     for text in _strings(project.get("dependencies")):
         out.pep508(text, f"{rel} [project] dependencies", False)
     groups = [("project.optional-dependencies", _table(project, "optional-dependencies")),
@@ -206,7 +215,7 @@ def read_pyproject(path: str, raw: bytes, out: _Out) -> None:
         tables.append((f"tool.poetry.group.{group}.dependencies", _table(body, "dependencies"), True))
     for section, table, conditional in tables:
         for name, value in table.items():
-            if canonicalize_name(name) in NAMES:
+            if canonicalize_name(name) in NAMES or canonicalize_name(name) in (NUMPY, PYTHON):
                 _poetry_entry(out, name, value, f"{rel} [{section}]", conditional)
 
 
@@ -330,6 +339,9 @@ def read_setup_cfg(path: str, raw: bytes, out: _Out) -> None:
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise _Unreadable(f"invalid setup.cfg: {str(exc).splitlines()[0]}") from None
     rel = out.rel(path)
+    if parser.has_option("options", "python_requires"):
+        value = parser.get("options", "python_requires").strip()
+        out.add(PYTHON, [value], f"{rel} [options] python_requires", f"python_requires = {value}", False)
     if parser.has_option("options", "install_requires"):
         for text in _cfg_list(parser.get("options", "install_requires")):
             out.pep508(text, f"{rel} [options] install_requires", False)
@@ -360,7 +372,9 @@ def read_setup_py(path: str, raw: bytes, out: _Out) -> None:
             continue
         for keyword in node.keywords:
             value = _literal(keyword.value, constants)
-            if keyword.arg == "install_requires":
+            if keyword.arg == "python_requires" and isinstance(value, str):
+                out.add(PYTHON, [value], f"{rel} setup(python_requires=...)", f"python_requires={value!r}", False)
+            elif keyword.arg == "install_requires":
                 for text in _literal_strings(value):
                     out.pep508(text, f"{rel} setup(install_requires=...)", False)
             elif keyword.arg == "extras_require" and isinstance(value, dict):
@@ -402,6 +416,11 @@ def _literal_strings(value: Any) -> List[str]:
 def read_pipfile(path: str, raw: bytes, out: _Out) -> None:
     data = _toml(path, raw)
     rel = out.rel(path)
+    requires = _table(data, "requires")
+    for key, spec in (("python_version", "=={}.*"), ("python_full_version", "=={}")):
+        if isinstance(requires.get(key), str):
+            out.add(PYTHON, [spec.format(requires[key].strip())], f"{rel} [requires]",
+                    f"{key} = {requires[key]!r}", False)
     for section, table in data.items():
         if section in ("source", "requires", "scripts", "pipenv") or not isinstance(table, dict):
             continue

@@ -5,7 +5,9 @@ The sources, in order (the first that decides wins; ``--show-settings`` names it
 1. ``keras-version`` 2 or 3 on the command line or in the configuration (no ``Plan`` then);
 2. the dependencies its nearest project declares (``dependencies.read_project``): the nearest
    directory above the file with a dependency file that says something about TensorFlow or
-   Keras, searched up to the repository's top (the directory holding ``.git``);
+   Keras, searched up to the repository's top (the directory holding ``.git``).  A cap on
+   numpy or Python that no release with Keras 3 accepts (``numpy<1.23.4``, ``python=3.8``)
+   leaves Keras 2 of what TensorFlow's own requirement allows;
 3. the installed packages' metadata (``installed``), read without importing them;
 4. Keras 3.
 
@@ -35,7 +37,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from tflint_save import projects
-from tflint_save.dependencies import KERAS, TF_KERAS, Declared, dependency_files, read_project
+from tflint_save.dependencies import (KERAS, NUMPY, PYTHON, TENSORFLOW, TF_KERAS, Declared, dependency_files,
+                                      read_project)
 
 LEGACY_VALUES = ("1", "true", "True")  # tensorflow/__init__.py: os.environ.get(...) in ("true", "True", "1")
 LEGACY_VARIABLE = "TF_USE_LEGACY_KERAS"
@@ -99,6 +102,29 @@ def majors(declared: Declared) -> FrozenSet[int]:
     return frozenset(out)
 
 
+# What every release with Keras 3 needs, read from the wheels' metadata: TensorFlow 2.16.1 to
+# 2.21.0 require numpy>=1.23.5 and Python>=3.9; keras 3.0.0 requires Python>=3.9 (later ones more).
+# A project that caps numpy or Python below these cannot install them: it runs Keras 2.
+_TF_KERAS3_NEEDS = {NUMPY: Version("1.23.5"), PYTHON: Version("3.9")}
+_KERAS3_NEEDS = {PYTHON: Version("3.9")}
+
+
+def allows_from(declared: Declared, least: Version) -> bool:
+    """Some version the requirement allows is ``least`` or later."""
+    for text in declared.specifiers:
+        spec = SpecifierSet(text)
+        candidates = [least, Version("999")] + [v for v in _candidates(spec) if v >= least]
+        if any(spec.contains(v, prereleases=True) for v in candidates):
+            return True
+    return False
+
+
+def _without_keras3(declared: Declared, limits: Sequence[Declared]) -> List[Declared]:
+    """The limits that rule Keras 3 out for this requirement on TensorFlow or keras."""
+    needs = _TF_KERAS3_NEEDS if declared.name in TENSORFLOW else _KERAS3_NEEDS if declared.name == KERAS else {}
+    return [d for d in limits if d.name in needs and not allows_from(d, needs[d.name])]
+
+
 def decide(declared: Sequence[Declared], where: str = "") -> Tuple[Optional[Decision], List[str]]:
     """The decision the declared requirements make, or None when they make none; and problems.
 
@@ -106,10 +132,20 @@ def decide(declared: Sequence[Declared], where: str = "") -> Tuple[Optional[Deci
     requirement holds at once (their allowed versions intersect); conditional ones (optional
     and dev groups, markers, extra requirements files) matter only when nothing unconditional
     names TensorFlow or Keras, and then any of them may be the one installed (a union).
+    Unconditional limits on numpy and Python narrow what either allows (``_TF_KERAS3_NEEDS``).
     """
-    deciding = [d for d in declared if d.name != TF_KERAS]
+    limits = [d for d in declared if d.name in (NUMPY, PYTHON) and not d.conditional]
+    deciding = [d for d in declared if d.name not in (TF_KERAS, NUMPY, PYTHON)]
     if not deciding:
         return None, []
+    limiting: List[Declared] = []
+
+    def allows(d: Declared) -> FrozenSet[int]:
+        found = majors(d)
+        ruled_out = _without_keras3(d, limits) if 3 in found else []
+        limiting.extend(l for l in ruled_out if l not in limiting)
+        return found - {3} if ruled_out else found
+
     locked = [d for d in deciding if d.locked]
     base = [d for d in deciding if not d.conditional and not d.locked]
     chosen = locked or base or deciding
@@ -117,13 +153,17 @@ def decide(declared: Sequence[Declared], where: str = "") -> Tuple[Optional[Deci
     if chosen is base:
         allowed = frozenset({2, 3})
         for d in base:
-            allowed &= majors(d)
+            allowed &= allows(d)
     else:
         for d in chosen:
-            allowed |= majors(d)
+            allowed |= allows(d)
     # Name what decided: with an intersection, the requirements that narrow it down.
-    cited = [d for d in chosen if majors(d) == allowed] if chosen is base else []
+    cited = [d for d in chosen if allows(d) == allowed] if chosen is base else []
     texts = _cite(cited or chosen, where)
+    if limiting:
+        why = sorted({"TensorFlow 2.16 and later require numpy>=1.23.5" if d.name == NUMPY
+                      else "Keras 3 and TensorFlow 2.16 and later require Python>=3.9" for d in limiting})
+        texts += f"; {_cite(limiting, where)} ({'; '.join(why)})"
     if not allowed:
         return None, [f"{texts}: no Keras version satisfies these together; ignoring them"]
     if allowed == {2, 3}:
