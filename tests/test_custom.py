@@ -1313,6 +1313,40 @@ def test_307_only_lambdas_in_the_model_a_save_writes(second, after, reported):
     assert found(src) == [("TFS307", line_of(src, text)) for text in reported]
 
 
+# A notebook of forecasting models: each cell searches a learning rate with one model, then trains
+# another, built with add(), and checkpoints it with a callback bound to the same name as before.
+LR_CELLS = textwrap.dedent("""
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1), keras.layers.Lambda(lambda t: t * 200)])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(x, y, epochs=100)
+
+    model = keras.Sequential()
+    model.add(keras.layers.InputLayer(shape=(4,)))
+    model.add({added})
+    model_checkpoint = keras.callbacks.ModelCheckpoint("my_checkpoint.h5", save_best_only=True)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, epochs=500, callbacks=[model_checkpoint])
+
+    model = keras.Sequential()
+    model.add(keras.layers.Dense(1))
+    model_checkpoint = keras.callbacks.ModelCheckpoint("my_checkpoint.h5", save_best_only=True)
+    model.fit(x, y, epochs=500, callbacks=[model_checkpoint])
+    {after}
+""")
+
+
+@pytest.mark.parametrize("added, after, reported", [
+    ("keras.layers.Dense(1)", "", []),
+    ("keras.layers.Lambda(lambda t: t * 2)", "", ["Lambda(lambda t: t * 2)"]),
+    ("keras.layers.Dense(1)", "callbacks = [model_checkpoint]", ["Lambda(lambda t: t * 200)"]),  # goes elsewhere too
+])
+def test_307_a_checkpoint_name_bound_again_in_each_cell(added, after, reported):
+    src = LR_CELLS.format(added=added, after=after)
+    assert found(src) == [("TFS307", line_of(src, text)) for text in reported]
+
+
 def test_307_lambda_through_a_name_and_aliases():
     src = """
         import tensorflow as tf

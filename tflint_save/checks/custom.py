@@ -645,6 +645,7 @@ class TFS307(Rule):
         self.held: List[List[Optional[cst.BaseExpression]]] = []
         self.checkpoints: Dict[str, int] = {}  # a name bound to a ModelCheckpoint -> its save
         self.given: Dict[str, int] = {}  # how many fit() calls seen here take each of those names
+        self.bindings: Dict[str, List[int]] = {}  # every save bound to each of those names
         # The names each Sequential holding a lambda is bound to, by id of the Sequential call.
         self.bound: Dict[int, Set[str]] = {}
         # (how, function that built the model ("": module level), its construction when seen here)
@@ -672,6 +673,7 @@ class TFS307(Rule):
                 bound = _bound_to(ctx, node)
                 for name in bound:
                     self.checkpoints[name] = len(self.saves) - 1
+                    self.bindings.setdefault(name, []).append(len(self.saves) - 1)
                 if len(bound) != 1:
                     self.held[-1].append(None)  # given inline, or kept in more than one name
         elif nodes.method_name(node) in ("save", "save_model"):
@@ -725,11 +727,13 @@ class TFS307(Rule):
             # any file could hold the lambda: TFS501/TFS502 say so.
             kept = [i for i, tail in enumerate(self.saves) if tail is None or tail.lower().endswith((".keras",) + H5)]
         saves = [self.saves[i] for i in kept]
-        for name, index in self.checkpoints.items():
-            # Its name anywhere else than its assignment and those fit() calls (a list kept for
-            # later, another function, a comment): what it saves is not known.
-            if len(re.findall(rf"\b{re.escape(name)}\b", ctx.text)) != 1 + self.given.get(name, 0):
-                self.held[index].append(None)
+        for name, bound in self.bindings.items():
+            # Its name anywhere else than its assignments and those fit() calls (a list kept for
+            # later, another function, a comment): what it saves is not known.  A notebook may
+            # bind the name to a new checkpoint in each cell: each fit() gave the one bound then.
+            if len(re.findall(rf"\b{re.escape(name)}\b", ctx.text)) != len(bound) + self.given.get(name, 0):
+                for index in bound:
+                    self.held[index].append(None)
         if not self.lambdas or not (saves or self.rebuilt):
             return
         if ctx.keras == 2:
