@@ -19,7 +19,7 @@ import libcst as cst
 
 from tflint_save import index as index_mod
 from tflint_save import noqa
-from tflint_save import safeparse
+from tflint_save import safeparse, stops
 from tflint_save.analysis import Analysis, needed
 from tflint_save.catalog import INTERNAL_ERROR, PARSE_ERROR
 from tflint_save.findings import NO_FACTS, Decision, Facts, FileResult, Finding, Pending
@@ -86,6 +86,9 @@ class Context:
         # The module-level statement each call, and each reported node, is in: only those
         # statements' code is generated to place them (see positions).
         self._tops: Dict[int, cst.CSTNode] = {}
+        # The first module-level statement that certainly raises on this Keras version
+        # (stops.py): what runs after it is never reached, and its findings are dropped.
+        self.stop: Optional[cst.CSTNode] = None
         self.result = FileResult(path)
         # The shared analyses of this file, by kind.  They live here, never in module-level
         # caches: those would keep every tree alive.
@@ -243,6 +246,8 @@ class _Walker:
         if cls is cst.Call and len(stack) > 1:
             # Rules report calls after the walk has left them too (in finish): where to place them.
             ctx._tops[id(node)] = stack[1]
+            if ctx.stop is None and ctx.keras == 3 and type(stack[1]) is cst.SimpleStatementLine:
+                self._stop_at(node)
         stack.append(node)
         if cls is cst.FunctionDef:
             self._function(node)
@@ -308,6 +313,13 @@ class _Walker:
         handlers = self.leave.get(cls)
         if handlers:
             self._call(handlers, node)
+
+    def _stop_at(self, node: cst.Call) -> None:
+        keywords = [arg.keyword.value for arg in node.args if arg.keyword is not None]
+        if keywords and not stops.KEYWORDS.isdisjoint(keywords) \
+                and stops.raises(self.ctx.names(node.func), keywords, self.ctx.keras) \
+                and stops.always_runs(self.ctx.stack, node):
+            self.ctx.stop = self.ctx.stack[1]
 
     def _worth(self, kind: type) -> bool:
         worth = is_node(kind) and bool(kind in self.visit or kind in self.leave or walk_info(kind)[0])
@@ -493,15 +505,18 @@ def _place(ctx: Context) -> Optional[noqa.Tracker]:
         return None
     tracker = _tracker(ctx.text)
     result = ctx.result
-    wanted: List[cst.CSTNode] = []
+    wanted: List[cst.CSTNode] = [ctx.stop] if ctx.stop is not None else []
     for node, statement, *_ in reports:
         wanted.append(node)
         if statement is not None:
             wanted.append(statement)
     where = positions(ctx.module, wanted, ctx.text, safeparse.accepted_tree(ctx.text), ctx._tops)
-    for node, statement, code, message, facts, deferred in reports:
+    late = _unreached(ctx, where)
+    for index, (node, statement, code, message, facts, deferred) in enumerate(reports):
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
         if code != INTERNAL_ERROR:
+            if late[index]:
+                continue
             first = where.get(id(statement), (line,))[0] if statement is not None else line
             if tracker.silences(code, line, first if first != line else None):
                 continue
@@ -511,6 +526,16 @@ def _place(ctx: Context) -> Optional[noqa.Tracker]:
         else:
             result.findings.append(finding)
     return tracker
+
+
+def _unreached(ctx: Context, where: Dict[int, Tuple[int, int, int, int]]) -> List[bool]:
+    """For each report: whether the module never runs its node, having stopped before it."""
+    if ctx.stop is None or id(ctx.stop) not in where:
+        return [False] * len(ctx._reports)
+    lines = [where.get(id(node), (0,))[0] for node, *_ in ctx._reports]
+    body = {id(statement) for statement in ctx.module.body}
+    tops = [ctx._tops.get(id(node), node if id(node) in body else None) for node, *_ in ctx._reports]
+    return stops.unreached(lines, tops, ctx.text, where[id(ctx.stop)][0])
 
 
 def _unused_noqa(ctx: Context, tracker: noqa.Tracker, ran: Sequence[Rule]) -> None:
