@@ -172,6 +172,25 @@ def test_each_file_takes_its_nearest_projects_version(tmp_path, monkeypatch, cap
     assert "keras 3 for 1 file: declared in new/setup.cfg [options] install_requires: tensorflow>=2.17" in out
 
 
+def test_a_nested_project_that_allows_both_takes_the_version_around_it(tmp_path, monkeypatch, capsys):
+    project(tmp_path, {
+        "pkg/requirements.txt": "tensorflow>=2.6.0\nnumpy<1.23.4\n",
+        # vendored code with requirements of its own that allow both: it runs on the package's TensorFlow
+        "pkg/third_party/det/requirements.txt": "tensorflow>=2.4.0\n", "pkg/third_party/det/m.py": TF_KERAS_SAVE,
+        # a nested project that pins its own version keeps it
+        "pkg/new/requirements.txt": "tensorflow>=2.16\n", "pkg/new/m.py": TF_KERAS_SAVE,
+        # nothing around that decides: its own range, Keras 3 with the note
+        "apps/requirements.txt": "tensorflow>=2.4.0\n", "apps/m.py": TF_KERAS_SAVE,
+    })
+    code, out, _ = run(tmp_path, monkeypatch, capsys, ".")
+    assert codes(out) == [("apps/m.py", "TFS501"), ("pkg/new/m.py", "TFS501")]
+    out = run(tmp_path, monkeypatch, capsys, ".", "--show-settings")[1]
+    assert ("keras 2 for 1 file: declared in pkg/requirements.txt:1: tensorflow>=2.6.0; pkg/requirements.txt:2: "
+            "numpy<1.23.4 (TensorFlow 2.16 and later require numpy>=1.23.5), around pkg/third_party/det, whose own "
+            "declarations allow both Keras 2 and Keras 3") in out
+    assert "keras 3 for 1 file: declared in apps/requirements.txt:1: tensorflow>=2.4.0\n    note: the declared" in out
+
+
 def test_the_search_stops_at_the_repository_top(tmp_path):
     write(tmp_path, {"requirements.txt": "tensorflow==2.15.*\n"})
     project(tmp_path / "repo", {"m.py": TF_KERAS_SAVE})

@@ -7,7 +7,8 @@ The sources, in order (the first that decides wins; ``--show-settings`` names it
    directory above the file with a dependency file that says something about TensorFlow or
    Keras, searched up to the repository's top (the directory holding ``.git``).  A cap on
    numpy or Python that no release with Keras 3 accepts (``numpy<1.23.4``, ``python=3.8``)
-   leaves Keras 2 of what TensorFlow's own requirement allows;
+   leaves Keras 2 of what TensorFlow's own requirement allows.  When the nearest project's
+   declarations allow both, a project around it that allows one decides (``Decision.settled``);
 3. the installed packages' metadata (``installed``), read without importing them;
 4. Keras 3.
 
@@ -54,6 +55,13 @@ class Decision:
     note: str = ""  # why the choice is a guess, when it is one
     tf_keras: bool = False  # tf-keras is declared (or installed, for an installed decision)
     legacy: bool = False  # TF_USE_LEGACY_KERAS=1 in the environment, a .env or the configuration
+    declared: bool = False  # made by declared dependencies (``decide``), not by what is installed
+
+    @property
+    def settled(self) -> bool:
+        """Declared dependencies that allow one Keras only: a nested project whose own allow both
+        takes this one's (vendored code in a pinned package runs on the package's TensorFlow)."""
+        return self.declared and not self.note
 
     @property
     def legacy_tf_keras(self) -> Optional[bool]:
@@ -169,8 +177,8 @@ def decide(declared: Sequence[Declared], where: str = "") -> Tuple[Optional[Deci
     if allowed == {2, 3}:
         note = ("the declared versions allow both Keras 2 (TensorFlow < 2.16) and Keras 3: checking Keras 3; "
                 "pin TensorFlow or set keras-version to say which")
-        return Decision(3, f"declared in {texts}", note), []
-    return Decision(min(allowed), f"declared in {texts}"), []
+        return Decision(3, f"declared in {texts}", note, declared=True), []
+    return Decision(min(allowed), f"declared in {texts}", declared=True), []
 
 
 def _cite(declared: Sequence[Declared], where: str) -> str:
@@ -283,7 +291,7 @@ class Plan:
                 break
             own, tf_keras, legacy, top = self._read(current)
             chain.append((current, own, tf_keras, legacy))
-            if own is not None:
+            if own is not None and own.settled:
                 break
             if top:
                 inherited = self._fallback()
@@ -291,8 +299,14 @@ class Plan:
         else:
             inherited = self._fallback()
         for current, own, tf_keras, legacy in reversed(chain):
-            base = own if own is not None else inherited
-            assert base is not None
+            if own is None:
+                assert inherited is not None
+                base = inherited
+            elif not own.settled and inherited is not None and inherited.settled:
+                base = replace(inherited, source=f"{inherited.source}, around {_shown(current)}, whose own "
+                                                 f"declarations allow both Keras 2 and Keras 3")
+            else:
+                base = own
             inherited = replace(base, tf_keras=base.tf_keras or tf_keras, legacy=base.legacy or legacy)
             self._dirs[current] = inherited
         assert inherited is not None
