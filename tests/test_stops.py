@@ -29,13 +29,17 @@ def found(text, keras=3):
     "model = keras.Sequential([keras.layers.LSTM(8, stateful=True, batch_input_shape=[1, None, 1])])\n",
     "model.add(tf.keras.layers.Dense(1, batch_input_shape=(None, 3)))\n",
     "x = 1; opt = keras.optimizers.RMSprop(lr=0.01)\n",
+    "tf.enable_eager_execution()\n",  # TensorFlow 1: no such attribute on TensorFlow 2
+    "sess = tf.Session()\n",
+    "tf.enable_eager_execution\n",  # read, not called: the same AttributeError
     "models = {'a': keras.optimizers.Adagrad(lr=0.1)}\n",
 ])
 def test_what_follows_a_certain_keras3_failure_is_not_reported(stop):
     text = src(stop, CHECKPOINT)
     assert found(text) == []
     # The same program with the call Keras 3 accepts, or on Keras 2, where the stop is no failure.
-    fixed = stop.replace("lr=", "learning_rate=").replace("batch_input_shape=", "input_shape=")
+    fixed = stop.replace("lr=", "learning_rate=").replace("batch_input_shape=", "input_shape=").replace(
+        "tf.", "tf.compat.v1.")
     assert [code for code, _ in found(src(fixed, CHECKPOINT))] == ["TFS502"]
 
 
@@ -53,6 +57,16 @@ def test_what_follows_a_certain_keras3_failure_is_not_reported(stop):
 ])
 def test_what_may_not_run_or_does_not_raise_is_no_stop(maybe):
     assert [code for code, _ in found(src(maybe, CHECKPOINT))] == ["TFS502"]
+
+
+def test_tensorflow_1_through_compat_v1_is_no_stop():
+    for v1 in ("import tensorflow.compat.v1 as tf\n", "from tensorflow.compat import v1 as tf\n"):
+        text = "import keras\n" + v1 + "tf.disable_v2_behavior()\nsess = tf.Session()\n" + CHECKPOINT
+        assert [code for code, _ in found(text)] == ["TFS502"]
+    # Either module may be the one imported: not certain.
+    either = ("import keras\ntry:\n    import tensorflow.compat.v1 as tf\nexcept ImportError:\n"
+              "    import tensorflow as tf\nsess = tf.Session()\n" + CHECKPOINT)
+    assert [code for code, _ in found(either)] == ["TFS502"]
 
 
 def test_names_are_resolved_aliases_and_shadowing():
@@ -123,6 +137,9 @@ def test_raises():
     assert stops.raises(frozenset({"keras.layers.Conv2D"}), ["filters", "batch_input_shape"], 3)
     assert not stops.raises(frozenset({"keras.layers.InputLayer"}), ["batch_input_shape"], 3)
     assert not stops.raises(frozenset({"keras.layers.serialize"}), ["batch_input_shape"], 3)
+    assert stops.raises(frozenset({"tensorflow.Session"}), [], 3)
+    assert not stops.raises(frozenset({"tensorflow.Session", "tensorflow.compat.v1.Session"}), [], 3)
+    assert not stops.raises(frozenset(), ["lr"], 3)
 
 
 # What stops.py claims, run on the installed TensorFlow (Keras 3 from TF 2.16).
@@ -144,6 +161,8 @@ for name in ("Dense", "LSTM", "SimpleRNN", "Conv1D", "Lambda", "Dropout", "Embed
     except ValueError as exc:
         out[name] = str(exc)
 keras.layers.InputLayer(batch_input_shape=(None, 3))
+import tensorflow as tf
+out["tf1"] = [name for name in %r if hasattr(tf, name)]
 print(json.dumps(out))
 """
 
@@ -153,11 +172,13 @@ def test_the_listed_calls_raise_on_keras_3():
     if int(metadata.version("keras").split(".")[0]) < 3:
         pytest.skip("Keras 2 installed")
     optimizers = sorted(stops.OPTIMIZERS)
-    done = subprocess.run([sys.executable, "-c", PROBE % (optimizers,)], capture_output=True, text=True, timeout=300)
+    probe = PROBE % (optimizers, sorted(stops.TF1_ONLY))
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     for name in optimizers:
         assert out[name] == "Argument(s) not recognized: {'lr': 0.1}", name
+    assert out.pop("tf1") == []
     for name, message in out.items():
         if name not in optimizers:
             assert message.startswith(f"Unrecognized keyword arguments passed to {name}: {{'batch_input_shape'"), name

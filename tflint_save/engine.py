@@ -243,6 +243,8 @@ class _Walker:
         if handlers:
             self._call(handlers, node)
         stack = ctx.stack
+        if cls is cst.SimpleStatementLine and len(stack) == 1 and ctx.stop is None and ctx.keras == 3:
+            self._stop_at_name(node)
         if cls is cst.Call and len(stack) > 1:
             # Rules report calls after the walk has left them too (in finish): where to place them.
             ctx._tops[id(node)] = stack[1]
@@ -315,11 +317,20 @@ class _Walker:
             self._call(handlers, node)
 
     def _stop_at(self, node: cst.Call) -> None:
+        if not stops.worth_resolving(node):
+            return
         keywords = [arg.keyword.value for arg in node.args if arg.keyword is not None]
-        if keywords and not stops.KEYWORDS.isdisjoint(keywords) \
-                and stops.raises(self.ctx.names(node.func), keywords, self.ctx.keras) \
-                and stops.always_runs(self.ctx.stack, node):
+        if stops.raises(self.ctx.names(node.func), keywords, self.ctx.keras) and stops.always_runs(self.ctx.stack, node):
             self.ctx.stop = self.ctx.stack[1]
+
+    def _stop_at_name(self, node: cst.SimpleStatementLine) -> None:
+        """``tf.enable_eager_execution`` read without a call raises as well."""
+        for small in node.body:
+            value = small.value if type(small) is cst.Expr else None
+            if type(value) is cst.Attribute and value.attr.value in stops.TF1_ONLY \
+                    and stops.raises(self.ctx.names(value), [], self.ctx.keras):
+                self.ctx.stop = node
+                return
 
     def _worth(self, kind: type) -> bool:
         worth = is_node(kind) and bool(kind in self.visit or kind in self.leave or walk_info(kind)[0])

@@ -5,7 +5,8 @@ with an earlier failure that is certain: a module-level ``keras.optimizers.SGD(l
 raises ``ValueError: Argument(s) not recognized: {'lr': 0.01}`` and ``LSTM(1,
 batch_input_shape=[1, None, 1])`` raises ``ValueError: Unrecognized keyword arguments passed to
 LSTM: {'batch_input_shape': [1, None, 1]}`` (TF 2.21 / Keras 3.15.1, every optimizer and layer
-below; Keras 2 takes both; tests/test_stops.py runs them).  A notebook run from the top, a
+below; Keras 2 takes both; tests/test_stops.py runs them); and TensorFlow 1's ``tf.Session()``
+raises AttributeError on every TensorFlow 2, so on every TensorFlow that runs Keras 3.  A notebook run from the top, a
 script, or an import of the module ends there.
 
 The engine finds the first module-level statement that makes such a call where it always runs
@@ -34,19 +35,38 @@ _TAKES_BATCH_INPUT_SHAPE = frozenset({"InputLayer"})
 KEYWORDS = frozenset({"lr", "batch_input_shape"})
 
 
+# TensorFlow 1 functions that TensorFlow 2 no longer has at its top (only under tf.compat.v1):
+# ``tf.Session()`` raises AttributeError: module 'tensorflow' has no attribute 'Session'.
+TF1_ONLY = frozenset({
+    "enable_eager_execution", "Session", "InteractiveSession", "placeholder", "global_variables_initializer",
+    "local_variables_initializer", "set_random_seed", "ConfigProto", "reset_default_graph", "get_variable",
+    "variable_scope", "random_normal", "truncated_normal", "to_float",
+})
+
+
+def worth_resolving(call: cst.Call) -> bool:
+    """A cheap first look: the call has a keyword or a callee name that ``raises`` knows."""
+    func = call.func
+    if type(func) is cst.Attribute and func.attr.value in TF1_ONLY:
+        return True
+    return any(arg.keyword is not None and arg.keyword.value in KEYWORDS for arg in call.args)
+
+
 def raises(names: frozenset, keywords: Sequence[str], keras: int) -> bool:
-    """A call of ``names`` (canonical, ``keras.optimizers.SGD``) with these keyword arguments
-    raises on ``keras``, whatever their values."""
-    if keras != 3:
-        return False
-    for name in names:
-        module, _, last = name.rpartition(".")
-        if "lr" in keywords and module == "keras.optimizers" and last in OPTIMIZERS:
-            return True
-        if "batch_input_shape" in keywords and module == "keras.layers" and last[:1].isupper() \
-                and last not in _TAKES_BATCH_INPUT_SHAPE:
-            return True
-    return False
+    """A call of ``names`` (canonical, ``keras.optimizers.SGD``; every name the resolver finds
+    for the callee, as under ``try: import ... except ImportError``) with these keyword
+    arguments raises on ``keras``, whatever their values."""
+    return keras == 3 and bool(names) and all(_raises(name, keywords) for name in names)
+
+
+def _raises(name: str, keywords: Sequence[str]) -> bool:
+    module, _, last = name.rpartition(".")
+    if module == "tensorflow" and last in TF1_ONLY:
+        return True  # Keras 3 runs on TensorFlow 2.16 or later
+    if "lr" in keywords and module == "keras.optimizers" and last in OPTIMIZERS:
+        return True
+    return "batch_input_shape" in keywords and module == "keras.layers" and last[:1].isupper() \
+        and last not in _TAKES_BATCH_INPUT_SHAPE
 
 
 # The children a node always evaluates when it is evaluated itself: a call's callee and
