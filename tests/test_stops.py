@@ -182,3 +182,11 @@ def test_the_listed_calls_raise_on_keras_3():
     for name, message in out.items():
         if name not in optimizers:
             assert message.startswith(f"Unrecognized keyword arguments passed to {name}: {{'batch_input_shape'"), name
+
+
+def test_a_noqa_on_an_unreached_finding_is_not_unused():
+    # The directive still answers for the finding Keras 2, or a fixed stop, would give.
+    text = src("opt = keras.optimizers.SGD(lr=0.01)\n", CHECKPOINT.rstrip("\n") + "  # noqa: TFS502\n")
+    assert codes(lint(text, select=["ALL", "TFS003"])) == []
+    unused = src("opt = keras.optimizers.SGD(lr=0.01)\n", "x = 1  # noqa: TFS502\n")
+    assert [code for code, _ in codes(lint(unused, select=["ALL", "TFS003"]))] == ["TFS003"]

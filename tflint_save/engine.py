@@ -526,10 +526,9 @@ def _place(ctx: Context) -> Optional[noqa.Tracker]:
     for index, (node, statement, code, message, facts, deferred) in enumerate(reports):
         line, col, end_line, end_col = where.get(id(node), (1, 1, 1, 1))
         if code != INTERNAL_ERROR:
-            if late[index]:
-                continue
             first = where.get(id(statement), (line,))[0] if statement is not None else line
-            if tracker.silences(code, line, first if first != line else None):
+            # Silenced first: a directive on an unreached finding is used, not a TFS003.
+            if tracker.silences(code, line, first if first != line else None) or late[index]:
                 continue
         finding = Finding(ctx.path, line, col, code, message, end_line, end_col, facts)
         if deferred:
